@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs every Debian package surge needs to build, test and operate.
+# Idempotent and non-interactive: safe to run on every invocation of
+# scripts/run.sh and scripts/test.sh. Skips apt entirely when everything is
+# already installed, so repeated runs cost well under a second.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  cmake g++ make pkg-config
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  librdkafka-dev librocksdb-dev libabsl-dev prometheus-cpp-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # tests and operation
+  kcat python3 python3-grpcio python3-protobuf prometheus redis-server
+  redis-tools gnuplot-nox openssl curl procps
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+$SUDO apt-get update
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}"

@@ -1,0 +1,83 @@
+// The query side of surge: answers reads from the read models the
+// projections maintain (projections/read_models.h), falling back to the
+// event log so that a read right after a successful command never answers
+// NOT_FOUND:
+//   order row missing, stream order-<id> exists     -> PENDING from OrderPlaced
+//   coupon request row missing, key coupon:<rid> known -> PENDING from the
+//                                                      stored CouponRequested
+//   stock row missing, stream stock-<sku> exists    -> available 0
+//   campaign row missing, stream campaign-<code> exists -> total from
+//                                                      CampaignCreated, issued 0
+//   anything else unknown                           -> NOT_FOUND
+//
+// wait_for_settlement_ms > 0 on GetOrder/GetCouponRequest waits (on the
+// Notifier the projections bump after every applied batch, no polling) until
+// the answer is no longer PENDING or the deadline passes; a still-PENDING
+// answer at the deadline is a valid answer, not an error.
+//
+//   QueryHandler queries(*store, notifier);
+//   queries.GetOrderAsync(id, 5000, [](absl::StatusOr<v1::Order> order) {...});
+//
+// Thread-safe. Borrows the store and the notifier, which must outlive it.
+// Async waits are answered on the handler's own waiter thread; pending ones
+// are answered (with what is there) when the handler is destroyed.
+#ifndef SURGE_DOMAIN_QUERIES_H_
+#define SURGE_DOMAIN_QUERIES_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/notifier.h"
+#include "domain/settlement_waiter.h"
+#include "eventstore/event_store.h"
+#include "surge/v1/surge.pb.h"
+
+namespace surge::domain {
+
+class QueryHandler {
+ public:
+  template <typename T>
+  using Callback = std::function<void(absl::StatusOr<T>)>;
+
+  QueryHandler(eventstore::EventStore& store, Notifier& notifier);
+  QueryHandler(const QueryHandler&) = delete;
+  QueryHandler& operator=(const QueryHandler&) = delete;
+
+  // INVALID_ARGUMENT for a bad id or wait; NOT_FOUND for an unknown order.
+  void GetOrderAsync(std::string order_id, int64_t wait_for_settlement_ms,
+                     Callback<v1::Order> done);
+  absl::StatusOr<v1::Order> GetOrder(std::string order_id, int64_t wait_for_settlement_ms);
+
+  void GetCouponRequestAsync(std::string request_id, int64_t wait_for_settlement_ms,
+                             Callback<v1::CouponRequest> done);
+  absl::StatusOr<v1::CouponRequest> GetCouponRequest(std::string request_id,
+                                                     int64_t wait_for_settlement_ms);
+
+  // Never wait: answered from one read.
+  absl::StatusOr<v1::Stock> GetStock(const std::string& sku);
+  absl::StatusOr<v1::Campaign> GetCampaign(const std::string& code);
+
+  // Async waits not answered yet (tests, metrics).
+  size_t pending_waits() const { return waiter_.pending(); }
+
+ private:
+  absl::StatusOr<v1::Order> ReadOrder(const std::string& order_id);
+  absl::StatusOr<v1::CouponRequest> ReadCouponRequest(const std::string& request_id);
+
+  // Reads now; when the answer is pending and wait_ms > 0, registers a wait
+  // that re-reads after every notification until settled or the deadline.
+  template <typename T>
+  void Settle(std::function<absl::StatusOr<T>()> read, std::function<bool(const T&)> pending,
+              int64_t wait_ms, Callback<T> done);
+
+  eventstore::EventStore& store_;
+  Notifier& notifier_;
+  // Last member: its thread (which calls back into this handler) stops first.
+  SettlementWaiter waiter_;
+};
+
+}  // namespace surge::domain
+
+#endif  // SURGE_DOMAIN_QUERIES_H_

@@ -1,0 +1,165 @@
+#include "projections/order_saga_projection.h"
+
+#include "gtest/gtest.h"
+#include "tests/projections/test_flow.h"
+
+namespace surge::projections {
+namespace {
+
+using testing::CancelRequest;
+using testing::Flow;
+using testing::PlaceOrder;
+using testing::Restock;
+
+v1::Order OrderOf(Flow& flow, const std::string& id) {
+  return flow.Row<v1::Order>(kOrdersCf, id).value_or(v1::Order());
+}
+v1::Stock StockOf(Flow& flow, const std::string& sku) {
+  return flow.Row<v1::Stock>(kStockCf, sku).value_or(v1::Stock());
+}
+void AppendAll(Flow& flow, const std::vector<v1::Event>& events) {
+  for (const v1::Event& e : events) flow.Append(e);
+}
+
+TEST(OrderSagaProjectionTest, ReferenceScenarioConfirmsTwoCancelsOne) {
+  Flow flow;
+  flow.Append(Restock("sku-1", 10));
+  AppendAll(flow, PlaceOrder("o1", {{"sku-1", 5}}));
+  AppendAll(flow, PlaceOrder("o2", {{"sku-1", 5}}));
+  AppendAll(flow, PlaceOrder("o3", {{"sku-1", 5}}));
+  flow.Run();
+  EXPECT_EQ(OrderOf(flow, "o1").status(), v1::ORDER_STATUS_CONFIRMED);
+  EXPECT_EQ(OrderOf(flow, "o2").status(), v1::ORDER_STATUS_CONFIRMED);
+  v1::Order o3 = OrderOf(flow, "o3");
+  EXPECT_EQ(o3.status(), v1::ORDER_STATUS_CANCELLED);
+  EXPECT_EQ(o3.reason(), "insufficient stock: requested 5, available 0");
+  EXPECT_EQ(StockOf(flow, "sku-1").available(), 0);
+  EXPECT_EQ(StockOf(flow, "sku-1").reserved_total(), 10);
+  EXPECT_EQ(flow.OfType(v1::Event::kOrderConfirmed).size(), 2u);
+  auto cancelled = flow.OfType(v1::Event::kOrderCancelled);
+  ASSERT_EQ(cancelled.size(), 1u);
+  EXPECT_EQ(cancelled[0].stream_id(), "order-o3");
+  EXPECT_EQ(cancelled[0].correlation_id(), "o3");
+  EXPECT_TRUE(flow.OfType(v1::Event::kStockReleaseRequested).empty());
+}
+
+TEST(OrderSagaProjectionTest, FailedLineCompensatesEveryTakenLine) {
+  Flow flow;
+  flow.Append(Restock("apple", 10));
+  flow.Append(Restock("pear", 10));
+  flow.Append(Restock("plum", 1));
+  AppendAll(flow, PlaceOrder("o1", {{"apple", 3}, {"pear", 4}, {"plum", 2}}));
+  flow.Run();
+  v1::Order order = OrderOf(flow, "o1");
+  EXPECT_EQ(order.status(), v1::ORDER_STATUS_CANCELLED);
+  EXPECT_EQ(order.reason(), "insufficient stock: requested 2, available 1");
+  auto releases = flow.OfType(v1::Event::kStockReleaseRequested);
+  ASSERT_EQ(releases.size(), 2u);
+  EXPECT_EQ(releases[0].stock_release_requested().sku(), "apple");
+  EXPECT_EQ(releases[1].stock_release_requested().sku(), "pear");
+  EXPECT_EQ(flow.OfType(v1::Event::kStockReleased).size(), 2u);
+  for (const char* sku : {"apple", "pear"}) {
+    EXPECT_EQ(StockOf(flow, sku).available(), 10) << sku;
+    EXPECT_EQ(StockOf(flow, sku).reserved_total(), 0) << sku;
+  }
+  EXPECT_EQ(StockOf(flow, "plum").available(), 1);
+}
+
+TEST(OrderSagaProjectionTest, DecreaseArrivingAfterCancellationIsReleased) {
+  Flow flow;
+  flow.Append(Restock("apple", 10));
+  AppendAll(flow, PlaceOrder("o1", {{"apple", 3}, {"pear", 1}}));
+  std::vector<v1::Event> pending = flow.TakePending();
+  ASSERT_EQ(pending.size(), 4u);  // restock, placed, line 0, line 1
+  flow.Deliver(flow.stock(), pending[0]);
+  flow.Deliver(flow.saga(), pending[1]);
+  // The stock topic answers line 1 (no pears) before line 0.
+  flow.Deliver(flow.stock(), pending[3]);
+  flow.Deliver(flow.stock(), pending[2]);
+  flow.Run();  // the saga sees the failure, then the late StockDecreased
+  EXPECT_EQ(OrderOf(flow, "o1").status(), v1::ORDER_STATUS_CANCELLED);
+  auto releases = flow.OfType(v1::Event::kStockReleaseRequested);
+  ASSERT_EQ(releases.size(), 1u);
+  EXPECT_EQ(releases[0].stock_release_requested().line_index(), 0);
+  EXPECT_EQ(StockOf(flow, "apple").available(), 10);
+  EXPECT_EQ(StockOf(flow, "apple").reserved_total(), 0);
+}
+
+TEST(OrderSagaProjectionTest, UserCancelOfConfirmedOrderReleasesStock) {
+  Flow flow;
+  flow.Append(Restock("apple", 10));
+  AppendAll(flow, PlaceOrder("o1", {{"apple", 6}}));
+  flow.Run();
+  ASSERT_EQ(OrderOf(flow, "o1").status(), v1::ORDER_STATUS_CONFIRMED);
+  ASSERT_EQ(StockOf(flow, "apple").available(), 4);
+  flow.Append(CancelRequest("o1"));
+  flow.Run();
+  v1::Order order = OrderOf(flow, "o1");
+  EXPECT_EQ(order.status(), v1::ORDER_STATUS_CANCELLED);
+  EXPECT_EQ(order.reason(), "cancelled by user");
+  EXPECT_EQ(StockOf(flow, "apple").available(), 10);
+  EXPECT_EQ(flow.OfType(v1::Event::kStockReleased).size(), 1u);
+  // Cancelling again changes nothing.
+  flow.Append(CancelRequest("o1"));
+  flow.Run();
+  EXPECT_EQ(flow.OfType(v1::Event::kOrderCancelled).size(), 1u);
+  EXPECT_EQ(flow.OfType(v1::Event::kStockReleaseRequested).size(), 1u);
+}
+
+TEST(OrderSagaProjectionTest, UserCancelOfPendingOrderReleasesLaterDecreases) {
+  Flow flow;
+  flow.Append(Restock("apple", 10));
+  AppendAll(flow, PlaceOrder("o1", {{"apple", 2}, {"apple", 3}}));
+  flow.Append(CancelRequest("o1"));
+  std::vector<v1::Event> pending = flow.TakePending();
+  ASSERT_EQ(pending.size(), 5u);
+  flow.Deliver(flow.stock(), pending[0]);
+  flow.Deliver(flow.saga(), pending[1]);  // placed
+  flow.Deliver(flow.saga(), pending[4]);  // cancel while both lines pending
+  flow.Deliver(flow.stock(), pending[2]);
+  flow.Deliver(flow.stock(), pending[3]);
+  flow.Run();
+  EXPECT_EQ(OrderOf(flow, "o1").status(), v1::ORDER_STATUS_CANCELLED);
+  EXPECT_TRUE(flow.OfType(v1::Event::kOrderConfirmed).empty());
+  EXPECT_EQ(flow.OfType(v1::Event::kStockReleased).size(), 2u);
+  EXPECT_EQ(StockOf(flow, "apple").available(), 10);
+  EXPECT_EQ(StockOf(flow, "apple").reserved_total(), 0);
+}
+
+TEST(OrderSagaProjectionTest, RedeliveredEventsAreNoOps) {
+  Flow flow;
+  flow.Append(Restock("apple", 10));
+  AppendAll(flow, PlaceOrder("o1", {{"apple", 2}, {"pear", 1}}));
+  std::vector<v1::Event> pending = flow.TakePending();
+  flow.Deliver(flow.stock(), pending[0]);
+  flow.Deliver(flow.saga(), pending[1]);
+  flow.Deliver(flow.saga(), pending[1]);  // OrderPlaced twice
+  std::vector<v1::Event> decreased = flow.Deliver(flow.stock(), pending[2]);
+  std::vector<v1::Event> failed = flow.Deliver(flow.stock(), pending[3]);
+  flow.TakePending();
+  ASSERT_EQ(decreased.size(), 1u);
+  ASSERT_EQ(failed.size(), 1u);
+  for (int i = 0; i < 2; ++i) {
+    flow.Deliver(flow.saga(), decreased[0]);
+    flow.Deliver(flow.saga(), failed[0]);
+  }
+  auto releases = flow.OfType(v1::Event::kStockReleaseRequested);
+  ASSERT_EQ(releases.size(), 1u);
+  EXPECT_EQ(flow.OfType(v1::Event::kOrderCancelled).size(), 1u);
+  for (int i = 0; i < 2; ++i) flow.Deliver(flow.stock(), releases[0]);
+  EXPECT_EQ(flow.OfType(v1::Event::kStockReleased).size(), 1u);
+  EXPECT_EQ(StockOf(flow, "apple").available(), 10);
+}
+
+TEST(OrderSagaProjectionTest, AnswerForUnknownOrderIsFailedPrecondition) {
+  Flow flow;
+  OrderSagaProjection saga;
+  OverlayState state(&flow.store());
+  v1::Event e;
+  e.mutable_stock_decreased()->set_order_id("nope");
+  EXPECT_EQ(saga.Handle(state, e).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(state.empty());
+}
+
+}  // namespace
+}  // namespace surge::projections

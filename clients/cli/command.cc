@@ -1,0 +1,78 @@
+#include "clients/cli/command.h"
+
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace surge::cli {
+
+std::string StatusCodeName(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::OK: return "OK";
+    case grpc::StatusCode::CANCELLED: return "CANCELLED";
+    case grpc::StatusCode::UNKNOWN: return "UNKNOWN";
+    case grpc::StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND: return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS: return "ALREADY_EXISTS";
+    case grpc::StatusCode::PERMISSION_DENIED: return "PERMISSION_DENIED";
+    case grpc::StatusCode::UNAUTHENTICATED: return "UNAUTHENTICATED";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
+    case grpc::StatusCode::ABORTED: return "ABORTED";
+    case grpc::StatusCode::OUT_OF_RANGE: return "OUT_OF_RANGE";
+    case grpc::StatusCode::UNIMPLEMENTED: return "UNIMPLEMENTED";
+    case grpc::StatusCode::INTERNAL: return "INTERNAL";
+    case grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
+    case grpc::StatusCode::DATA_LOSS: return "DATA_LOSS";
+    default: return absl::StrCat("CODE_", static_cast<int>(code));
+  }
+}
+
+int RpcError(CommandEnv& env, const grpc::Status& status) {
+  env.printer.err() << "error: " << StatusCodeName(status.error_code()) << ": "
+                    << status.error_message() << "\n";
+  return kExitRpcError;
+}
+
+int UsageError(CommandEnv& env, const std::string& message) {
+  env.printer.err() << "error: " << message << "\n\n" << UsageText(env.spec);
+  return kExitUsage;
+}
+
+std::string NewRequestId() {
+  // Time keeps ids roughly ordered for humans; the random part makes two
+  // invocations in the same microsecond (or on two machines) distinct.
+  std::random_device rd;
+  const uint64_t random = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  return absl::StrFormat("cli-%x-%016x", absl::ToUnixMicros(absl::Now()), random);
+}
+
+std::string RequestIdFrom(const ParsedArgs& args, bool* generated) {
+  std::optional<std::string> given = args.Get("request-id");
+  *generated = !given.has_value();
+  return given.has_value() ? *given : NewRequestId();
+}
+
+absl::StatusOr<int64_t> WaitMillis(const ParsedArgs& args) {
+  absl::StatusOr<int64_t> ms = args.GetInt("wait", 0);
+  if (ms.ok() && *ms < 0) {
+    return absl::InvalidArgumentError("--wait must be >= 0 milliseconds");
+  }
+  return ms;
+}
+
+const std::vector<FlagSpec>& GlobalFlags() {
+  static const auto* flags = new std::vector<FlagSpec>{
+      {"addr", true, false, "server host:port (env SURGE_ADDR; default 127.0.0.1:50051)"},
+      {"token", true, false, "admin token, sent as a Bearer token (env SURGE_ADMIN_TOKEN)"},
+      {"json", false, false, "print protobuf JSON, one object per line"},
+      {"timeout", true, false, "deadline per call, e.g. 5s, 500ms (default 10s)"},
+      {"tls", false, false, "connect with TLS using the system roots"},
+      {"tls_ca", true, false, "PEM CA bundle to trust (implies --tls)"},
+  };
+  return *flags;
+}
+
+}  // namespace surge::cli

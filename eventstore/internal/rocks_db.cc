@@ -1,0 +1,84 @@
+#include "eventstore/internal/rocks_db.h"
+
+#include <set>
+#include <vector>
+
+#include "common/logging.h"
+#include "eventstore/internal/rocks_status.h"
+#include "rocksdb/cache.h"
+#include "rocksdb/table.h"
+
+namespace surge::eventstore::internal {
+
+absl::StatusOr<std::unique_ptr<RocksDb>> RocksDb::Open(const Options& options,
+                                                       const std::string& dir) {
+  rocksdb::Options db_options;
+  db_options.create_if_missing = true;  // the data dir's FORMAT was checked already
+  db_options.create_missing_column_families = true;
+  // A torn last WAL record (crash mid-write) is dropped; anything after a
+  // real corruption is not silently skipped.
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+
+  rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.write_buffer_size = options.write_buffer_bytes;
+  rocksdb::BlockBasedTableOptions table_options;
+  table_options.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options));
+
+  std::set<std::string> names = {rocksdb::kDefaultColumnFamilyName, kEventsCf, kStreamsCf,
+                                 kIdempotencyCf, kCheckpointsCf};
+  names.insert(options.extra_column_families.begin(), options.extra_column_families.end());
+  std::vector<std::string> existing;
+  // Fails for a database that does not exist yet; then only ours are created.
+  if (rocksdb::DB::ListColumnFamilies(db_options, dir, &existing).ok()) {
+    names.insert(existing.begin(), existing.end());
+  }
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& name : names) descriptors.emplace_back(name, cf_options);
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status status = rocksdb::DB::Open(db_options, dir, descriptors, &handles, &raw);
+  if (!status.ok()) return FromRocks(status, "open " + dir);
+
+  std::unique_ptr<RocksDb> out(new RocksDb());
+  out->db_.reset(raw);
+  for (rocksdb::ColumnFamilyHandle* handle : handles) out->handles_[handle->GetName()] = handle;
+  out->events_ = out->handles_.at(kEventsCf);
+  out->streams_ = out->handles_.at(kStreamsCf);
+  out->idempotency_ = out->handles_.at(kIdempotencyCf);
+  return out;
+}
+
+RocksDb::~RocksDb() {
+  if (db_ == nullptr) return;
+  // Async-durability writes sit in the WAL buffer or page cache: make them
+  // durable before closing.
+  rocksdb::Status status = db_->FlushWAL(/*sync=*/true);
+  if (!status.ok()) {
+    SURGE_LOG(WARNING, "eventstore") << "flush WAL at close: " << status.ToString();
+  }
+  for (auto& [name, handle] : handles_) db_->DestroyColumnFamilyHandle(handle);
+  handles_.clear();
+  status = db_->Close();
+  if (!status.ok()) {
+    SURGE_LOG(WARNING, "eventstore") << "close: " << status.ToString();
+  }
+}
+
+rocksdb::ColumnFamilyHandle* RocksDb::Cf(const std::string& name) const {
+  auto it = handles_.find(name);
+  return it == handles_.end() ? nullptr : it->second;
+}
+
+absl::StatusOr<std::optional<std::string>> RocksDb::Get(rocksdb::ColumnFamilyHandle* cf,
+                                                        absl::string_view key) const {
+  std::string value;
+  rocksdb::Status status =
+      db_->Get(rocksdb::ReadOptions(), cf, rocksdb::Slice(key.data(), key.size()), &value);
+  if (status.IsNotFound()) return std::optional<std::string>();
+  if (!status.ok()) return FromRocks(status, "get");
+  return std::optional<std::string>(std::move(value));
+}
+
+}  // namespace surge::eventstore::internal

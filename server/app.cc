@@ -1,0 +1,224 @@
+#include "server/app.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
+#include "domain/validation.h"
+#include "projections/read_models.h"
+
+namespace surge::server {
+namespace {
+
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path, absl::string_view what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", what, " file ", path));
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+// Written under a temporary name and renamed, so a reader polling for the
+// file never sees it half-written.
+absl::Status WritePortFile(const std::string& path, int port) {
+  const std::string tmp = absl::StrCat(path, ".tmp");
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << port << "\n";
+    out.close();
+    if (!out) return absl::InternalError(absl::StrCat("cannot write port file ", tmp));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat("cannot rename ", tmp, " to ", path));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(
+    const App::Options& options) {
+  if (options.tls_cert_file.empty()) return grpc::InsecureServerCredentials();
+  SURGE_ASSIGN_OR_RETURN(std::string cert, ReadWholeFile(options.tls_cert_file, "TLS cert"));
+  SURGE_ASSIGN_OR_RETURN(std::string key, ReadWholeFile(options.tls_key_file, "TLS key"));
+  const bool mutual = !options.tls_client_ca_file.empty();
+  grpc::SslServerCredentialsOptions ssl(
+      mutual ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+             : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  if (mutual) {
+    SURGE_ASSIGN_OR_RETURN(ssl.pem_root_certs,
+                           ReadWholeFile(options.tls_client_ca_file, "TLS client CA"));
+  }
+  ssl.pem_key_cert_pairs.push_back({std::move(key), std::move(cert)});
+  return grpc::SslServerCredentials(ssl);
+}
+
+absl::Status CheckOptions(const App::Options& options) {
+  SURGE_RETURN_IF_ERROR(domain::ValidateId("node_id", options.node_id));
+  if (options.data_dir.empty()) return absl::InvalidArgumentError("data_dir: must not be empty");
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return absl::InvalidArgumentError("TLS needs both --tls_cert and --tls_key");
+  }
+  if (!options.tls_client_ca_file.empty() && options.tls_cert_file.empty()) {
+    return absl::InvalidArgumentError("--tls_client_ca needs --tls_cert and --tls_key");
+  }
+  if (options.admin_token_file.empty() && !IsLoopbackAddress(options.grpc_addr)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "refusing to serve on non-loopback address ", options.grpc_addr,
+        " without --admin_token_file: admin RPCs would be open to the network"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<App>> App::Start(const Options& options) {
+  std::unique_ptr<App> app(new App(options));
+  if (absl::Status s = app->Init(); !s.ok()) {
+    app->Shutdown();  // undoes whatever part started
+    return s;
+  }
+  return app;
+}
+
+App::~App() { Shutdown(); }
+
+absl::Status App::Init() {
+  SURGE_RETURN_IF_ERROR(CheckOptions(options_));
+  std::string token;
+  if (!options_.admin_token_file.empty()) {
+    SURGE_ASSIGN_OR_RETURN(token, ReadAdminTokenFile(options_.admin_token_file));
+  }
+  auth_ = std::make_unique<AdminAuth>(std::move(token));
+
+  eventstore::Options store_options;
+  store_options.durability = options_.durability;
+  store_options.extra_column_families = projections::ReadModelColumnFamilies();
+  store_options.node_id = options_.node_id;
+  store_options.queue_capacity = options_.append_queue_capacity;
+  absl::StatusOr<std::unique_ptr<eventstore::EventStore>> store =
+      eventstore::EventStore::Open(store_options, options_.data_dir);
+  if (!store.ok()) {
+    return absl::Status(store.status().code(),
+                        absl::StrCat("cannot open the data dir ", options_.data_dir, ": ",
+                                     store.status().message()));
+  }
+  store_ = *std::move(store);
+  SURGE_LOG(INFO, "app") << "event store open at " << options_.data_dir << " (head position "
+                         << store_->HeadPosition() << ")";
+
+  // ---- PIPELINE START-UP GOES HERE ------------------------------------------
+  // The store is open and nothing serves yet. Start, in this order, the Kafka
+  // broker (embedded when options_.kafka_brokers is empty), the relay (reads
+  // store_) and the projections (write through store_, and call
+  // notifier_.Notify() after every applied batch so settlement waits wake).
+  // Stop them in Shutdown() at the matching marked place.
+  // ----------------------------------------------------------------------------
+
+  commands_ = std::make_unique<domain::CommandHandler>(*store_);
+  queries_ = std::make_unique<domain::QueryHandler>(*store_, notifier_);
+  order_service_ = std::make_unique<OrderService>(*commands_, *queries_);
+  inventory_service_ = std::make_unique<InventoryService>(*commands_, *queries_, *auth_);
+  coupon_service_ = std::make_unique<CouponService>(*commands_, *queries_, *auth_);
+  event_store_service_ = std::make_unique<EventStoreService>(
+      *store_, EventStoreService::Options{.max_subscriptions = options_.max_subscriptions});
+  dead_letter_service_ = std::make_unique<DeadLetterService>(*auth_);
+
+  SURGE_RETURN_IF_ERROR(StartGrpc());
+  if (!options_.port_file.empty()) {
+    SURGE_RETURN_IF_ERROR(WritePortFile(options_.port_file, port_));
+  }
+  SURGE_LOG(INFO, "app") << "serving surge.v1 on port " << port_ << " (grpc_addr "
+                         << options_.grpc_addr << ", node " << options_.node_id << ", durability "
+                         << (options_.durability == eventstore::Durability::kSync ? "sync"
+                                                                                   : "async")
+                         << ", tls " << (options_.tls_cert_file.empty() ? "off" : "on")
+                         << (options_.tls_client_ca_file.empty() ? "" : " (mutual)")
+                         << ", admin auth " << (auth_->enabled() ? "on" : "OFF") << ", kafka "
+                         << (options_.kafka_brokers.empty() ? "embedded" : options_.kafka_brokers)
+                         << ", metrics_addr " << options_.metrics_addr << ")";
+  return absl::OkStatus();
+}
+
+absl::Status App::StartGrpc() {
+  SURGE_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+                         MakeCredentials(options_));
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options_.grpc_addr, credentials, &port_);
+  builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
+  builder.SetMaxSendMessageSize(options_.max_message_bytes);
+  // Find dead peers (a Subscribe stream would otherwise hold its thread
+  // forever) and let clients keep idle connections alive with pings every
+  // 10 s or more, without being disconnected for it.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60'000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20'000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10'000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.RegisterService(order_service_.get());
+  builder.RegisterService(inventory_service_.get());
+  builder.RegisterService(coupon_service_.get());
+  builder.RegisterService(event_store_service_.get());
+  builder.RegisterService(dead_letter_service_.get());
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || port_ == 0) {
+    server_.reset();
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.grpc_addr));
+  }
+  if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
+    health->SetServingStatus(true);
+  }
+  return absl::OkStatus();
+}
+
+void App::Shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  const absl::Time deadline = absl::Now() + options_.shutdown_grace;
+  if (server_ != nullptr) {
+    SURGE_LOG(INFO, "app") << "shutting down";
+    if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
+      health->SetServingStatus(false);
+    }
+  }
+  // A call waiting for settlement or following the log would hold the gRPC
+  // shutdown for the whole grace period: answer / end them first.
+  if (queries_ != nullptr) queries_->DrainWaits();
+  if (event_store_service_ != nullptr) event_store_service_->StopSubscriptions();
+  if (server_ != nullptr) {
+    server_->Shutdown(absl::ToChronoTime(deadline));
+    server_->Wait();
+  }
+  if (event_store_service_ != nullptr &&
+      !event_store_service_->WaitForSubscriptions(deadline + absl::Seconds(5))) {
+    SURGE_LOG(WARNING, "app") << "Subscribe streams still running at shutdown";
+  }
+
+  // ---- PIPELINE SHUTDOWN GOES HERE (projections, relay, broker) -------------
+
+  server_.reset();
+  dead_letter_service_.reset();
+  event_store_service_.reset();
+  coupon_service_.reset();
+  inventory_service_.reset();
+  order_service_.reset();
+  queries_.reset();
+  commands_.reset();
+  // Drains the append queue: every accepted append is committed and answered.
+  store_.reset();
+  if (port_ != 0) {
+    SURGE_LOG(INFO, "app") << "stopped";
+  }
+}
+
+}  // namespace surge::server

@@ -1,0 +1,127 @@
+// The surge-server process as an object: opens the event store, builds the
+// command/query cores and the gRPC services, and serves them (with health
+// checking and server reflection) until Shutdown().
+//
+//   App::Options options;  // defaults: 127.0.0.1:50051, ./surge-data, sync
+//   SURGE_ASSIGN_OR_RETURN(std::unique_ptr<App> app, App::Start(options));
+//   ...  // wait for SIGTERM
+//   app->Shutdown();
+//
+// Start-up order: validate options -> open the store -> [pipeline: Kafka
+// broker, relay, projections; see app.cc] -> cores and services -> gRPC
+// serving (health SERVING). Shutdown runs it backwards.
+//
+// Thread-safety: Start and Shutdown from one thread; the accessors from any.
+#ifndef SURGE_SERVER_APP_H_
+#define SURGE_SERVER_APP_H_
+
+#include <grpcpp/server.h>
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/notifier.h"
+#include "domain/commands.h"
+#include "domain/queries.h"
+#include "eventstore/event_store.h"
+#include "server/admin_auth.h"
+#include "server/coupon_service.h"
+#include "server/dead_letter_service.h"
+#include "server/event_store_service.h"
+#include "server/inventory_service.h"
+#include "server/order_service.h"
+
+namespace surge::server {
+
+class App {
+ public:
+  struct Options {
+    // --- behaviour ---
+    // host:port to serve gRPC on; port 0 picks a free port (see port()).
+    // A non-loopback address needs admin_token_file.
+    std::string grpc_addr = "127.0.0.1:50051";
+    // host:port of the Prometheus endpoint. Stored for the metrics wiring;
+    // not served by App yet.
+    std::string metrics_addr = "127.0.0.1:9464";
+    // The RocksDB data directory (created when missing).
+    std::string data_dir = "./surge-data";
+    // kSync: every acknowledged command survives a machine crash.
+    eventstore::Durability durability = eventstore::Durability::kSync;
+    // File holding the admin bearer token (whitespace trimmed). Empty: admin
+    // RPCs are open, which is only allowed on a loopback grpc_addr.
+    std::string admin_token_file;
+    // PEM server certificate and key; both or neither. Empty: plaintext.
+    std::string tls_cert_file;
+    std::string tls_key_file;
+    // PEM CA bundle; when set, clients must present a certificate it signed.
+    std::string tls_client_ca_file;
+    // Kafka bootstrap servers; empty = the embedded broker. Stored for the
+    // pipeline wiring.
+    std::string kafka_brokers;
+    // This node's id in events and event ids ([A-Za-z0-9._:-], 1-128 bytes).
+    std::string node_id = "node-1";
+    // When set, the bound gRPC port is written there (atomically) once
+    // serving, for callers that asked for port 0.
+    std::string port_file;
+
+    // --- performance ---
+    // Largest gRPC message accepted or sent. A 100-line order is ~15 KiB and
+    // a ReadAll page of 1,000 events well under this.
+    int max_message_bytes = 4 << 20;
+    // Concurrent EventStoreService.Subscribe streams (one thread each).
+    size_t max_subscriptions = 64;
+    // How long Shutdown lets in-flight calls finish before cancelling them.
+    absl::Duration shutdown_grace = absl::Seconds(5);
+    // Event store tuning (queue, batches, caches); see eventstore::Options.
+    size_t append_queue_capacity = eventstore::Options().queue_capacity;
+  };
+
+  // INVALID_ARGUMENT for inconsistent options (non-loopback without token,
+  // half a TLS pair, bad node id), the store's error when the data dir cannot
+  // be opened (e.g. FAILED_PRECONDITION for another FORMAT), UNAVAILABLE
+  // when the address cannot be bound.
+  static absl::StatusOr<std::unique_ptr<App>> Start(const Options& options);
+
+  // Shuts down if still running.
+  ~App();
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+
+  // Health NOT_SERVING, settlement waits answered, subscriptions ended,
+  // gRPC stopped (in-flight calls get shutdown_grace), then the store closes
+  // after draining its append queue. Idempotent.
+  void Shutdown();
+
+  int port() const { return port_; }
+  eventstore::EventStore& store() { return *store_; }
+  // Bumped by the projections after every applied batch; wakes settlement
+  // waits.
+  Notifier& notifier() { return notifier_; }
+
+ private:
+  explicit App(Options options) : options_(std::move(options)) {}
+  absl::Status Init();
+  absl::Status StartGrpc();
+
+  const Options options_;
+  Notifier notifier_;
+  std::unique_ptr<eventstore::EventStore> store_;
+  std::unique_ptr<AdminAuth> auth_;
+  std::unique_ptr<domain::CommandHandler> commands_;
+  std::unique_ptr<domain::QueryHandler> queries_;
+  std::unique_ptr<OrderService> order_service_;
+  std::unique_ptr<InventoryService> inventory_service_;
+  std::unique_ptr<CouponService> coupon_service_;
+  std::unique_ptr<EventStoreService> event_store_service_;
+  std::unique_ptr<DeadLetterService> dead_letter_service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace surge::server
+
+#endif  // SURGE_SERVER_APP_H_

@@ -1,0 +1,111 @@
+#include "server/internal/subscribe_reactor.h"
+
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "common/logging.h"
+#include "server/status_mapping.h"
+
+namespace surge::server::internal {
+namespace {
+constexpr size_t kBatch = 256;
+// How long one Next() blocks; Cancel() interrupts it, so this only bounds
+// how stale a stop flag can get if a store ignored Cancel.
+constexpr absl::Duration kNextTimeout = absl::Seconds(1);
+}  // namespace
+
+void SubscribeReactor::Start(std::unique_ptr<eventstore::Subscription> subscription) {
+  {
+    absl::MutexLock lock(&mu_);
+    subscription_ = std::move(subscription);
+    // Stopped or cancelled before the pump existed: let it end at once.
+    if (stopped_ || cancelled_) subscription_->Cancel();
+  }
+  // Detached: the thread's last act is Finish(), after which gRPC owns (and
+  // deletes) this reactor; nothing else needs to join it.
+  std::thread([this] { Pump(); }).detach();
+}
+
+void SubscribeReactor::Stop() {
+  absl::MutexLock lock(&mu_);
+  stopped_ = true;
+  if (subscription_ != nullptr) subscription_->Cancel();
+}
+
+void SubscribeReactor::OnCancel() {
+  absl::MutexLock lock(&mu_);
+  cancelled_ = true;
+  if (subscription_ != nullptr) subscription_->Cancel();
+}
+
+void SubscribeReactor::OnWriteDone(bool ok) {
+  absl::MutexLock lock(&mu_);
+  writing_ = false;
+  if (!ok) {
+    // The stream broke (client gone): stop pulling.
+    cancelled_ = true;
+    if (subscription_ != nullptr) subscription_->Cancel();
+  }
+}
+
+void SubscribeReactor::OnDone() { delete this; }
+
+void SubscribeReactor::Pump() {
+  eventstore::Subscription* subscription;
+  {
+    absl::MutexLock lock(&mu_);
+    subscription = subscription_.get();
+  }
+  grpc::Status status = grpc::Status::OK;
+  bool done = false;
+  while (!done) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (cancelled_ || stopped_) break;
+    }
+    // Next() is only ever called here; Cancel() from other threads is safe.
+    absl::StatusOr<std::vector<v1::Event>> batch = subscription->Next(kBatch, kNextTimeout);
+    if (!batch.ok()) {
+      status = ToGrpcStatus(batch.status());
+      break;
+    }
+    for (v1::Event& event : *batch) {
+      {
+        absl::MutexLock lock(&mu_);
+        auto can_write = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+          return !writing_ || cancelled_ || stopped_;
+        };
+        mu_.Await(absl::Condition(&can_write));
+        if (cancelled_ || stopped_) {
+          done = true;
+          break;
+        }
+        writing_ = true;
+      }
+      current_ = std::move(event);
+      StartWrite(&current_);
+    }
+  }
+
+  bool stopped = false;
+  {
+    absl::MutexLock lock(&mu_);
+    // Finish must not overtake the write in flight unless the call is gone.
+    auto idle = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return !writing_ || cancelled_; };
+    mu_.Await(absl::Condition(&idle));
+    stopped = stopped_;
+    subscription_.reset();  // the last use of the store by this stream
+  }
+  if (stopped) {
+    status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down");
+  } else if (status.error_code() == grpc::StatusCode::CANCELLED) {
+    // Cancelled by the store closing, or by the client (then unseen anyway).
+    status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "event store closed");
+  }
+  SubscriptionRegistry& registry = registry_;
+  registry.Remove(this);
+  Finish(status);
+}
+
+}  // namespace surge::server::internal

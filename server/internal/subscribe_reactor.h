@@ -1,0 +1,61 @@
+// One Subscribe stream: feeds events from an EventStore subscription
+// (catch-up, then live) to a gRPC server-streaming call, one write in flight
+// at a time so a slow client slows its own pump, not the server.
+//
+// The pull-based Subscription blocks, so each stream owns one pump thread
+// (their number is capped by the SubscriptionRegistry). Lifetime: created by
+// the service, deleted by gRPC's OnDone. The pump thread releases the store
+// subscription and unregisters before calling Finish, and touches nothing of
+// the reactor after it, so the store can close once the registry is empty.
+#ifndef SURGE_SERVER_INTERNAL_SUBSCRIBE_REACTOR_H_
+#define SURGE_SERVER_INTERNAL_SUBSCRIBE_REACTOR_H_
+
+#include <grpcpp/support/server_callback.h>
+
+#include <memory>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "eventstore/event_store.h"
+#include "server/internal/subscription_registry.h"
+#include "surge/v1/events.pb.h"
+
+namespace surge::server::internal {
+
+class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Event> {
+ public:
+  explicit SubscribeReactor(SubscriptionRegistry& registry) : registry_(registry) {}
+
+  // Starts the pump over `subscription`. Call once, after the registry
+  // accepted this reactor (TryAdd).
+  void Start(std::unique_ptr<eventstore::Subscription> subscription);
+
+  // Ends the stream with UNAVAILABLE (server shutting down). Thread-safe.
+  void Stop();
+
+  void OnWriteDone(bool ok) override;
+  void OnCancel() override;
+  void OnDone() override;
+
+ private:
+  void Pump();
+
+  SubscriptionRegistry& registry_;
+  absl::Mutex mu_;
+  std::unique_ptr<eventstore::Subscription> subscription_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;  // client went away
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;    // server shutting down
+  v1::Event current_;  // the write in flight; only the pump thread writes it
+};
+
+// Answers a Subscribe call at once with `status` (e.g. RESOURCE_EXHAUSTED).
+class RejectedStream final : public grpc::ServerWriteReactor<v1::Event> {
+ public:
+  explicit RejectedStream(const grpc::Status& status) { Finish(status); }
+  void OnDone() override { delete this; }
+};
+
+}  // namespace surge::server::internal
+
+#endif  // SURGE_SERVER_INTERNAL_SUBSCRIBE_REACTOR_H_

@@ -1,0 +1,277 @@
+// Behaviour of EventStore appends and reads through the public API.
+#include "eventstore/event_store.h"
+
+#include <memory>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "tests/eventstore/test_util.h"
+
+namespace surge::eventstore {
+namespace {
+
+using testing::CouponEvent;
+using testing::OneEvent;
+using testing::ScratchDir;
+
+std::unique_ptr<EventStore> OpenOrDie(const std::string& path, Options options = {}) {
+  auto store = EventStore::Open(options, path);
+  EXPECT_TRUE(store.ok()) << store.status();
+  return store.ok() ? std::move(store).value() : nullptr;
+}
+
+TEST(EventStoreTest, AssignsContiguousPositionsVersionsAndIds) {
+  ScratchDir dir;
+  Options options;
+  options.node_id = "n7";
+  auto store = OpenOrDie(dir.data(), options);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->HeadPosition(), 0u);
+
+  AppendRequest request;
+  request.events = {CouponEvent("a"), CouponEvent("b"), CouponEvent("a")};
+  request.events[2].set_event_id("custom-id");
+  auto result = store->Append(std::move(request));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->first_position, 1u);
+  EXPECT_EQ(result->last_position, 3u);
+  EXPECT_EQ(result->event_ids, (std::vector<std::string>{"n7:1", "n7:2", "custom-id"}));
+  EXPECT_FALSE(result->duplicate);
+  EXPECT_EQ(store->HeadPosition(), 3u);
+
+  auto events = store->ReadAll(0, 100);
+  ASSERT_TRUE(events.ok()) << events.status();
+  ASSERT_EQ(events->size(), 3u);
+  EXPECT_EQ((*events)[0].stream_version(), 0);
+  EXPECT_EQ((*events)[1].stream_version(), 0);
+  EXPECT_EQ((*events)[2].stream_version(), 1);
+  for (const v1::Event& event : *events) {
+    EXPECT_EQ(event.node_id(), "n7");
+    EXPECT_GT(event.recorded_at().seconds(), 0);
+  }
+  EXPECT_EQ(*store->StreamVersion("a"), 1);
+  EXPECT_EQ(*store->StreamVersion("b"), 0);
+  EXPECT_EQ(*store->StreamVersion("missing"), kNoStream);
+
+  auto stream = store->ReadStream("a", 1, 10);
+  ASSERT_TRUE(stream.ok());
+  ASSERT_EQ(stream->size(), 1u);
+  EXPECT_EQ((*stream)[0].position(), 3u);
+}
+
+TEST(EventStoreTest, PositionsStayContiguousAcrossReopen) {
+  ScratchDir dir;
+  for (int round = 0; round < 3; ++round) {
+    auto store = OpenOrDie(dir.data());
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(store->HeadPosition(), static_cast<uint64_t>(round * 50));
+    for (int i = 0; i < 50; ++i) {
+      auto result = store->Append(OneEvent("s" + std::to_string(i % 5)));
+      ASSERT_TRUE(result.ok()) << result.status();
+      EXPECT_EQ(result->first_position, static_cast<uint64_t>(round * 50 + i + 1));
+    }
+  }
+  auto store = OpenOrDie(dir.data());
+  auto events = store->ReadAll(1, 1000);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 150u);
+  for (size_t i = 0; i < events->size(); ++i) EXPECT_EQ((*events)[i].position(), i + 1);
+  // Versions continue across reopen: 30 events per stream.
+  EXPECT_EQ(*store->StreamVersion("s0"), 29);
+  auto stream = store->ReadStream("s0", 0, 1000);
+  ASSERT_TRUE(stream.ok());
+  ASSERT_EQ(stream->size(), 30u);
+  for (size_t i = 0; i < stream->size(); ++i) {
+    EXPECT_EQ((*stream)[i].stream_version(), static_cast<int64_t>(i));
+  }
+}
+
+TEST(EventStoreTest, ExpectedVersionsAnyNoStreamAndExact) {
+  ScratchDir dir;
+  auto store = OpenOrDie(dir.data());
+  ASSERT_TRUE(store->Append(OneEvent("s", kNoStream)).ok());
+  ASSERT_TRUE(store->Append(OneEvent("s", 0)).ok());
+  ASSERT_TRUE(store->Append(OneEvent("s", kAnyVersion)).ok());
+  ASSERT_TRUE(store->Append(OneEvent("s", 2)).ok());
+
+  auto no_stream = store->Append(OneEvent("s", kNoStream));
+  EXPECT_EQ(no_stream.status().code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(ConflictVersion(no_stream.status()), 3);
+
+  auto stale = store->Append(OneEvent("s", 1));
+  EXPECT_EQ(stale.status().code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(ConflictVersion(stale.status()), 3);
+  EXPECT_NE(stale.status().message().find("'s'"), std::string::npos) << stale.status();
+
+  auto ahead = store->Append(OneEvent("other", 0));
+  EXPECT_EQ(ConflictVersion(ahead.status()), kNoStream);
+  EXPECT_EQ(store->HeadPosition(), 4u);
+
+  EXPECT_EQ(ConflictVersion(absl::AbortedError("plain")), std::nullopt);
+  EXPECT_EQ(ConflictVersion(absl::OkStatus()), std::nullopt);
+}
+
+TEST(EventStoreTest, ConflictFailsWholeAppendAndWritesNothing) {
+  ScratchDir dir;
+  auto store = OpenOrDie(dir.data());
+  ASSERT_TRUE(store->Append(OneEvent("taken")).ok());
+  AppendRequest request;
+  request.events = {CouponEvent("fresh"), CouponEvent("taken")};
+  request.expected_versions = {{"fresh", kNoStream}, {"taken", kNoStream}};
+  request.idempotency_key = "k";
+  request.extra_writes.push_back({kCheckpointsCf, "cp", "1"});
+  auto result = store->Append(std::move(request));
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(store->HeadPosition(), 1u);
+  EXPECT_EQ(*store->StreamVersion("fresh"), kNoStream);
+  EXPECT_EQ(*store->Get(kCheckpointsCf, "cp"), std::nullopt);
+  EXPECT_EQ(*store->LookupIdempotencyKey("k"), std::nullopt);
+}
+
+TEST(EventStoreTest, IdempotentRepeatAnswersFirstResultAndWritesNothing) {
+  ScratchDir dir;
+  AppendResult first;
+  {
+    auto store = OpenOrDie(dir.data());
+    AppendRequest request;
+    request.events = {CouponEvent("s"), CouponEvent("s")};
+    request.idempotency_key = "req-1";
+    request.fingerprint = "fp";
+    request.reply = "order-42";
+    auto result = store->Append(request);
+    ASSERT_TRUE(result.ok()) << result.status();
+    first = *result;
+    EXPECT_EQ(first.reply, "order-42");
+
+    request.reply = "other reply";  // the stored one wins
+    auto repeat = store->Append(request);
+    ASSERT_TRUE(repeat.ok()) << repeat.status();
+    EXPECT_TRUE(repeat->duplicate);
+    EXPECT_EQ(repeat->first_position, first.first_position);
+    EXPECT_EQ(repeat->last_position, first.last_position);
+    EXPECT_EQ(repeat->event_ids, first.event_ids);
+    EXPECT_EQ(repeat->reply, "order-42");
+    EXPECT_EQ(store->HeadPosition(), 2u);
+    EXPECT_EQ(store->GetStats().appends, 1u);
+  }
+  auto store = OpenOrDie(dir.data());
+  AppendRequest request;
+  request.events = {CouponEvent("s")};
+  request.idempotency_key = "req-1";
+  request.fingerprint = "fp";
+  auto repeat = store->Append(std::move(request));
+  ASSERT_TRUE(repeat.ok()) << repeat.status();
+  EXPECT_TRUE(repeat->duplicate);
+  EXPECT_EQ(repeat->event_ids, first.event_ids);
+  EXPECT_EQ(repeat->reply, "order-42");
+  EXPECT_EQ(store->HeadPosition(), 2u);
+
+  auto looked_up = store->LookupIdempotencyKey("req-1");
+  ASSERT_TRUE(looked_up.ok());
+  ASSERT_TRUE(looked_up->has_value());
+  EXPECT_EQ((*looked_up)->first_position, 1u);
+  EXPECT_EQ((*looked_up)->reply, "order-42");
+  EXPECT_EQ(*store->LookupIdempotencyKey("unknown"), std::nullopt);
+}
+
+TEST(EventStoreTest, FingerprintMismatchIsFailedPrecondition) {
+  ScratchDir dir;
+  auto store = OpenOrDie(dir.data());
+  AppendRequest request = OneEvent("s");
+  request.idempotency_key = "k";
+  request.fingerprint = "fp-1";
+  ASSERT_TRUE(store->Append(request).ok());
+  request.fingerprint = "fp-2";
+  auto mismatch = store->Append(request);
+  EXPECT_EQ(mismatch.status().code(), absl::StatusCode::kFailedPrecondition) << mismatch.status();
+  EXPECT_EQ(store->HeadPosition(), 1u);
+}
+
+TEST(EventStoreTest, ExtraWritesCommitWithEventsAndDelete) {
+  ScratchDir dir;
+  Options options;
+  options.extra_column_families = {"rm_test"};
+  auto store = OpenOrDie(dir.data(), options);
+  AppendRequest request = OneEvent("s");
+  request.extra_writes = {{"rm_test", "row/1", "v1"},
+                          {"rm_test", "row/2", "v2"},
+                          {"rm_test", "other", "x"},
+                          {kCheckpointsCf, "applied/p", EncodeBigEndian64(1)}};
+  ASSERT_TRUE(store->Append(std::move(request)).ok());
+  EXPECT_EQ(*store->Get("rm_test", "row/1"), "v1");
+  EXPECT_EQ(DecodeBigEndian64(**store->Get(kCheckpointsCf, "applied/p")), 1u);
+  auto rows = store->Scan("rm_test", "row/", 10);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[1], std::make_pair(std::string("row/2"), std::string("v2")));
+
+  // An append of extra writes only: no events, no position.
+  AppendRequest deletion;
+  deletion.extra_writes = {{"rm_test", "row/1", std::nullopt}};
+  auto result = store->Append(std::move(deletion));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->first_position, 0u);
+  EXPECT_EQ(store->HeadPosition(), 1u);
+  EXPECT_EQ(*store->Get("rm_test", "row/1"), std::nullopt);
+  EXPECT_EQ(store->Scan("rm_test", "row/", 10)->size(), 1u);
+}
+
+TEST(EventStoreTest, UnknownColumnFamilyIsNotFound) {
+  ScratchDir dir;
+  auto store = OpenOrDie(dir.data());
+  EXPECT_EQ(store->Get("nope", "k").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->Scan("nope", "", 1).status().code(), absl::StatusCode::kNotFound);
+  AppendRequest request = OneEvent("s");
+  request.extra_writes = {{"nope", "k", "v"}};
+  EXPECT_EQ(store->Append(std::move(request)).status().code(), absl::StatusCode::kNotFound);
+  AppendRequest own = OneEvent("s");
+  own.extra_writes = {{kEventsCf, "k", "v"}};
+  EXPECT_EQ(store->Append(std::move(own)).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store->HeadPosition(), 0u);
+}
+
+TEST(EventStoreTest, RejectsMalformedEvents) {
+  ScratchDir dir;
+  auto store = OpenOrDie(dir.data());
+  AppendRequest no_payload;
+  no_payload.events.emplace_back().set_stream_id("s");
+  EXPECT_EQ(store->Append(std::move(no_payload)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store->Append(OneEvent("")).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store->Append(OneEvent(std::string("a\0b", 3))).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store->HeadPosition(), 0u);
+}
+
+TEST(EventStoreTest, ReopenKeepsColumnFamiliesNotListedInOptions) {
+  ScratchDir dir;
+  {
+    Options options;
+    options.extra_column_families = {"rm_old"};
+    auto store = OpenOrDie(dir.data(), options);
+    AppendRequest request;
+    request.extra_writes = {{"rm_old", "k", "v"}};
+    ASSERT_TRUE(store->Append(std::move(request)).ok());
+  }
+  auto store = OpenOrDie(dir.data());
+  EXPECT_EQ(*store->Get("rm_old", "k"), "v");
+}
+
+TEST(EventStoreTest, WaitForHeadTimesOutThenSucceeds) {
+  ScratchDir dir;
+  auto store = OpenOrDie(dir.data());
+  EXPECT_FALSE(store->WaitForHead(1, absl::Now() + absl::Milliseconds(20)));
+  ASSERT_TRUE(store->Append(OneEvent("s")).ok());
+  EXPECT_TRUE(store->WaitForHead(1, absl::Now() + absl::Seconds(5)));
+}
+
+TEST(EventStoreTest, BigEndianKeysSortNumerically) {
+  EXPECT_LT(EncodeBigEndian64(255), EncodeBigEndian64(256));
+  EXPECT_LT(EncodeBigEndian64(1), EncodeBigEndian64(1ull << 40));
+  for (uint64_t v : {0ull, 1ull, 255ull, 1ull << 32, ~0ull}) {
+    EXPECT_EQ(DecodeBigEndian64(EncodeBigEndian64(v)), v);
+  }
+}
+
+}  // namespace
+}  // namespace surge::eventstore

@@ -1,0 +1,251 @@
+#!/usr/bin/python3
+"""Writes BENCHMARKS.md and its SVG plots from the JSON files bench/run.sh left
+in the results dir. Ratios surge/baseline come from one run on one machine:
+absolute numbers on a shared 2-core box are noisy, ratios less so."""
+import argparse
+import csv
+import datetime
+import json
+import os
+import subprocess
+
+SCENARIOS = ["noop", "orders", "flash-sale", "mixed", "orders-open"]
+
+
+def load(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def machine(root):
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem_kib = 0
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal"):
+                mem_kib = int(line.split()[1])
+    commit = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True).stdout.strip()
+    return {"nproc": os.cpu_count(), "mem_gib": mem_kib / 2**20, "cpu": cpu,
+            "kernel": os.uname().release, "commit": commit,
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def redis_figures(results, name):
+    path = os.path.join(results, name + ".csv")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return None
+    r = rows[0]
+    check = load(os.path.join(results, name + "-check.json")) or {}
+    return {"rps": float(r["rps"]), "p50_ms": float(r["p50_latency_ms"]),
+            "p99_ms": float(r["p99_latency_ms"]), "max_ms": float(r["max_latency_ms"]),
+            "issued": check.get("issued"), "users_served": check.get("users_served")}
+
+
+def gnuplot(script):
+    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+
+
+def plots(results, runs):
+    made = []
+    # Throughput over time: accepted calls per second of every measured run.
+    series = [(n, r["accepted_per_second_timeline"]) for n, r in runs.items()
+              if r and r.get("accepted_per_second_timeline")]
+    if series:
+        cmds = []
+        for name, timeline in series:
+            dat = os.path.join(results, name + "-timeline.dat")
+            with open(dat, "w") as f:
+                for second, n in enumerate(timeline):
+                    f.write(f"{second} {n}\n")
+            cmds.append(f"'{dat}' using 1:2 with linespoints title '{name}'")
+        svg = os.path.join(results, "throughput.svg")
+        gnuplot(f"""set terminal svg size 800,450 dynamic background rgb 'white'
+set output '{svg}'
+set title 'accepted calls per second (measured phase)'
+set xlabel 'second'; set ylabel 'accepted/s'; set grid; set key outside right
+plot {', '.join(cmds)}
+""")
+        made.append(("Throughput over time", "throughput.svg"))
+    # Latency percentiles per scenario (accept and settle), log scale.
+    for name, r in runs.items():
+        if not r:
+            continue
+        dat = os.path.join(results, name + "-latency.dat")
+        with open(dat, "w") as f:
+            for label, key in [("p50", "p50_us"), ("p90", "p90_us"), ("p99", "p99_us"),
+                               ("p99.9", "p999_us"), ("max", "max_us")]:
+                settle = r["settle_latency"][key] / 1000 if r.get("settle_latency") else 0
+                f.write(f"{label} {r['accept_latency'][key] / 1000:.4f} {settle:.4f}\n")
+        svg = os.path.join(results, f"latency-{name}.svg")
+        settle_plot = ", '' using 3:xtic(1) title 'settle'" if r.get("settle_latency") else ""
+        gnuplot(f"""set terminal svg size 640,400 dynamic background rgb 'white'
+set output '{svg}'
+set title 'latency percentiles: {name}'
+set ylabel 'ms (log)'; set logscale y; set grid ytics
+set style data histograms; set style histogram clustered gap 1
+set style fill solid 0.8 border -1; set boxwidth 0.9; set yrange [0.01:*]
+plot '{dat}' using 2:xtic(1) title 'accept'{settle_plot}
+""")
+        made.append((f"Latency percentiles, {name}", f"latency-{name}.svg"))
+    return made
+
+
+def fmt(x, digits=0):
+    return "n/a" if x is None else f"{x:,.{digits}f}"
+
+
+def ratio(a, b):
+    return None if not a or not b else a / b
+
+
+def verdict(ok):
+    return "n/a" if ok is None else ("**pass**" if ok else "**MISS**")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--results", required=True)
+    ap.add_argument("--root", required=True)
+    ap.add_argument("--concurrency", type=int, required=True)
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    res = a.results
+    runs = {n: load(os.path.join(res, n + ".json")) for n in SCENARIOS}
+    naive = load(os.path.join(res, "naive-put.json"))
+    server = load(os.path.join(res, "server.json")) or {}
+    redis = redis_figures(res, "redis")
+    redis_aof = redis_figures(res, "redis-aof")
+    codec = load(os.path.join(res, "codec.json"))
+    m = machine(a.root)
+    pictures = plots(res, runs)
+
+    def tput(name):
+        r = runs.get(name)
+        return r["accepted_per_second"] if r else None
+
+    noop, orders, flash, mixed = tput("noop"), tput("orders"), tput("flash-sale"), tput("mixed")
+    naive_rate = naive["puts_per_second"] if naive else None
+    rel = os.path.relpath(res, os.path.dirname(os.path.abspath(a.out)))
+    L = []
+    L.append("# surge benchmarks\n")
+    L.append("Generated by `bench/run.sh` (do not edit by hand). Client, server and baselines ran "
+             "on the same machine in one run, all on loopback; quote the **ratios**.\n")
+    L.append(f"- machine: {m['nproc']} CPUs ({m['cpu']}), {m['mem_gib']:.1f} GiB RAM, "
+             f"Linux {m['kernel']}")
+    L.append(f"- commit: `{m['commit']}`, date: {m['date']}")
+    L.append(f"- concurrency: {a.concurrency} calls in flight; surge-server with "
+             "`--durability=sync` (every acknowledged command fsynced), embedded Kafka\n")
+
+    L.append("## surge-bench scenarios\n")
+    L.append("| scenario | mode | accepted/s | accept p50 | p90 | p99 | p99.9 | max | settle p50 "
+             "| settle p99 | settle p99.9 | settle max | errors | check |")
+    L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
+    for name in SCENARIOS:
+        r = runs.get(name)
+        if not r:
+            L.append(f"| {name} | not run | | | | | | | | | | | | |")
+            continue
+        acc = r["accept_latency"]
+        st = r.get("settle_latency")
+        ms = lambda v: f"{v / 1000:.2f} ms"
+        settle = [ms(st[k]) for k in ("p50_us", "p99_us", "p999_us", "max_us")] if st else ["-"] * 4
+        errs = ", ".join(f"{k} {v}" for k, v in r["errors"].items()) or "none"
+        check = ("ok" if r["check_ok"] else "**VIOLATED**") + f": {r['check']}"
+        mode = r["mode"] + (f" @{r['rate']:.0f}/s" if r["mode"] == "open" else "")
+        L.append(f"| {name} | {mode} | {fmt(r['accepted_per_second'])} | {ms(acc['p50_us'])} | "
+                 f"{ms(acc['p90_us'])} | {ms(acc['p99_us'])} | {ms(acc['p999_us'])} | "
+                 f"{ms(acc['max_us'])} | " + " | ".join(settle) + f" | {errs} | {check} |")
+    L.append("")
+    for name in SCENARIOS:
+        r = runs.get(name)
+        if r and r.get("settle_error"):
+            L.append(f"- {name}: settle measurement: {r['settle_error']}")
+    L.append("")
+
+    L.append("## Baselines\n")
+    L.append("| baseline | figure |")
+    L.append("|---|---|")
+    L.append(f"| 1. gRPC ceiling (health Check, same client) | {fmt(noop)} calls/s |")
+    if naive:
+        L.append(f"| 2. naive synced RocksDB put per command, {naive['threads']} threads, "
+                 f"{naive['value_bytes']}-byte values | {fmt(naive_rate)} puts/s "
+                 f"(p50 {naive['p50_us'] / 1000:.2f} ms, p99 {naive['p99_us'] / 1000:.2f} ms) |")
+    for label, rd in [("3. Redis + Lua first-come check (no persistence)", redis),
+                      ("3b. the same, AOF appendfsync always (durable)", redis_aof)]:
+        if rd:
+            L.append(f"| {label}, redis-benchmark EVALSHA -c {a.concurrency} | {fmt(rd['rps'])} "
+                     f"req/s (p50 {rd['p50_ms']:.2f} ms, p99 {rd['p99_ms']:.2f} ms; issued "
+                     f"{rd['issued']} to {rd['users_served']} users) |")
+    L.append("")
+
+    L.append("## Ratios and the targets of issue 5\n")
+    L.append("| target | measured | verdict |")
+    L.append("|---|---|---|")
+    for name, t in [("PlaceOrder (orders)", orders), ("RequestCoupon (flash-sale)", flash)]:
+        q = ratio(t, noop)
+        L.append(f"| {name} accepted ≥ 0.7 × gRPC no-op ceiling | {fmt(q, 2)} × "
+                 f"({fmt(t)} / {fmt(noop)}) | {verdict(None if q is None else q >= 0.7)} |")
+    for name, t in [("PlaceOrder (orders)", orders), ("RequestCoupon (flash-sale)", flash)]:
+        q = ratio(t, naive_rate)
+        L.append(f"| {name} ≥ 10 × naive synced puts | {fmt(q, 1)} × | "
+                 f"{verdict(None if q is None else q >= 10)} |")
+    fs = runs.get("flash-sale")
+    if fs:
+        ok = fs["check_ok"] and fs["undecided"] == 0 and fs["drain_ms"] <= 1000
+        L.append(f"| flash sale ({fs['accepted']:,} accepted): every request decided ≤ 1 s after "
+                 f"the last accept; exactly Q issued | drain {fs['drain_ms']:.0f} ms, "
+                 f"{fs['undecided']} undecided; {fs['check']} | {verdict(ok)} |")
+    op = runs.get("orders-open")
+    if op and op.get("settle_latency"):
+        p99 = op["settle_latency"]["p99_us"] / 1000
+        L.append(f"| settle p99 ≤ 50 ms at half the max throughput (open loop "
+                 f"{op['rate']:.0f}/s) | {p99:.1f} ms | {verdict(p99 <= 50)} |")
+    if server.get("rss_kib"):
+        total = sum(r["accepted"] for r in runs.values() if r)
+        rss = server["rss_kib"] / 1024
+        L.append(f"| RSS ≤ 300 MiB after 1,000,000 commands | {rss:.0f} MiB after this run's "
+                 f"~{total:,} measured calls (not 1,000,000) | "
+                 f"{verdict(rss <= 300) if total >= 1_000_000 else 'partial: ' + verdict(rss <= 300)} |")
+    if server.get("restart_seconds") is not None:
+        L.append(f"| restart to serving ≤ 2 s (1,000,000 events) | {server['restart_seconds']:.2f} s "
+                 f"with this run's log | {verdict(server['restart_seconds'] <= 2)} (smaller log) |")
+    for label, rd in [("Redis (no persistence)", redis), ("Redis AOF always", redis_aof)]:
+        q = ratio(flash, rd["rps"] if rd else None)
+        L.append(f"| stretch: flash-sale vs {label} | {fmt(q, 2)} × | "
+                 f"{verdict(None if q is None else q >= 1)} |")
+    L.append("")
+
+    if codec:
+        L.append("## Microbenchmarks (Google Benchmark)\n")
+        L.append("| benchmark | time/op |")
+        L.append("|---|---:|")
+        for b in codec.get("benchmarks", []):
+            L.append(f"| {b['name']} | {b['real_time']:.0f} {b['time_unit']} |")
+        L.append("")
+
+    if pictures:
+        L.append("## Plots\n")
+        for title, f in pictures:
+            L.append(f"- [{title}]({rel}/{f})")
+        L.append("")
+        L.append(f"![throughput]({rel}/throughput.svg)\n")
+
+    with open(a.out, "w") as f:
+        f.write("\n".join(L) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Runs every benchmark of issue 5 in one go on this machine and writes
+# BENCHMARKS.md (and bench/results/*.svg, *.json) at the repository root:
+#   surge-server (sync durability, fresh temp data dir, free port) driven by
+#   surge-bench: noop (gRPC ceiling), orders, flash-sale, mixed, open loop at
+#   half the maximum; then naive synced RocksDB puts, Redis + Lua coupon check,
+#   event codec microbenchmarks, RSS and restart time.
+# Everything runs on loopback, is bounded in time and stops what it started
+# (by PID) on exit.
+#
+#   bench/run.sh                      # defaults below
+#   BUILD_DIR=build CONCURRENCY=32 DURATION=5s bench/run.sh
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$ROOT/build-bench}
+CONCURRENCY=${CONCURRENCY:-64}
+DURATION=${DURATION:-10s}
+WARMUP=${WARMUP:-2s}
+FLASH_REQUESTS=${FLASH_REQUESTS:-100000}
+FLASH_COUPONS=${FLASH_COUPONS:-1000}
+FLASH_USERS=${FLASH_USERS:-50000}
+RESULTS=${RESULTS:-$ROOT/bench/results}
+PY=/usr/bin/python3
+
+find_bin() {  # the first executable called $1 under the build dir
+  find "$BUILD_DIR" -type f -name "$1" -perm -u+x 2>/dev/null | head -n1
+}
+SURGE_SERVER=${SURGE_SERVER:-$(find_bin surge-server)}
+SURGE_BENCH=${SURGE_BENCH:-$(find_bin surge-bench)}
+NAIVE_PUT=${NAIVE_PUT:-$(find_bin naive-put-bench)}
+CODEC_MICRO=${CODEC_MICRO:-$(find_bin event_codec_microbench)}
+for b in SURGE_SERVER SURGE_BENCH NAIVE_PUT; do
+  if [[ -z "${!b}" ]]; then echo "run.sh: $b not found under $BUILD_DIR (build it first)" >&2; exit 1; fi
+done
+
+WORK=$(mktemp -d /tmp/surge-bench.XXXXXX)
+SERVER_PID=""
+REDIS_PID=""
+cleanup() {
+  [[ -n "$SERVER_PID" ]] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
+  [[ -n "$REDIS_PID" ]] && kill "$REDIS_PID" 2>/dev/null && wait "$REDIS_PID" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+mkdir -p "$RESULTS"
+rm -f "$RESULTS"/*.json "$RESULTS"/*.svg "$RESULTS"/*.csv
+
+free_port() {
+  $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Starts surge-server on the data dir $1; sets SERVER_PID and TARGET.
+start_server() {
+  local data=$1 port_file=$WORK/port
+  rm -f "$port_file"
+  "$SURGE_SERVER" --grpc_addr=127.0.0.1:0 --port_file="$port_file" --data_dir="$data" \
+    --durability=sync --metrics_addr="127.0.0.1:$(free_port)" >>"$WORK/server.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 600); do
+    if [[ -s "$port_file" ]]; then
+      TARGET="127.0.0.1:$(tr -d '[:space:]' <"$port_file")"
+      return 0
+    fi
+    kill -0 "$SERVER_PID" 2>/dev/null || { echo "surge-server died:" >&2; tail -20 "$WORK/server.log" >&2; exit 1; }
+    sleep 0.05
+  done
+  echo "surge-server did not publish its port in 30 s" >&2; exit 1
+}
+
+stop_server() {
+  kill "$SERVER_PID" && wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+}
+
+bench() {  # bench <name> <surge-bench flags...>
+  local name=$1; shift
+  echo "== surge-bench $name" >&2
+  "$SURGE_BENCH" --target="$TARGET" --concurrency="$CONCURRENCY" --warmup="$WARMUP" \
+    --settle_timeout=60s --json="$RESULTS/$name.json" "$@" | tee "$RESULTS/$name.txt"
+}
+
+# ---------------------------------------------------------------- surge ----
+start_server "$WORK/data"
+bench noop --scenario=noop --duration="$DURATION"
+bench orders --scenario=orders --duration="$DURATION"
+bench flash-sale --scenario=flash-sale --requests="$FLASH_REQUESTS" \
+  --coupons="$FLASH_COUPONS" --users="$FLASH_USERS" --warmup=0s
+bench mixed --scenario=mixed --duration="$DURATION"
+HALF=$($PY -c 'import json,sys; print(max(1, int(json.load(open(sys.argv[1]))["accepted_per_second"] / 2)))' "$RESULTS/orders.json")
+bench orders-open --scenario=orders --duration="$DURATION" --rate="$HALF" --concurrency=4096
+
+# Memory and restart: RSS after everything above, then a clean stop and the
+# time until a restarted server serves again on the same log.
+RSS_KB=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER_PID/status")
+stop_server
+T0=$(date +%s.%N)
+start_server "$WORK/data"
+"$SURGE_BENCH" --target="$TARGET" --scenario=noop --requests=1 --warmup=0s --concurrency=1 >/dev/null
+T1=$(date +%s.%N)
+stop_server
+echo "{\"rss_kib\": $RSS_KB, \"restart_seconds\": $($PY -c "print(round($T1 - $T0, 3))")}" >"$RESULTS/server.json"
+
+# ------------------------------------------------------------ baselines ----
+echo "== naive synced puts" >&2
+"$NAIVE_PUT" --threads="$CONCURRENCY" --duration="$DURATION" --json="$RESULTS/naive-put.json" \
+  | tee "$RESULTS/naive-put.txt"
+
+echo "== redis + lua" >&2
+REDIS_PORT=$(free_port)
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
+  --dir "$WORK" --daemonize no >"$WORK/redis.log" 2>&1 &
+REDIS_PID=$!
+for _ in $(seq 1 200); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.05; done
+SHA=$(redis-cli -p "$REDIS_PORT" SCRIPT LOAD "$(cat "$ROOT/bench/redis_coupon.lua")")
+redis_run() {  # redis_run <name>: one flash sale, same shape as surge's
+  redis-cli -p "$REDIS_PORT" DEL sale:users sale:issued >/dev/null
+  redis-benchmark -p "$REDIS_PORT" -c "$CONCURRENCY" -n "$FLASH_REQUESTS" -r "$FLASH_USERS" --csv \
+    EVALSHA "$SHA" 2 sale:users sale:issued "u:__rand_int__" "$FLASH_COUPONS" >"$RESULTS/$1.csv"
+  local issued users
+  issued=$(redis-cli -p "$REDIS_PORT" GET sale:issued)
+  users=$(redis-cli -p "$REDIS_PORT" SCARD sale:users)
+  echo "{\"issued\": $issued, \"users_served\": $users}" >"$RESULTS/$1-check.json"
+  cat "$RESULTS/$1.csv"
+}
+redis_run redis
+# The same with every write fsynced (AOF appendfsync always): durable Redis.
+redis-cli -p "$REDIS_PORT" CONFIG SET appendonly yes >/dev/null
+redis-cli -p "$REDIS_PORT" CONFIG SET appendfsync always >/dev/null
+sleep 1  # the AOF rewrite that enabling appendonly starts
+redis_run redis-aof
+kill "$REDIS_PID" && wait "$REDIS_PID" 2>/dev/null || true
+REDIS_PID=""
+
+if [[ -n "$CODEC_MICRO" ]]; then
+  echo "== event codec microbenchmarks" >&2
+  "$CODEC_MICRO" --benchmark_min_time=0.2 --benchmark_format=json >"$RESULTS/codec.json"
+fi
+
+# ---------------------------------------------------------------- report ----
+$PY "$ROOT/bench/report.py" --results "$RESULTS" --root "$ROOT" --concurrency "$CONCURRENCY" \
+  --out "$ROOT/BENCHMARKS.md"
+echo "wrote $ROOT/BENCHMARKS.md" >&2

@@ -3,6 +3,7 @@
 #include <set>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "eventstore/internal/rocks_status.h"
 #include "rocksdb/cache.h"
@@ -11,8 +12,10 @@
 namespace surge::eventstore::internal {
 
 absl::StatusOr<std::unique_ptr<RocksDb>> RocksDb::Open(const Options& options,
-                                                       const std::string& dir) {
+                                                       const std::string& dir,
+                                                       rocksdb::Env* env) {
   rocksdb::Options db_options;
+  if (env != nullptr) db_options.env = env;
   db_options.create_if_missing = true;  // the data dir's FORMAT was checked already
   db_options.create_missing_column_families = true;
   // A torn last WAL record (crash mid-write) is dropped; anything after a
@@ -52,11 +55,14 @@ absl::StatusOr<std::unique_ptr<RocksDb>> RocksDb::Open(const Options& options,
 
 RocksDb::~RocksDb() {
   if (db_ == nullptr) return;
+  rocksdb::Status status;
   // Async-durability writes sit in the WAL buffer or page cache: make them
-  // durable before closing.
-  rocksdb::Status status = db_->FlushWAL(/*sync=*/true);
-  if (!status.ok()) {
-    SURGE_LOG(WARNING, "eventstore") << "flush WAL at close: " << status.ToString();
+  // durable before closing (not after a failed write: see Write()).
+  if (!write_failed_.load(std::memory_order_acquire)) {
+    status = db_->FlushWAL(/*sync=*/true);
+    if (!status.ok()) {
+      SURGE_LOG(WARNING, "eventstore") << "flush WAL at close: " << status.ToString();
+    }
   }
   for (auto& [name, handle] : handles_) db_->DestroyColumnFamilyHandle(handle);
   handles_.clear();
@@ -64,6 +70,23 @@ RocksDb::~RocksDb() {
   if (!status.ok()) {
     SURGE_LOG(WARNING, "eventstore") << "close: " << status.ToString();
   }
+}
+
+absl::Status RocksDb::Write(rocksdb::WriteBatch* batch, bool sync) {
+  if (write_failed_.load(std::memory_order_acquire)) {
+    return absl::UnavailableError(absl::StrCat(
+        "event store refuses writes after an earlier write failed (", write_error_,
+        "); reopen it to recover"));
+  }
+  rocksdb::WriteOptions write_options;
+  write_options.sync = sync;
+  rocksdb::Status status = db_->Write(write_options, batch);
+  if (status.ok()) return absl::OkStatus();
+  absl::Status failure = FromRocks(status, "write batch");
+  write_error_ = std::string(failure.message());
+  // Release: write_error_ is visible to whoever sees the flag.
+  write_failed_.store(true, std::memory_order_release);
+  return failure;
 }
 
 rocksdb::ColumnFamilyHandle* RocksDb::Cf(const std::string& name) const {

@@ -8,6 +8,7 @@
 #ifndef SURGE_EVENTSTORE_INTERNAL_ROCKS_DB_H_
 #define SURGE_EVENTSTORE_INTERNAL_ROCKS_DB_H_
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <optional>
@@ -17,13 +18,17 @@
 #include "absl/strings/string_view.h"
 #include "eventstore/event_store.h"
 #include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
 
 namespace surge::eventstore::internal {
 
 class RocksDb {
  public:
+  // `env` (borrowed, may be null for the default) lets tests inject
+  // filesystem faults; it must outlive the RocksDb.
   static absl::StatusOr<std::unique_ptr<RocksDb>> Open(const Options& options,
-                                                       const std::string& dir);
+                                                       const std::string& dir,
+                                                       rocksdb::Env* env = nullptr);
   ~RocksDb();
   RocksDb(const RocksDb&) = delete;
   RocksDb& operator=(const RocksDb&) = delete;
@@ -35,6 +40,13 @@ class RocksDb {
   rocksdb::ColumnFamilyHandle* streams() const { return streams_; }
   rocksdb::ColumnFamilyHandle* idempotency() const { return idempotency_; }
 
+  // Writes `batch` atomically (fsyncing the WAL when `sync`). After one
+  // failed write every later write is refused with UNAVAILABLE until the
+  // store is reopened: the WAL's state is unknown then, RocksDB's WAL
+  // writer must not be used again (Debian's build asserts on it), and
+  // recovery at the next Open is the clean way back.
+  absl::Status Write(rocksdb::WriteBatch* batch, bool sync);
+
   // Point read; nullopt when absent.
   absl::StatusOr<std::optional<std::string>> Get(rocksdb::ColumnFamilyHandle* cf,
                                                  absl::string_view key) const;
@@ -43,6 +55,11 @@ class RocksDb {
   RocksDb() = default;
 
   std::unique_ptr<rocksdb::DB> db_;
+  // Set by the first failed Write; also makes the destructor skip the WAL
+  // flush. Written by the appender thread, read by it and by the destructor
+  // (after the appender is joined); atomic only to keep that cheap and safe.
+  std::atomic<bool> write_failed_{false};
+  std::string write_error_;  // guarded by the same protocol as write_failed_
   // Owned; destroyed before db_ closes.
   std::map<std::string, rocksdb::ColumnFamilyHandle*> handles_;
   rocksdb::ColumnFamilyHandle* events_ = nullptr;

@@ -52,13 +52,14 @@ absl::StatusOr<uint64_t> ReadHead(const RocksDb& db) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RocksEventStore>> RocksEventStore::Open(const Options& options,
-                                                                       const std::string& path) {
+                                                                       const std::string& path,
+                                                                       rocksdb::Env* env) {
   if (options.queue_capacity == 0 || options.max_batch_appends == 0) {
     return absl::InvalidArgumentError("queue_capacity and max_batch_appends must be positive");
   }
   SURGE_ASSIGN_OR_RETURN(std::string log_dir,
                          PrepareDataDir(path, options.create_if_missing, kDataFormatVersion));
-  SURGE_ASSIGN_OR_RETURN(std::unique_ptr<RocksDb> db, RocksDb::Open(options, log_dir));
+  SURGE_ASSIGN_OR_RETURN(std::unique_ptr<RocksDb> db, RocksDb::Open(options, log_dir, env));
   SURGE_ASSIGN_OR_RETURN(uint64_t head, ReadHead(*db));
   SURGE_LOG(INFO, "eventstore") << "opened " << path << " at head position " << head;
   return std::unique_ptr<RocksEventStore>(new RocksEventStore(options, std::move(db), head));
@@ -165,10 +166,9 @@ void RocksEventStore::ProcessBatch(std::vector<PendingAppend>& batch) {
   bool committed = false;
   absl::Duration commit_time;
   if (builder.has_writes()) {
-    rocksdb::WriteOptions write_options;
-    write_options.sync = options_.durability == Durability::kSync;
     const absl::Time start = absl::Now();
-    rocksdb::Status status = db_->db()->Write(write_options, builder.batch());
+    absl::Status status =
+        db_->Write(builder.batch(), options_.durability == Durability::kSync);
     commit_time = absl::Now() - start;
     if (status.ok()) {
       committed = true;
@@ -179,11 +179,10 @@ void RocksEventStore::ProcessBatch(std::vector<PendingAppend>& batch) {
       // Nothing of the batch is in the log: every answer that was going to
       // be a success fails, and next_position_ and the version cache stay
       // as they were, so positions remain contiguous.
-      absl::Status failure = FromRocks(status, "write batch");
       SURGE_LOG(ERROR, "eventstore") << "batch of " << batch.size()
-                                     << " appends failed: " << failure;
+                                     << " appends failed: " << status;
       for (auto& result : results) {
-        if (result.ok()) result = absl::UnavailableError(failure.message());
+        if (result.ok()) result = absl::UnavailableError(status.message());
       }
     }
   }

@@ -25,8 +25,10 @@ namespace surge::eventstore::internal {
 
 class RocksEventStore : public EventStore {
  public:
+  // `env` (borrowed, null = default) is a seam for fault-injection tests.
   static absl::StatusOr<std::unique_ptr<RocksEventStore>> Open(const Options& options,
-                                                               const std::string& path);
+                                                               const std::string& path,
+                                                               rocksdb::Env* env = nullptr);
   ~RocksEventStore() override;
 
   absl::StatusOr<AppendResult> Append(AppendRequest request) override;

@@ -32,6 +32,20 @@ class StateReader {
                                                          const std::string& key) = 0;
 };
 
+// Committed rows read straight from the event store's column families.
+// Borrows the store. Thread-safe (the store is).
+class EventStoreStateReader : public StateReader {
+ public:
+  explicit EventStoreStateReader(eventstore::EventStore* store) : store_(store) {}
+  absl::StatusOr<std::optional<std::string>> Get(const std::string& cf,
+                                                 const std::string& key) override {
+    return store_->Get(cf, key);
+  }
+
+ private:
+  eventstore::EventStore* const store_;
+};
+
 // What handlers see. Not thread-safe: one handler at a time.
 class ProjectionState {
  public:

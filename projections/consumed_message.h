@@ -1,0 +1,27 @@
+// One Kafka message as the projection machinery sees it, apart from
+// librdkafka: where it came from, its bytes, and the gap-protocol headers.
+#ifndef SURGE_PROJECTIONS_CONSUMED_MESSAGE_H_
+#define SURGE_PROJECTIONS_CONSUMED_MESSAGE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace surge::projections {
+
+struct ConsumedMessage {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  std::string key;
+  std::string value;  // the serialized v1::Event (or whatever a producer sent)
+  // Header surge-position: the event's log position. nullopt when absent or
+  // unparsable (the decoded event's own position is used then).
+  std::optional<uint64_t> position;
+  // Header surge-prev-position (gap protocol); nullopt when absent.
+  std::optional<uint64_t> prev_position;
+};
+
+}  // namespace surge::projections
+
+#endif  // SURGE_PROJECTIONS_CONSUMED_MESSAGE_H_

@@ -1,0 +1,278 @@
+#include "projections/runner.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <algorithm>
+#include <charconv>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
+#include "kafka/internal/config.h"
+#include "kafka/internal/errors.h"
+#include "kafka/internal/holders.h"
+#include "kafka/topics.h"
+#include "projections/internal/kafka_dead_letter_publisher.h"
+
+namespace surge::projections {
+namespace {
+
+using kafka::internal::ClientHandle;
+using kafka::internal::MessageHandle;
+using kafka::internal::TopicPartitionListHandle;
+
+struct MetadataDeleter {
+  void operator()(const rd_kafka_metadata_t* md) const { rd_kafka_metadata_destroy(md); }
+};
+
+std::optional<uint64_t> HeaderNumber(rd_kafka_headers_t* headers, const char* name) {
+  if (headers == nullptr) return std::nullopt;
+  const void* value = nullptr;
+  size_t size = 0;
+  if (rd_kafka_header_get_last(headers, name, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+      value == nullptr) {
+    return std::nullopt;
+  }
+  const char* begin = static_cast<const char*>(value);
+  uint64_t number = 0;
+  auto [end, ec] = std::from_chars(begin, begin + size, number);
+  if (ec != std::errc() || end != begin + size) return std::nullopt;
+  return number;
+}
+
+ConsumedMessage ToConsumed(const rd_kafka_message_t* msg) {
+  ConsumedMessage m;
+  m.topic = rd_kafka_topic_name(msg->rkt);
+  m.partition = msg->partition;
+  m.offset = msg->offset;
+  if (msg->key != nullptr) m.key.assign(static_cast<const char*>(msg->key), msg->key_len);
+  if (msg->payload != nullptr) {
+    m.value.assign(static_cast<const char*>(msg->payload), msg->len);
+  }
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(msg, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    m.position = HeaderNumber(headers, kafka::kPositionHeader);
+    m.prev_position = HeaderNumber(headers, kafka::kPrevPositionHeader);
+  }
+  return m;
+}
+
+// Partition ids of `topic`, waiting (bounded) until the metadata lists it.
+absl::StatusOr<std::vector<int32_t>> TopicPartitions(rd_kafka_t* rk, const std::string& topic,
+                                                     absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  absl::Status last = absl::DeadlineExceededError(absl::StrCat("no metadata for ", topic));
+  while (absl::Now() < deadline) {
+    const rd_kafka_metadata_t* raw = nullptr;
+    const int wait_ms = static_cast<int>(
+        std::clamp<int64_t>(absl::ToInt64Milliseconds(deadline - absl::Now()), 1, 1000));
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, nullptr, &raw, wait_ms);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      last = kafka::internal::KafkaStatus(err, absl::StrCat("metadata for ", topic));
+      continue;
+    }
+    std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter> md(raw);
+    for (int i = 0; i < md->topic_cnt; ++i) {
+      const rd_kafka_metadata_topic_t& t = md->topics[i];
+      if (topic != t.topic || t.err != RD_KAFKA_RESP_ERR_NO_ERROR || t.partition_cnt == 0) {
+        continue;
+      }
+      std::vector<int32_t> partitions;
+      for (int p = 0; p < t.partition_cnt; ++p) partitions.push_back(t.partitions[p].id);
+      std::sort(partitions.begin(), partitions.end());
+      return partitions;
+    }
+    last = absl::DeadlineExceededError(absl::StrCat("topic ", topic, " not in metadata"));
+    absl::SleepFor(absl::Milliseconds(50));  // let the broker auto-create it
+  }
+  return absl::DeadlineExceededError(
+      absl::StrCat("no partitions for ", topic, " within ", absl::FormatDuration(timeout), ": ",
+                   last.message()));
+}
+
+}  // namespace
+
+struct ProjectionRunner::Kafka {
+  ClientHandle consumer;
+  std::unique_ptr<internal::KafkaDeadLetterPublisher> publisher;
+};
+
+absl::StatusOr<std::unique_ptr<ProjectionRunner>> ProjectionRunner::Create(
+    const Options& options, Projection& projection, eventstore::EventStore& store) {
+  if (options.bootstrap_servers.empty() || options.topic.empty() || options.group_id.empty()) {
+    return absl::InvalidArgumentError(
+        "ProjectionRunner needs bootstrap_servers, topic and group_id");
+  }
+  if (options.max_batch == 0 || options.retry_attempts < 1) {
+    return absl::InvalidArgumentError("max_batch and retry_attempts must be positive");
+  }
+  std::map<std::string, std::string> settings = {
+      {"bootstrap.servers", options.bootstrap_servers},
+      {"group.id", options.group_id},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", "earliest"},
+      {"enable.partition.eof", "false"},
+      // Fetch what a batch needs without waiting long for more.
+      {"fetch.wait.max.ms", "20"},
+  };
+  for (const auto& [k, v] : options.consumer_config) settings[k] = v;
+  SURGE_ASSIGN_OR_RETURN(kafka::internal::ConfHandle conf, kafka::internal::MakeConf(settings));
+  auto kafka = std::make_unique<Kafka>();
+  SURGE_ASSIGN_OR_RETURN(kafka->consumer,
+                         kafka::internal::NewClient(RD_KAFKA_CONSUMER, std::move(conf)));
+  // Serve everything (errors, logs) from the consumer queue we poll.
+  rd_kafka_poll_set_consumer(kafka->consumer.get());
+  SURGE_ASSIGN_OR_RETURN(kafka->publisher, internal::KafkaDeadLetterPublisher::Create(
+                                               options.bootstrap_servers,
+                                               options.producer_config,
+                                               options.dead_letter_timeout));
+
+  ProjectionApplier::Options applier_options;
+  applier_options.projection_name = options.projection_name;
+  applier_options.topic = options.topic;
+  applier_options.retry_attempts = options.retry_attempts;
+  applier_options.backoff_min = options.backoff_min;
+  applier_options.backoff_max = options.backoff_max;
+  auto applier = std::make_unique<ProjectionApplier>(applier_options, projection, store,
+                                                     kafka->publisher.get(),
+                                                     options.request_replay);
+  return std::unique_ptr<ProjectionRunner>(
+      new ProjectionRunner(options, std::move(kafka), std::move(applier)));
+}
+
+ProjectionRunner::ProjectionRunner(const Options& options, std::unique_ptr<Kafka> kafka,
+                                   std::unique_ptr<ProjectionApplier> applier)
+    : options_(options), kafka_(std::move(kafka)), applier_(std::move(applier)) {}
+
+ProjectionRunner::~ProjectionRunner() {
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+  }
+  applier_->Stop();
+  if (thread_.joinable()) thread_.join();
+  rd_kafka_consumer_close(kafka_->consumer.get());
+}
+
+absl::Status ProjectionRunner::Start() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (started_) return absl::FailedPreconditionError("projection runner already started");
+  }
+  SURGE_ASSIGN_OR_RETURN(
+      std::vector<int32_t> partitions,
+      TopicPartitions(kafka_->consumer.get(), options_.topic, options_.metadata_timeout));
+  // Load every checkpoint now so a broken store fails Start, not the thread.
+  for (int32_t p : partitions) SURGE_RETURN_IF_ERROR(applier_->Applied(p).status());
+  TopicPartitionListHandle list(
+      rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+  for (int32_t p : partitions) {
+    rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), p)->offset =
+        RD_KAFKA_OFFSET_STORED;
+  }
+  SURGE_RETURN_IF_ERROR(kafka::internal::KafkaStatus(
+      rd_kafka_assign(kafka_->consumer.get(), list.get()), "assign " + options_.topic));
+  {
+    absl::MutexLock lock(&mu_);
+    started_ = true;
+    partitions_ = partitions;
+  }
+  SURGE_LOG(INFO, "projections") << applier_->projection_name() << ": consuming "
+                                 << options_.topic << " (" << partitions.size()
+                                 << " partitions)";
+  thread_ = std::thread([this] { Run(); });
+  return absl::OkStatus();
+}
+
+std::vector<int32_t> ProjectionRunner::partitions() const {
+  absl::MutexLock lock(&mu_);
+  return partitions_;
+}
+
+ProjectionRunner::Stats ProjectionRunner::GetStats() const {
+  absl::MutexLock lock(&mu_);
+  return stats_;
+}
+
+bool ProjectionRunner::stopping() const {
+  absl::MutexLock lock(&mu_);
+  return stop_;
+}
+
+void ProjectionRunner::Run() {
+  rd_kafka_t* rk = kafka_->consumer.get();
+  const int poll_ms = static_cast<int>(absl::ToInt64Milliseconds(options_.poll_timeout));
+  std::vector<ConsumedMessage> batch;
+  while (!stopping()) {
+    batch.clear();
+    bool offsets_lost = false;
+    // Wait for the first message, then take whatever is already fetched.
+    for (int timeout = poll_ms; batch.size() < options_.max_batch; timeout = 0) {
+      MessageHandle msg(rd_kafka_consumer_poll(rk, timeout));
+      if (msg == nullptr) break;
+      if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        batch.push_back(ToConsumed(msg.get()));
+        continue;
+      }
+      if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
+      if (msg->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE ||
+          msg->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
+        offsets_lost = true;
+      }
+      SURGE_LOG(WARNING, "projections")
+          << applier_->projection_name() << ": consumer error: " << rd_kafka_err2name(msg->err)
+          << ": " << rd_kafka_message_errstr(msg.get());
+      absl::MutexLock lock(&mu_);
+      ++stats_.consumer_errors;
+    }
+    if (offsets_lost) {
+      // The broker dropped data we had not consumed: re-relay from the log.
+      absl::Status status = applier_->RequestReplayFromApplied(partitions());
+      if (!status.ok()) SURGE_LOG(ERROR, "projections") << "replay request failed: " << status;
+    }
+    if (!batch.empty()) HandleBatch(batch);
+  }
+}
+
+void ProjectionRunner::HandleBatch(std::vector<ConsumedMessage>& batch) {
+  absl::StatusOr<ProjectionApplier::BatchResult> result = applier_->ApplyBatch(batch);
+  if (!result.ok()) {
+    // Nothing is lost: uncommitted messages come back (after a restart or a
+    // replay) and are deduplicated.
+    SURGE_LOG(ERROR, "projections") << applier_->projection_name() << ": batch failed: "
+                                    << result.status();
+    if (!stopping()) {
+      // Re-read from the last committed offsets so the failed part comes back.
+      absl::Status status = applier_->RequestReplayFromApplied(partitions());
+      if (!status.ok()) SURGE_LOG(ERROR, "projections") << "replay request failed: " << status;
+    }
+    return;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    ++stats_.batches;
+    stats_.applied += result->applied;
+    stats_.duplicates += result->duplicates;
+    stats_.gaps += result->gaps;
+    stats_.dead_lettered += result->dead_lettered;
+  }
+  std::map<int32_t, int64_t> next_offsets;
+  for (const ConsumedMessage& m : batch) {
+    int64_t& next = next_offsets[m.partition];
+    next = std::max(next, m.offset + 1);
+  }
+  TopicPartitionListHandle list(
+      rd_kafka_topic_partition_list_new(static_cast<int>(next_offsets.size())));
+  for (const auto& [partition, offset] : next_offsets) {
+    rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), partition)->offset =
+        offset;
+  }
+  // Async, errors ignored: the applied positions in the store protect us.
+  rd_kafka_commit(kafka_->consumer.get(), list.get(), 1);
+  if (result->appends > 0 && options_.on_applied) options_.on_applied();
+}
+
+}  // namespace surge::projections

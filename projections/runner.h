@@ -1,0 +1,144 @@
+// Runs one projection against one Kafka topic: a consumer that assigns
+// itself every partition of the topic (single node: no group join), feeds
+// batches to a ProjectionApplier (dedupe, gap protocol, one atomic append
+// per batch, dead letters to "<topic>.dlt"), then commits the consumed
+// offsets and reports progress.
+//
+//   ProjectionRunner::Options options;
+//   options.bootstrap_servers = broker->bootstrap_servers();
+//   options.topic = kafka::kStockTopic;
+//   options.on_applied = [&] { notifier.Notify(); relay->NotifyApplied(); };
+//   options.request_replay = [&](uint64_t from) { relay->RequestReplay(from); };
+//   SURGE_ASSIGN_OR_RETURN(auto runner, ProjectionRunner::Create(options, stock, *store));
+//   SURGE_RETURN_IF_ERROR(runner->Start());
+//
+// Offsets are only a hint: the applied positions in the store are the truth,
+// so offsets are committed asynchronously after each durable append and
+// their errors ignored; anything redelivered is deduplicated.
+//
+// Thread-safety: Create/Start/destruction from one thread; GetStats and
+// applier() from any. One internal thread owns the consumer. Borrows the
+// projection and the store, which must outlive the runner.
+#ifndef SURGE_PROJECTIONS_RUNNER_H_
+#define SURGE_PROJECTIONS_RUNNER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "eventstore/event_store.h"
+#include "projections/applier.h"
+#include "projections/projection.h"
+
+namespace surge::projections {
+
+class ProjectionRunner {
+ public:
+  struct Options {
+    // --- behaviour ---
+    // librdkafka bootstrap.servers. Required.
+    std::string bootstrap_servers;
+    // The topic to consume (e.g. kafka::kStockTopic). Required.
+    std::string topic;
+    // Name in checkpoint keys; empty = the projection's name().
+    std::string projection_name;
+    // Consumer group: offsets are committed under it (partitions are
+    // assigned, not balanced, so the group never rebalances).
+    std::string group_id = "surge-projections";
+    // Handling attempts of a message before it is dead-lettered.
+    int retry_attempts = 5;
+    // Raw librdkafka consumer settings applied over surge's (auto commit
+    // and offset store off, auto.offset.reset=earliest, ...).
+    std::map<std::string, std::string> consumer_config;
+    // Raw librdkafka settings of the dead-letter producer.
+    std::map<std::string, std::string> producer_config;
+    // Called after every append that changed something (read models,
+    // checkpoints, dead letters), on the runner thread; keep it short.
+    // The server bumps its Notifier and calls Relay::NotifyApplied().
+    std::function<void()> on_applied;
+    // Called with a log position to re-relay from when messages were lost
+    // (gap protocol, offset out of range). Wire to Relay::RequestReplay.
+    std::function<void(uint64_t from_position)> request_replay;
+
+    // --- timing / performance ---
+    // Most messages handled (and committed in one append) per batch. Larger
+    // batches amortise the fsync; smaller ones lower latency under load.
+    size_t max_batch = 500;
+    // How long one poll waits for the first message of a batch. Also bounds
+    // how quickly the runner notices Stop.
+    absl::Duration poll_timeout = absl::Milliseconds(100);
+    // Capped exponential backoff between attempts of a failing message.
+    absl::Duration backoff_min = absl::Milliseconds(20);
+    absl::Duration backoff_max = absl::Seconds(1);
+    // Bound on waiting for the topic's metadata at Start.
+    absl::Duration metadata_timeout = absl::Seconds(10);
+    // Bound on one dead-letter publication (retried until it succeeds).
+    absl::Duration dead_letter_timeout = absl::Seconds(10);
+  };
+
+  // Counters for metrics and tests. Thread-safe snapshot.
+  struct Stats {
+    uint64_t batches = 0;
+    uint64_t applied = 0;
+    uint64_t duplicates = 0;
+    uint64_t gaps = 0;
+    uint64_t dead_lettered = 0;
+    uint64_t consumer_errors = 0;
+  };
+
+  // Validates options and creates the clients (no connection yet).
+  // INVALID_ARGUMENT for missing fields or bad librdkafka settings.
+  static absl::StatusOr<std::unique_ptr<ProjectionRunner>> Create(const Options& options,
+                                                                  Projection& projection,
+                                                                  eventstore::EventStore& store);
+  ProjectionRunner(const ProjectionRunner&) = delete;
+  ProjectionRunner& operator=(const ProjectionRunner&) = delete;
+  // Stops the thread (a batch in progress finishes its current append or
+  // backoff) and closes the consumer.
+  ~ProjectionRunner();
+
+  // Reads the topic's partitions (bounded wait), assigns them all at their
+  // committed offsets and starts the thread. DEADLINE_EXCEEDED when the
+  // topic's metadata never came; FAILED_PRECONDITION when already started.
+  absl::Status Start();
+
+  // The partitions assigned by Start().
+  std::vector<int32_t> partitions() const;
+  // The core, e.g. for dead-letter replays (DeadLetters).
+  ProjectionApplier& applier() { return *applier_; }
+  Stats GetStats() const;
+
+ private:
+  struct Kafka;  // the consumer and publisher (librdkafka stays out of this header)
+
+  ProjectionRunner(const Options& options, std::unique_ptr<Kafka> kafka,
+                   std::unique_ptr<ProjectionApplier> applier);
+  void Run();
+  void HandleBatch(std::vector<ConsumedMessage>& batch);
+  bool stopping() const;
+
+  const Options options_;
+  std::unique_ptr<Kafka> kafka_;
+  std::unique_ptr<ProjectionApplier> applier_;
+
+  mutable absl::Mutex mu_;
+  bool started_ ABSL_GUARDED_BY(mu_) = false;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<int32_t> partitions_ ABSL_GUARDED_BY(mu_);
+  Stats stats_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;
+};
+
+}  // namespace surge::projections
+
+#endif  // SURGE_PROJECTIONS_RUNNER_H_

@@ -156,7 +156,10 @@ def main():
     for name in SCENARIOS:
         r = runs.get(name)
         if not r:
-            L.append(f"| {name} | not run | | | | | | | | | | | | |")
+            failed = load(os.path.join(res, name + ".failed.json"))
+            why = (f"failed, exit {failed['exit']}: " + failed["stderr"].strip().replace("\n", " ")
+                   .replace("|", "/")) if failed else "not run"
+            L.append(f"| {name} | {why} | | | | | | | | | | | | |")
             continue
         acc = r["accept_latency"]
         st = r.get("settle_latency")
@@ -242,6 +245,13 @@ def main():
             L.append(f"- [{title}]({rel}/{f})")
         L.append("")
         L.append(f"![throughput]({rel}/throughput.svg)\n")
+
+    # Hand-written analysis of the misses (profiles), kept next to the script
+    # so a re-run keeps it; it names the run it was written against.
+    notes = os.path.join(a.root, "bench", "notes.md")
+    if os.path.exists(notes):
+        with open(notes) as f:
+            L.append(f.read())
 
     with open(a.out, "w") as f:
         f.write("\n".join(L) + "\n")

@@ -21,6 +21,7 @@ FLASH_REQUESTS=${FLASH_REQUESTS:-100000}
 FLASH_COUPONS=${FLASH_COUPONS:-1000}
 FLASH_USERS=${FLASH_USERS:-50000}
 RESULTS=${RESULTS:-$ROOT/bench/results}
+SETTLE=${SETTLE:-true}  # false: accept side only (no settle latency, no checks)
 PY=/usr/bin/python3
 
 find_bin() {  # the first executable called $1 under the build dir
@@ -44,7 +45,7 @@ cleanup() {
 }
 trap cleanup EXIT
 mkdir -p "$RESULTS"
-rm -f "$RESULTS"/*.json "$RESULTS"/*.svg "$RESULTS"/*.csv
+rm -f "$RESULTS"/*.json "$RESULTS"/*.svg "$RESULTS"/*.csv "$RESULTS"/*.txt "$RESULTS"/*.err "$RESULTS"/*.dat
 
 free_port() {
   $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -73,11 +74,18 @@ stop_server() {
   SERVER_PID=""
 }
 
+# A failed run (exit 2: invariant violated) is recorded, not fatal: the
+# report shows it next to the figures of the runs that worked.
 bench() {  # bench <name> <surge-bench flags...>
-  local name=$1; shift
+  local name=$1 rc=0; shift
   echo "== surge-bench $name" >&2
   "$SURGE_BENCH" --target="$TARGET" --concurrency="$CONCURRENCY" --warmup="$WARMUP" \
-    --settle_timeout=60s --json="$RESULTS/$name.json" "$@" | tee "$RESULTS/$name.txt"
+    --settle_timeout=60s --settle="$SETTLE" --json="$RESULTS/$name.json" "$@" \
+    >"$RESULTS/$name.txt" 2>"$RESULTS/$name.err" || rc=$?
+  cat "$RESULTS/$name.txt" "$RESULTS/$name.err"
+  if [[ $rc -ne 0 ]]; then
+    echo "{\"exit\": $rc, \"stderr\": $($PY -c 'import json,sys; print(json.dumps(open(sys.argv[1]).read()[-400:]))' "$RESULTS/$name.err")}" >"$RESULTS/$name.failed.json"
+  fi
 }
 
 # ---------------------------------------------------------------- surge ----
@@ -87,7 +95,7 @@ bench orders --scenario=orders --duration="$DURATION"
 bench flash-sale --scenario=flash-sale --requests="$FLASH_REQUESTS" \
   --coupons="$FLASH_COUPONS" --users="$FLASH_USERS" --warmup=0s
 bench mixed --scenario=mixed --duration="$DURATION"
-HALF=$($PY -c 'import json,sys; print(max(1, int(json.load(open(sys.argv[1]))["accepted_per_second"] / 2)))' "$RESULTS/orders.json")
+HALF=$($PY -c 'import json,sys; print(max(1, int(json.load(open(sys.argv[1]))["accepted_per_second"] / 2)))' "$RESULTS/orders.json" 2>/dev/null || echo 100)
 bench orders-open --scenario=orders --duration="$DURATION" --rate="$HALF" --concurrency=4096
 
 # Memory and restart: RSS after everything above, then a clean stop and the

@@ -119,6 +119,7 @@ class FlashSaleScenario : public Scenario {
     }
     // Requests before the projection knows the campaign would be rejected
     // as UNKNOWN_CAMPAIGN: wait until it is visible.
+    if (!options_.wait_ready) return absl::OkStatus();
     const absl::Time deadline = absl::Now() + options_.ready_timeout;
     for (const std::string& code : {code_, warmup_code_}) {
       while (true) {

@@ -44,6 +44,9 @@ struct ScenarioOptions {
   int64_t skus = 100;           // SKUs ordered from
   int64_t initial_stock = 1'000'000;  // units per SKU, enough for the whole run
   absl::Duration ready_timeout = absl::Seconds(20);  // setup waits for projections
+  // Whether setup waits until the projections show the setup (stock,
+  // campaigns). Off only for accept-only runs (--settle=false).
+  bool wait_ready = true;
 };
 
 // Inspects the log of one run, event by event, then says whether the

@@ -50,6 +50,7 @@ absl::StatusCode KafkaErrorStatusCode(rd_kafka_resp_err_t err) {
     case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
     case RD_KAFKA_RESP_ERR__NO_OFFSET:
     case RD_KAFKA_RESP_ERR__NOENT:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_BROKER:
       return absl::StatusCode::kNotFound;
 
     case RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE:

@@ -197,6 +197,13 @@ ProjectionRunner::Stats ProjectionRunner::GetStats() const {
   return stats_;
 }
 
+bool ProjectionRunner::AwaitStats(const std::function<bool(const Stats&)>& done,
+                                  absl::Time deadline) const {
+  absl::MutexLock lock(&mu_);
+  auto holds = [this, &done]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return done(stats_); };
+  return mu_.AwaitWithDeadline(absl::Condition(&holds), deadline);
+}
+
 bool ProjectionRunner::stopping() const {
   absl::MutexLock lock(&mu_);
   return stop_;

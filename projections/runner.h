@@ -117,6 +117,9 @@ class ProjectionRunner {
   // The core, e.g. for dead-letter replays (DeadLetters).
   ProjectionApplier& applier() { return *applier_; }
   Stats GetStats() const;
+  // Blocks until `done(stats)` holds or `deadline` passes; true when it
+  // held. For tests and orderly shutdown, without polling.
+  bool AwaitStats(const std::function<bool(const Stats&)>& done, absl::Time deadline) const;
 
  private:
   struct Kafka;  // the consumer and publisher (librdkafka stays out of this header)

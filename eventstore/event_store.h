@@ -192,6 +192,7 @@ class EventStore {
       const std::string& cf, const std::string& prefix, size_t limit) = 0;
 
   // The stored answer for an idempotency key, nullopt when unknown.
+  // The answer has duplicate = true, exactly as a repeated Append returns it.
   virtual absl::StatusOr<std::optional<AppendResult>> LookupIdempotencyKey(
       const std::string& key) = 0;
 
@@ -208,6 +209,8 @@ class EventStore {
 
   // Observer of every committed batch (for metrics): number of appends in it
   // and the commit (write + fsync) latency. Called on the appender thread.
+  // Called after the batch's callers have been answered; batches that wrote
+  // nothing (only duplicates or rejected appends) are not reported.
   using BatchObserver = std::function<void(size_t appends, absl::Duration commit)>;
   virtual void SetBatchObserver(BatchObserver observer) = 0;
 };
@@ -218,6 +221,9 @@ uint64_t DecodeBigEndian64(absl::string_view bytes);  // requires size() >= 8
 
 // If `status` is a version conflict from Append, the stream's current
 // version it carries; nullopt otherwise.
+// The version travels as the status payload "surge/conflict-version"
+// (decimal), so it survives copying the status but not rebuilding it from
+// code and message alone.
 std::optional<int64_t> ConflictVersion(const absl::Status& status);
 
 }  // namespace surge::eventstore

@@ -15,8 +15,9 @@ namespace {
 rocksdb::Slice ToSlice(const std::string& s) { return rocksdb::Slice(s.data(), s.size()); }
 
 absl::Status FingerprintMismatch(const std::string& key) {
-  return absl::FailedPreconditionError(absl::StrCat(
-      "idempotency key '", key, "' was already used for a different command (fingerprint differs)"));
+  return absl::FailedPreconditionError(
+      absl::StrCat("idempotency key '", key,
+                   "' was already used for a different command (fingerprint differs)"));
 }
 
 }  // namespace
@@ -61,8 +62,8 @@ void StreamVersionCache::Put(const std::string& stream_id, int64_t version) {
   versions_[stream_id] = version;
 }
 
-BatchBuilder::BatchBuilder(const RocksDb& db, StreamVersionCache& versions,
-                           uint64_t next_position, std::string node_id, absl::Time now)
+BatchBuilder::BatchBuilder(const RocksDb& db, StreamVersionCache& versions, uint64_t next_position,
+                           std::string node_id, absl::Time now)
     : db_(db),
       committed_(versions),
       next_position_(next_position),
@@ -82,7 +83,8 @@ absl::StatusOr<AppendResult> BatchBuilder::CheckIdempotency(const AppendRequest&
   if (key.empty()) return AppendResult();
   if (auto it = batch_keys_.find(key); it != batch_keys_.end()) {
     const std::string& fingerprint = it->second.first;
-    if (!fingerprint.empty() && !request.fingerprint.empty() && fingerprint != request.fingerprint) {
+    if (!fingerprint.empty() && !request.fingerprint.empty() &&
+        fingerprint != request.fingerprint) {
       return FingerprintMismatch(key);
     }
     *found = true;

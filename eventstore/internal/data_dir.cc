@@ -11,12 +11,12 @@
 #include <system_error>
 #include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "common/status_macros.h"
 
 namespace surge::eventstore::internal {
@@ -86,9 +86,7 @@ absl::Status CheckFormatFile(const std::string& format_path, int version) {
 
 }  // namespace
 
-std::string FormatFileContents(int version) {
-  return absl::StrCat(kFormatTag, " ", version, "\n");
-}
+std::string FormatFileContents(int version) { return absl::StrCat(kFormatTag, " ", version, "\n"); }
 
 absl::StatusOr<std::string> PrepareDataDir(const std::string& path, bool create_if_missing,
                                            int version) {
@@ -106,10 +104,9 @@ absl::StatusOr<std::string> PrepareDataDir(const std::string& path, bool create_
     return log_dir;
   }
   if (exists && !fs::is_empty(path, ec)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(path, " is not empty but has no ", kFormatFileName,
-                     " file: refusing to use it as a surge data dir (format version ", version,
-                     ")"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, " is not empty but has no ", kFormatFileName,
+        " file: refusing to use it as a surge data dir (format version ", version, ")"));
   }
   if (!create_if_missing) {
     return absl::NotFoundError(

@@ -13,16 +13,14 @@ std::string StreamPrefix(absl::string_view stream_id) {
 }
 
 std::string StreamKey(absl::string_view stream_id, int64_t version) {
-  return absl::StrCat(StreamPrefix(stream_id),
-                      EncodeBigEndian64(static_cast<uint64_t>(version)));
+  return absl::StrCat(StreamPrefix(stream_id), EncodeBigEndian64(static_cast<uint64_t>(version)));
 }
 
 std::string StreamUpperKey(absl::string_view stream_id) {
   return absl::StrCat(StreamPrefix(stream_id), std::string(8, '\xff'));
 }
 
-std::optional<int64_t> ParseStreamKeyVersion(absl::string_view key,
-                                             absl::string_view stream_id) {
+std::optional<int64_t> ParseStreamKeyVersion(absl::string_view key, absl::string_view stream_id) {
   const size_t prefix_size = stream_id.size() + 1;
   if (key.size() != prefix_size + 8) return std::nullopt;
   if (!absl::StartsWith(key, stream_id) || key[stream_id.size()] != '\0') {

@@ -30,8 +30,7 @@ std::string StreamKey(absl::string_view stream_id, int64_t version);
 std::string StreamUpperKey(absl::string_view stream_id);
 
 // The version encoded in `key` if it is a key of `stream_id`, else nullopt.
-std::optional<int64_t> ParseStreamKeyVersion(absl::string_view key,
-                                             absl::string_view stream_id);
+std::optional<int64_t> ParseStreamKeyVersion(absl::string_view key, absl::string_view stream_id);
 
 }  // namespace surge::eventstore::internal
 

@@ -12,8 +12,7 @@
 namespace surge::eventstore::internal {
 
 absl::StatusOr<std::unique_ptr<RocksDb>> RocksDb::Open(const Options& options,
-                                                       const std::string& dir,
-                                                       rocksdb::Env* env) {
+                                                       const std::string& dir, rocksdb::Env* env) {
   rocksdb::Options db_options;
   if (env != nullptr) db_options.env = env;
   db_options.create_if_missing = true;  // the data dir's FORMAT was checked already
@@ -74,9 +73,9 @@ RocksDb::~RocksDb() {
 
 absl::Status RocksDb::Write(rocksdb::WriteBatch* batch, bool sync) {
   if (write_failed_.load(std::memory_order_acquire)) {
-    return absl::UnavailableError(absl::StrCat(
-        "event store refuses writes after an earlier write failed (", write_error_,
-        "); reopen it to recover"));
+    return absl::UnavailableError(
+        absl::StrCat("event store refuses writes after an earlier write failed (", write_error_,
+                     "); reopen it to recover"));
   }
   rocksdb::WriteOptions write_options;
   write_options.sync = sync;

@@ -44,7 +44,8 @@ absl::StatusOr<uint64_t> ReadHead(const RocksDb& db) {
   if (!it->status().ok()) return FromRocks(it->status(), "seek last event");
   if (!it->Valid()) return 0;
   if (it->key().size() != 8) {
-    return absl::DataLossError(absl::StrCat("malformed events key of ", it->key().size(), " bytes"));
+    return absl::DataLossError(
+        absl::StrCat("malformed events key of ", it->key().size(), " bytes"));
   }
   return DecodeBigEndian64(absl::string_view(it->key().data(), 8));
 }
@@ -65,8 +66,7 @@ absl::StatusOr<std::unique_ptr<RocksEventStore>> RocksEventStore::Open(const Opt
   return std::unique_ptr<RocksEventStore>(new RocksEventStore(options, std::move(db), head));
 }
 
-RocksEventStore::RocksEventStore(const Options& options, std::unique_ptr<RocksDb> db,
-                                 uint64_t head)
+RocksEventStore::RocksEventStore(const Options& options, std::unique_ptr<RocksDb> db, uint64_t head)
     : options_(options),
       db_(std::move(db)),
       head_(std::make_shared<HeadState>(head)),
@@ -106,9 +106,8 @@ absl::Status RocksEventStore::Validate(const AppendRequest& request) const {
   for (const ExtraWrite& write : request.extra_writes) {
     if (write.column_family == kEventsCf || write.column_family == kStreamsCf ||
         write.column_family == kIdempotencyCf) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("extra writes may not touch the store's own column family '",
-                       write.column_family, "'"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "extra writes may not touch the store's own column family '", write.column_family, "'"));
     }
     if (db_->Cf(write.column_family) == nullptr) {
       return absl::NotFoundError(
@@ -167,8 +166,7 @@ void RocksEventStore::ProcessBatch(std::vector<PendingAppend>& batch) {
   absl::Duration commit_time;
   if (builder.has_writes()) {
     const absl::Time start = absl::Now();
-    absl::Status status =
-        db_->Write(builder.batch(), options_.durability == Durability::kSync);
+    absl::Status status = db_->Write(builder.batch(), options_.durability == Durability::kSync);
     commit_time = absl::Now() - start;
     if (status.ok()) {
       committed = true;
@@ -179,8 +177,8 @@ void RocksEventStore::ProcessBatch(std::vector<PendingAppend>& batch) {
       // Nothing of the batch is in the log: every answer that was going to
       // be a success fails, and next_position_ and the version cache stay
       // as they were, so positions remain contiguous.
-      SURGE_LOG(ERROR, "eventstore") << "batch of " << batch.size()
-                                     << " appends failed: " << status;
+      SURGE_LOG(ERROR, "eventstore")
+          << "batch of " << batch.size() << " appends failed: " << status;
       for (auto& result : results) {
         if (result.ok()) result = absl::UnavailableError(status.message());
       }
@@ -233,9 +231,9 @@ absl::StatusOr<std::vector<v1::Event>> RocksEventStore::ReadAll(uint64_t from_po
        it->Next()) {
     v1::Event event;
     if (!event.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-      return absl::DataLossError(absl::StrCat(
-          "unparsable event at position ",
-          DecodeBigEndian64(absl::string_view(it->key().data(), it->key().size()))));
+      return absl::DataLossError(
+          absl::StrCat("unparsable event at position ",
+                       DecodeBigEndian64(absl::string_view(it->key().data(), it->key().size()))));
     }
     events.push_back(std::move(event));
   }
@@ -258,7 +256,8 @@ absl::StatusOr<std::vector<v1::Event>> RocksEventStore::ReadStream(const std::st
       const absl::string_view key(it->key().data(), it->key().size());
       if (!absl::StartsWith(key, prefix)) break;
       if (it->value().size() != 8) {
-        return absl::DataLossError(absl::StrCat("malformed stream index entry of '", stream_id, "'"));
+        return absl::DataLossError(
+            absl::StrCat("malformed stream index entry of '", stream_id, "'"));
       }
       const uint64_t position = DecodeBigEndian64(absl::string_view(it->value().data(), 8));
       if (position > head) break;  // not yet published
@@ -291,14 +290,16 @@ std::unique_ptr<Subscription> RocksEventStore::Subscribe(uint64_t from_position)
 absl::StatusOr<std::optional<std::string>> RocksEventStore::Get(const std::string& cf,
                                                                 const std::string& key) {
   rocksdb::ColumnFamilyHandle* handle = db_->Cf(cf);
-  if (handle == nullptr) return absl::NotFoundError(absl::StrCat("unknown column family '", cf, "'"));
+  if (handle == nullptr)
+    return absl::NotFoundError(absl::StrCat("unknown column family '", cf, "'"));
   return db_->Get(handle, key);
 }
 
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> RocksEventStore::Scan(
     const std::string& cf, const std::string& prefix, size_t limit) {
   rocksdb::ColumnFamilyHandle* handle = db_->Cf(cf);
-  if (handle == nullptr) return absl::NotFoundError(absl::StrCat("unknown column family '", cf, "'"));
+  if (handle == nullptr)
+    return absl::NotFoundError(absl::StrCat("unknown column family '", cf, "'"));
   std::vector<std::pair<std::string, std::string>> rows;
   std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(rocksdb::ReadOptions(), handle));
   for (it->Seek(ToSlice(prefix)); it->Valid() && rows.size() < limit; it->Next()) {

@@ -33,8 +33,7 @@ class RocksEventStore : public EventStore {
 
   absl::StatusOr<AppendResult> Append(AppendRequest request) override;
   void AppendAsync(AppendRequest request, AppendCallback done) override;
-  absl::StatusOr<std::vector<v1::Event>> ReadAll(uint64_t from_position,
-                                                 size_t max_count) override;
+  absl::StatusOr<std::vector<v1::Event>> ReadAll(uint64_t from_position, size_t max_count) override;
   absl::StatusOr<std::vector<v1::Event>> ReadStream(const std::string& stream_id,
                                                     int64_t from_version,
                                                     size_t max_count) override;
@@ -44,10 +43,10 @@ class RocksEventStore : public EventStore {
   std::unique_ptr<Subscription> Subscribe(uint64_t from_position) override;
   absl::StatusOr<std::optional<std::string>> Get(const std::string& cf,
                                                  const std::string& key) override;
-  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Scan(
-      const std::string& cf, const std::string& prefix, size_t limit) override;
-  absl::StatusOr<std::optional<AppendResult>> LookupIdempotencyKey(
-      const std::string& key) override;
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Scan(const std::string& cf,
+                                                                        const std::string& prefix,
+                                                                        size_t limit) override;
+  absl::StatusOr<std::optional<AppendResult>> LookupIdempotencyKey(const std::string& key) override;
   Stats GetStats() const override;
   void SetBatchObserver(BatchObserver observer) override;
 

@@ -99,8 +99,7 @@ TEST(SubscriptionTest, StoreCloseCancelsSubscriptionThatOutlivesIt) {
   store.reset();
   waiter.join();
   EXPECT_EQ(blocked.status().code(), absl::StatusCode::kCancelled);
-  EXPECT_EQ(subscription->Next(1, absl::Seconds(1)).status().code(),
-            absl::StatusCode::kCancelled);
+  EXPECT_EQ(subscription->Next(1, absl::Seconds(1)).status().code(), absl::StatusCode::kCancelled);
 }
 
 }  // namespace

@@ -29,8 +29,7 @@ v1::Event NewEvent(std::string stream, absl::string_view request_id,
 absl::Status MapStoreError(const absl::Status& status, absl::string_view request_id) {
   if (status.code() == absl::StatusCode::kFailedPrecondition) {
     return absl::FailedPreconditionError(
-        absl::StrCat("request_id '", request_id,
-                     "' was already used for a different command (", status.message(), ")"));
+        absl::StrCat("request_id '", request_id, "' was already used for a different command"));
   }
   return status;
 }

@@ -99,6 +99,20 @@ void QueryHandler::GetOrderAsync(std::string order_id, int64_t wait_for_settleme
                     wait_for_settlement_ms, std::move(done));
 }
 
+void QueryHandler::GetOrderUntilCancelledAsync(std::string order_id,
+                                               int64_t wait_for_settlement_ms,
+                                               Callback<v1::Order> done) {
+  if (absl::Status s = ValidateId("order_id", order_id); !s.ok()) return done(s);
+  if (absl::Status s = ValidateWaitForSettlementMs("wait_for_settlement_ms",
+                                                   wait_for_settlement_ms);
+      !s.ok()) {
+    return done(s);
+  }
+  Settle<v1::Order>([this, order_id = std::move(order_id)] { return ReadOrder(order_id); },
+                    [](const v1::Order& o) { return o.status() != v1::ORDER_STATUS_CANCELLED; },
+                    wait_for_settlement_ms, std::move(done));
+}
+
 absl::StatusOr<v1::Order> QueryHandler::GetOrder(std::string order_id,
                                                  int64_t wait_for_settlement_ms) {
   return AwaitAnswer<v1::Order>([&](Callback<v1::Order> cb) {

@@ -50,6 +50,11 @@ class QueryHandler {
                      Callback<v1::Order> done);
   absl::StatusOr<v1::Order> GetOrder(std::string order_id, int64_t wait_for_settlement_ms);
 
+  // Like GetOrderAsync, but waits until the order is CANCELLED (a cancelled
+  // CONFIRMED order leaves that state only when the saga released it).
+  void GetOrderUntilCancelledAsync(std::string order_id, int64_t wait_for_settlement_ms,
+                                   Callback<v1::Order> done);
+
   void GetCouponRequestAsync(std::string request_id, int64_t wait_for_settlement_ms,
                              Callback<v1::CouponRequest> done);
   absl::StatusOr<v1::CouponRequest> GetCouponRequest(std::string request_id,
@@ -58,6 +63,10 @@ class QueryHandler {
   // Never wait: answered from one read.
   absl::StatusOr<v1::Stock> GetStock(const std::string& sku);
   absl::StatusOr<v1::Campaign> GetCampaign(const std::string& code);
+
+  // Answers every pending wait with what is there now, and every later one
+  // at once (shutdown: stop waiting before the server stops serving).
+  void DrainWaits() { waiter_.Drain(); }
 
   // Async waits not answered yet (tests, metrics).
   size_t pending_waits() const { return waiter_.pending(); }

@@ -23,12 +23,34 @@ SettlementWaiter::~SettlementWaiter() {
 
 void SettlementWaiter::Add(absl::Time deadline, uint64_t seen_sequence, Check check) {
   bool wake = false;
+  bool draining = false;
   {
     absl::MutexLock lock(&mu_);
-    incoming_.push_back(Wait{deadline, seen_sequence, std::move(check)});
-    wake = deadline < sleep_until_ || seen_sequence < notifier_.sequence();
+    draining = draining_;
+    if (!draining) {
+      incoming_.push_back(Wait{deadline, seen_sequence, std::move(check)});
+      wake = deadline < sleep_until_ || seen_sequence < notifier_.sequence();
+    }
+  }
+  if (draining) {
+    check(true);
+    return;
   }
   if (wake) notifier_.Notify();
+}
+
+void SettlementWaiter::Drain() {
+  {
+    absl::MutexLock lock(&mu_);
+    draining_ = true;
+  }
+  notifier_.Notify();
+  // Wait until the thread answered what it held when it saw the flag.
+  absl::MutexLock lock(&mu_);
+  auto drained = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return stop_ || (incoming_.empty() && active_count_ == 0);
+  };
+  mu_.Await(absl::Condition(&drained));
 }
 
 size_t SettlementWaiter::pending() const {
@@ -44,7 +66,8 @@ void SettlementWaiter::Run() {
       absl::MutexLock lock(&mu_);
       for (Wait& w : incoming_) active.push_back(std::move(w));
       incoming_.clear();
-      stopping = stop_;
+      active_count_ = active.size();
+      stopping = stop_ || draining_;
     }
     // Read before the checks: a change landing during them bumps the
     // sequence past `seen`, so the sleep below returns at once.
@@ -63,7 +86,17 @@ void SettlementWaiter::Run() {
       still.push_back(std::move(w));
     }
     active.swap(still);
-    if (stopping) break;
+    if (stopping) {
+      absl::MutexLock lock(&mu_);
+      active_count_ = 0;
+      // Drain keeps the thread (idle) until destruction; stop ends it.
+      if (stop_) break;
+      auto woken = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+        return stop_ || !incoming_.empty();
+      };
+      mu_.Await(absl::Condition(&woken));
+      continue;
+    }
     {
       absl::MutexLock lock(&mu_);
       active_count_ = active.size();
@@ -72,8 +105,6 @@ void SettlementWaiter::Run() {
     }
     notifier_.WaitPast(seen, earliest);
   }
-  absl::MutexLock lock(&mu_);
-  active_count_ = 0;
 }
 
 }  // namespace surge::domain

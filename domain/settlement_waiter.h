@@ -41,6 +41,11 @@ class SettlementWaiter {
   // re-checked at once, so no change is missed between that check and Add.
   void Add(absl::Time deadline, uint64_t seen_sequence, Check check);
 
+  // Answers every pending wait now (check with final=true) and makes later
+  // Add() calls answer at once, on the caller's thread. For shutdown: the
+  // server stops waiting for settlement before it stops serving.
+  void Drain();
+
   // Waits currently registered (tests, metrics).
   size_t pending() const;
 
@@ -61,6 +66,7 @@ class SettlementWaiter {
   absl::Time sleep_until_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   size_t active_count_ ABSL_GUARDED_BY(mu_) = 0;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

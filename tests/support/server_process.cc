@@ -1,0 +1,286 @@
+#include "tests/support/server_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include <grpcpp/client_context.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+
+extern char** environ;
+
+namespace surge::testing {
+namespace {
+
+// Between checks of a child we cannot be notified about (its port file,
+// its exit): short enough to keep start-up fast, long enough to stay idle.
+constexpr absl::Duration kPollInterval = absl::Milliseconds(10);
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+std::string Tail(const std::string& text, int lines) {
+  std::deque<absl::string_view> last;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    last.push_back(line);
+    if (static_cast<int>(last.size()) > lines) last.pop_front();
+  }
+  return absl::StrJoin(last, "\n");
+}
+
+std::string DescribeWaitStatus(int status) {
+  if (WIFEXITED(status)) return absl::StrCat("exited with code ", WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return absl::StrCat("was killed by signal ", WTERMSIG(status));
+  return absl::StrCat("ended with wait status ", status);
+}
+
+// Starts `argv` with stdout and stderr appended to `log_path`, default
+// signal handling and an empty signal mask.
+absl::StatusOr<pid_t> SpawnChild(const std::vector<std::string>& argv,
+                                 const std::string& log_path) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, defaults;
+  sigemptyset(&none);
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGTERM);
+  sigaddset(&defaults, SIGINT);
+  sigaddset(&defaults, SIGPIPE);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  const int err = posix_spawn(&pid, args[0], &actions, &attr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (err != 0) {
+    return absl::InternalError(absl::StrCat("cannot start ", args[0], ": ", std::strerror(err)));
+  }
+  return pid;
+}
+
+}  // namespace
+
+std::string ServerProcess::BinaryPath() { return SURGE_SERVER_BIN; }
+
+ServerProcess::ServerProcess(Options options)
+    : options_(std::move(options)), dir_(std::make_unique<TempDir>()) {}
+
+ServerProcess::~ServerProcess() {
+  Kill();
+  if (options_.keep_dir) {
+    std::fprintf(stderr, "ServerProcess: keeping %s\n", dir_->path().c_str());
+    (void)dir_.release();  // TempDir's destructor would delete it
+  }
+}
+
+absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(Options options) {
+  std::unique_ptr<ServerProcess> server(new ServerProcess(std::move(options)));
+  if (absl::Status s = server->Spawn(); !s.ok()) return s;
+  if (absl::Status s = server->WaitUntilServing(); !s.ok()) return s;
+  return server;
+}
+
+absl::Status ServerProcess::Spawn() {
+  const std::string port_file = dir_->Path("port");
+  ::unlink(port_file.c_str());
+  port_ = 0;
+  channel_.reset();
+  std::vector<std::string> argv = {BinaryPath(), "--grpc_addr=127.0.0.1:0",
+                                   absl::StrCat("--port_file=", port_file),
+                                   absl::StrCat("--data_dir=", data_dir())};
+  argv.insert(argv.end(), options_.flags.begin(), options_.flags.end());
+  {
+    std::ofstream log(log_path(), std::ios::app);
+    log << "=== ServerProcess: " << absl::StrJoin(argv, " ") << "\n";
+  }
+  absl::StatusOr<pid_t> pid = SpawnChild(argv, log_path());
+  if (!pid.ok()) return pid.status();
+  pid_ = *pid;
+  return absl::OkStatus();
+}
+
+bool ServerProcess::ReapIfExited(int* wait_status) {
+  if (pid_ <= 0) return true;
+  const pid_t r = ::waitpid(pid_, wait_status, WNOHANG);
+  if (r == pid_ || (r < 0 && errno == ECHILD)) {
+    pid_ = -1;
+    return true;
+  }
+  return false;
+}
+
+absl::Status ServerProcess::WaitUntilServing() {
+  const absl::Time deadline = absl::Now() + options_.start_timeout;
+  const std::string port_file = dir_->Path("port");
+  while (absl::Now() < deadline) {
+    int status = 0;
+    if (ReapIfExited(&status)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("surge-server ", DescribeWaitStatus(status),
+                       " before serving; log tail:\n", LogTail()));
+    }
+    if (port_ == 0) {
+      int port = 0;
+      if (absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFile(port_file)), &port) && port > 0) {
+        port_ = port;
+      }
+    }
+    if (port_ != 0 && IsServing(absl::Seconds(1))) return absl::OkStatus();
+    absl::SleepFor(kPollInterval);
+  }
+  Kill();
+  return absl::DeadlineExceededError(
+      absl::StrCat("surge-server did not serve within ",
+                   absl::FormatDuration(options_.start_timeout),
+                   port_ == 0 ? " (no port file)" : " (health not SERVING)", "; log tail:\n",
+                   LogTail()));
+}
+
+void ServerProcess::Kill() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+  channel_.reset();
+}
+
+absl::StatusOr<int> ServerProcess::Terminate(absl::Duration timeout) {
+  if (pid_ <= 0) return absl::FailedPreconditionError("surge-server is not running");
+  ::kill(pid_, SIGTERM);
+  const absl::Time deadline = absl::Now() + timeout;
+  int status = 0;
+  while (!ReapIfExited(&status)) {
+    if (absl::Now() >= deadline) {
+      Kill();
+      return absl::DeadlineExceededError(
+          absl::StrCat("surge-server did not exit within ", absl::FormatDuration(timeout),
+                       " of SIGTERM; log tail:\n", LogTail()));
+    }
+    absl::SleepFor(kPollInterval);
+  }
+  channel_.reset();
+  if (!WIFEXITED(status)) {
+    return absl::InternalError(absl::StrCat("surge-server ", DescribeWaitStatus(status),
+                                            " after SIGTERM; log tail:\n", LogTail()));
+  }
+  return WEXITSTATUS(status);
+}
+
+absl::Status ServerProcess::Restart() {
+  Kill();
+  if (absl::Status s = Spawn(); !s.ok()) return s;
+  return WaitUntilServing();
+}
+
+absl::StatusOr<ServerProcess::Exit> ServerProcess::RunToExit(
+    const std::vector<std::string>& flags, absl::Duration timeout) {
+  TempDir dir;
+  const std::string log_path = dir.Path("server.log");
+  std::vector<std::string> argv = {BinaryPath()};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  absl::StatusOr<pid_t> pid = SpawnChild(argv, log_path);
+  if (!pid.ok()) return pid.status();
+  const absl::Time deadline = absl::Now() + timeout;
+  int status = 0;
+  while (::waitpid(*pid, &status, WNOHANG) == 0) {
+    if (absl::Now() >= deadline) {
+      ::kill(*pid, SIGKILL);
+      ::waitpid(*pid, &status, 0);
+      return absl::DeadlineExceededError(
+          absl::StrCat("surge-server still running after ", absl::FormatDuration(timeout),
+                       "; log tail:\n", Tail(ReadFile(log_path), 40)));
+    }
+    absl::SleepFor(kPollInterval);
+  }
+  Exit exit;
+  if (WIFEXITED(status)) exit.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) exit.signal = WTERMSIG(status);
+  exit.log = ReadFile(log_path);
+  return exit;
+}
+
+std::string ServerProcess::address() const { return absl::StrCat("127.0.0.1:", port_); }
+
+std::string ServerProcess::LogTail(int lines) const { return Tail(ReadFile(log_path()), lines); }
+
+std::shared_ptr<grpc::Channel> ServerProcess::channel() {
+  if (channel_ == nullptr) {
+    channel_ = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
+  }
+  return channel_;
+}
+
+std::unique_ptr<v1::OrderService::Stub> ServerProcess::Orders() {
+  return v1::OrderService::NewStub(channel());
+}
+std::unique_ptr<v1::InventoryService::Stub> ServerProcess::Inventory() {
+  return v1::InventoryService::NewStub(channel());
+}
+std::unique_ptr<v1::CouponService::Stub> ServerProcess::Coupons() {
+  return v1::CouponService::NewStub(channel());
+}
+std::unique_ptr<v1::EventStoreService::Stub> ServerProcess::EventStore() {
+  return v1::EventStoreService::NewStub(channel());
+}
+std::unique_ptr<v1::DeadLetterService::Stub> ServerProcess::DeadLetters() {
+  return v1::DeadLetterService::NewStub(channel());
+}
+
+bool ServerProcess::IsServing(absl::Duration timeout) {
+  auto health = grpc::health::v1::Health::NewStub(channel());
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  grpc::health::v1::HealthCheckResponse response;
+  const grpc::Status status =
+      health->Check(&context, grpc::health::v1::HealthCheckRequest(), &response);
+  return status.ok() && response.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+}
+
+absl::StatusOr<uint64_t> ServerProcess::HeadPosition() {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  v1::ReadAllRequest request;
+  request.set_from_position(std::numeric_limits<uint64_t>::max());
+  request.set_max_count(1);
+  v1::ReadAllResponse response;
+  const grpc::Status status = EventStore()->ReadAll(&context, request, &response);
+  if (!status.ok()) {
+    return absl::UnavailableError(absl::StrCat("ReadAll: ", status.error_message()));
+  }
+  return response.head_position();
+}
+
+}  // namespace surge::testing

@@ -62,6 +62,14 @@ RocksDb::~RocksDb() {
     if (!status.ok()) {
       SURGE_LOG(WARNING, "eventstore") << "flush WAL at close: " << status.ToString();
     }
+    // Persisting the memtables now spares the next Open a WAL replay of up
+    // to write_buffer_bytes per column family (seconds on a big log).
+    std::vector<rocksdb::ColumnFamilyHandle*> all;
+    for (auto& [name, handle] : handles_) all.push_back(handle);
+    status = db_->Flush(rocksdb::FlushOptions(), all);
+    if (!status.ok()) {
+      SURGE_LOG(WARNING, "eventstore") << "flush memtables at close: " << status.ToString();
+    }
   }
   for (auto& [name, handle] : handles_) db_->DestroyColumnFamilyHandle(handle);
   handles_.clear();

@@ -130,7 +130,7 @@ int Main() {
   lo.warmup = absl::GetFlag(FLAGS_warmup);
   if (absl::GetFlag(FLAGS_smoke)) {
     lo.concurrency = std::min(lo.concurrency, 8);
-    lo.warmup = absl::Milliseconds(300);
+    lo.warmup = absl::Milliseconds(100);
     lo.duration = absl::Seconds(2);
     if (lo.requests > 200 || lo.requests == 0) lo.requests = 200;
     so.users = std::min<int64_t>(so.users, 100);

@@ -24,6 +24,10 @@ class NoopScenario : public Scenario {
       grpc::ByteBuffer response;
     };
     auto* call = new Call;
+    // A default ByteBuffer has no payload at all, which gRPC refuses to send;
+    // one empty slice is the zero-byte HealthCheckRequest.
+    grpc::Slice empty("", 0);
+    call->request = grpc::ByteBuffer(&empty, 1);
     client_->Prepare(&call->context, /*admin=*/false);
     stub_.UnaryCall(&call->context, kHealthCheck, grpc::StubOptions(), &call->request,
                     &call->response, [call, done = std::move(done)](grpc::Status status) {

@@ -16,7 +16,9 @@ namespace surge::kafka {
 namespace {
 
 struct MockClusterDeleter {
-  void operator()(rd_kafka_mock_cluster_t* cluster) const { rd_kafka_mock_cluster_destroy(cluster); }
+  void operator()(rd_kafka_mock_cluster_t* cluster) const {
+    rd_kafka_mock_cluster_destroy(cluster);
+  }
 };
 using MockClusterHandle = std::unique_ptr<rd_kafka_mock_cluster_t, MockClusterDeleter>;
 
@@ -63,8 +65,8 @@ absl::StatusOr<std::unique_ptr<EmbeddedBroker>> EmbeddedBroker::Start(const Opti
     if (!status.ok()) return status;
   }
   SURGE_LOG(INFO, "kafka") << "embedded broker: " << options.brokers << " brokers, "
-                           << options.partitions << " partitions, bootstrap="
-                           << broker->bootstrap_servers();
+                           << options.partitions
+                           << " partitions, bootstrap=" << broker->bootstrap_servers();
   return broker;
 }
 

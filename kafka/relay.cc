@@ -92,9 +92,8 @@ struct RelayState {
     ++state->errors;
     if (state->delivered.IsDelivered(position)) return;  // an older copy made it
     if (!state->failed_min.has_value()) {
-      SURGE_LOG(WARNING, kComponent)
-          << "delivery of position " << position << " failed: "
-          << internal::KafkaStatus(msg->err, "deliver");
+      SURGE_LOG(WARNING, kComponent) << "delivery of position " << position
+                                     << " failed: " << internal::KafkaStatus(msg->err, "deliver");
     }
     state->failed_min = std::min(state->failed_min.value_or(UINT64_MAX), position);
   }
@@ -102,9 +101,9 @@ struct RelayState {
   static void OnError(rd_kafka_t*, int err, const char* reason, void* opaque) {
     auto* state = static_cast<RelayState*>(opaque);
     if (err == RD_KAFKA_RESP_ERR__FATAL) state->fatal = true;
-    SURGE_LOG(WARNING, kComponent) << "producer: "
-                                   << rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))
-                                   << ": " << reason;
+    SURGE_LOG(WARNING, kComponent)
+        << "producer: " << rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)) << ": "
+        << reason;
   }
 };
 
@@ -154,7 +153,8 @@ absl::StatusOr<std::unique_ptr<Relay>> Relay::Create(const Options& options,
   return std::unique_ptr<Relay>(new Relay(options, store, std::move(state)));
 }
 
-Relay::Relay(const Options& options, eventstore::EventStore& store, std::unique_ptr<internal::RelayState> state)
+Relay::Relay(const Options& options, eventstore::EventStore& store,
+             std::unique_ptr<internal::RelayState> state)
     : options_(options), store_(store), state_(std::move(state)) {}
 
 Relay::~Relay() {
@@ -223,7 +223,7 @@ absl::Status Relay::Start() {
 
 namespace {
 
-// The relay thread's steps, as free functions over the thread-owned state.
+// The relay thread's steps over the thread-owned state (one instance per Run()).
 class Loop {
  public:
   Loop(const Relay::Options& options, eventstore::EventStore& store, internal::RelayState& s,
@@ -234,8 +234,8 @@ class Loop {
 
   void Rewind(uint64_t target, absl::string_view reason) {
     target = std::max<uint64_t>(target, 1);
-    SURGE_LOG(WARNING, kComponent) << "rewinding from " << s_.cursor << " to " << target << ": "
-                                   << reason;
+    SURGE_LOG(WARNING, kComponent)
+        << "rewinding from " << s_.cursor << " to " << target << ": " << reason;
     s_.watermarks.Rewind(target);
     std::fill(s_.prev.begin(), s_.prev.end(), 0);
     s_.cursor = target;
@@ -351,8 +351,8 @@ class Loop {
     absl::StatusOr<std::vector<v1::Event>> events = store_.ReadAll(s_.cursor, count);
     if (!events.ok()) {
       ++s_.errors;
-      SURGE_LOG(WARNING, kComponent) << "cannot read the log at " << s_.cursor << ": "
-                                     << events.status();
+      SURGE_LOG(WARNING, kComponent)
+          << "cannot read the log at " << s_.cursor << ": " << events.status();
       BackOff();
       return;
     }
@@ -362,8 +362,8 @@ class Loop {
       if (position < s_.cursor) continue;
       if (position > s_.cursor) {
         // The log is contiguous by contract; never wait for a hole forever.
-        SURGE_LOG(ERROR, kComponent) << "log hole: expected position " << s_.cursor << ", got "
-                                     << position;
+        SURGE_LOG(ERROR, kComponent)
+            << "log hole: expected position " << s_.cursor << ", got " << position;
         for (uint64_t p = s_.cursor; p < position; ++p) Skip(p);
       }
       absl::StatusOr<Route> route = RouteEvent(event);
@@ -375,8 +375,8 @@ class Loop {
       const auto topic_index = static_cast<size_t>(
           std::find(s_.topics.begin(), s_.topics.end(), route->topic) - s_.topics.begin());
       const int32_t partition = PartitionFor(route->key, partitions);
-      const size_t slot = topic_index * static_cast<size_t>(partitions) +
-                          static_cast<size_t>(partition);
+      const size_t slot =
+          topic_index * static_cast<size_t>(partitions) + static_cast<size_t>(partition);
       if (position <= s_.applied[slot]) {  // every consumer already has it
         Skip(position);
         continue;
@@ -388,8 +388,8 @@ class Loop {
       }
       if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         ++s_.errors;
-        SURGE_LOG(WARNING, kComponent) << internal::KafkaStatus(
-            err, absl::StrCat("produce position ", position));
+        SURGE_LOG(WARNING, kComponent)
+            << internal::KafkaStatus(err, absl::StrCat("produce position ", position));
         BackOff();
         return;
       }
@@ -485,8 +485,8 @@ void Relay::Run() {
     const rd_kafka_resp_err_t err =
         rd_kafka_flush(s.producer.get(), ToMillis(options_.flush_timeout));
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      SURGE_LOG(WARNING, kComponent) << "stopping with messages in flight: "
-                                     << rd_kafka_outq_len(s.producer.get());
+      SURGE_LOG(WARNING, kComponent)
+          << "stopping with messages in flight: " << rd_kafka_outq_len(s.producer.get());
     }
   }
   loop.PersistCheckpoints(/*force=*/true);

@@ -67,9 +67,9 @@ absl::StatusOr<Route> RouteEvent(const v1::Event& event) {
       break;
     case v1::Event::PAYLOAD_NOT_SET:
     default:
-      return absl::InvalidArgumentError(absl::StrCat(
-          "event at position ", event.position(), " has no payload this build can route (case ",
-          static_cast<int>(event.payload_case()), ")"));
+      return absl::InvalidArgumentError(absl::StrCat("event at position ", event.position(),
+                                                     " has no payload this build can route (case ",
+                                                     static_cast<int>(event.payload_case()), ")"));
   }
   if (route.key.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("event at position ", event.position(), " (",

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <map>
 
-#include "absl/strings/strip.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 #include "eventstore/event_store.h"
 
 namespace surge::kafka::internal {

@@ -21,8 +21,8 @@ absl::Status SetConf(rd_kafka_conf_t* conf, absl::string_view key, absl::string_
   char errstr[512] = {0};
   const std::string k(key);
   const std::string v(value);
-  const rd_kafka_conf_res_t res = rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr,
-                                                    sizeof(errstr));
+  const rd_kafka_conf_res_t res =
+      rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof(errstr));
   if (res == RD_KAFKA_CONF_OK) return absl::OkStatus();
   const std::string shown = LooksSecret(key) ? "<redacted>" : absl::StrCat("\"", value, "\"");
   if (res == RD_KAFKA_CONF_UNKNOWN) {
@@ -47,8 +47,7 @@ absl::StatusOr<ClientHandle> NewClient(rd_kafka_type_t type, ConfHandle conf) {
   rd_kafka_t* rk = rd_kafka_new(type, conf.get(), errstr, sizeof(errstr));
   if (rk == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "cannot create Kafka ", type == RD_KAFKA_PRODUCER ? "producer" : "consumer", ": ",
-        errstr));
+        "cannot create Kafka ", type == RD_KAFKA_PRODUCER ? "producer" : "consumer", ": ", errstr));
   }
   conf.release();  // owned by rk now
   return ClientHandle(rk);

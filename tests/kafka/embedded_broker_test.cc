@@ -70,8 +70,8 @@ TEST(EmbeddedBrokerTest, ProducedMessageCanBeConsumedBack) {
 
   auto consumer = testing::TestConsumer::Create(bootstrap, {kStockTopic}, 6);
   ASSERT_TRUE(consumer.ok()) << consumer.status();
-  ASSERT_TRUE((*consumer)->ConsumeUntil([](const auto& m) { return !m.empty(); },
-                                        absl::Seconds(15)))
+  ASSERT_TRUE(
+      (*consumer)->ConsumeUntil([](const auto& m) { return !m.empty(); }, absl::Seconds(15)))
       << "no message consumed";
   const testing::ConsumedMessage& m = (*consumer)->messages().front();
   EXPECT_EQ(m.topic, kStockTopic);

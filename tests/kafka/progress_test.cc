@@ -55,12 +55,15 @@ std::pair<std::string, std::string> Row(const std::string& key, uint64_t value) 
 
 TEST(AppliedPositionsTest, TakesSlowestProjectionAndZeroForMissingPartitions) {
   const std::vector<std::string> topics = {"surge.orders", "surge.stock"};
-  std::vector<uint64_t> lowest = LowestAppliedPositions(
-      {Row("applied/saga/surge.orders/0", 10), Row("applied/saga/surge.orders/1", 20),
-       Row("applied/audit/surge.orders/0", 5), Row("applied/stock/surge.stock/1", 7),
-       Row("applied/stock/surge.unknown/1", 99), Row("applied/stock/surge.stock/9", 99),
-       Row("applied/garbage", 99), {"applied/stock/surge.stock/0", "short"}},
-      topics, 2);
+  std::vector<uint64_t> lowest = LowestAppliedPositions({Row("applied/saga/surge.orders/0", 10),
+                                                         Row("applied/saga/surge.orders/1", 20),
+                                                         Row("applied/audit/surge.orders/0", 5),
+                                                         Row("applied/stock/surge.stock/1", 7),
+                                                         Row("applied/stock/surge.unknown/1", 99),
+                                                         Row("applied/stock/surge.stock/9", 99),
+                                                         Row("applied/garbage", 99),
+                                                         {"applied/stock/surge.stock/0", "short"}},
+                                                        topics, 2);
   // orders/0: min(saga 10, audit 5); orders/1: min(saga 20, audit missing=0).
   // stock/0: the only row is malformed, so the stock projection has 0 there.
   EXPECT_EQ(lowest, (std::vector<uint64_t>{5, 0, 0, 7}));

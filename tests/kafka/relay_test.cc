@@ -98,7 +98,8 @@ class RelayTest : public ::testing::Test {
     const int first = static_cast<int>(store_->HeadPosition());
     for (int i = 0; i < count;) {
       eventstore::AppendRequest request;
-      for (int j = 0; j < 100 && i < count; ++j, ++i) request.events.push_back(MakeEvent(first + i));
+      for (int j = 0; j < 100 && i < count; ++j, ++i)
+        request.events.push_back(MakeEvent(first + i));
       auto result = store_->Append(std::move(request));
       ASSERT_TRUE(result.ok()) << result.status();
     }
@@ -231,8 +232,8 @@ TEST_F(RelayTest, PublishesEveryEventWithKeyPartitionAndHeadersInOrder) {
 TEST_F(RelayTest, EmbeddedRestartRepublishesFromLowWatermark) {
   AppendEvents(100);
   StartRelay(RelayOptions());
-  ASSERT_TRUE(WaitFor([&] { return relay_->GetStats().delivered_position == 100; },
-                      absl::Seconds(15)));
+  ASSERT_TRUE(
+      WaitFor([&] { return relay_->GetStats().delivered_position == 100; }, absl::Seconds(15)));
   WriteApplied(60);
   relay_->NotifyApplied();
   ASSERT_TRUE(WaitFor([&] { return Checkpoint(kRelayLowWatermarkKey) == 60; }, absl::Seconds(10)))
@@ -247,8 +248,8 @@ TEST_F(RelayTest, EmbeddedRestartRepublishesFromLowWatermark) {
   ASSERT_NE(consumer, nullptr);
   ASSERT_TRUE(consumer->ConsumeUntil(Count(40), absl::Seconds(15)))
       << "consumed " << consumer->messages().size();
-  ASSERT_TRUE(WaitFor([&] { return relay_->GetStats().delivered_position == 100; },
-                      absl::Seconds(10)));
+  ASSERT_TRUE(
+      WaitFor([&] { return relay_->GetStats().delivered_position == 100; }, absl::Seconds(10)));
   // Drain anything else that might have been produced.
   consumer->ConsumeUntil(Count(41), absl::Milliseconds(300));
   std::set<uint64_t> expected;
@@ -266,8 +267,8 @@ TEST_F(RelayTest, SkipsPositionsEveryProjectionAlreadyApplied) {
   auto consumer = Consumer();
   ASSERT_NE(consumer, nullptr);
   ASSERT_TRUE(consumer->ConsumeUntil(Count(60), absl::Seconds(15)));
-  ASSERT_TRUE(WaitFor([&] { return relay_->GetStats().delivered_position == 90; },
-                      absl::Seconds(10)));
+  ASSERT_TRUE(
+      WaitFor([&] { return relay_->GetStats().delivered_position == 90; }, absl::Seconds(10)));
   EXPECT_EQ(*Positions(consumer->messages()).begin(), 31u);
   const Relay::Stats stats = relay_->GetStats();
   EXPECT_EQ(stats.produced, 60u);
@@ -280,8 +281,8 @@ TEST_F(RelayTest, NeverRunsMoreThanWindowAheadOfAppliedProgress) {
   options.window = 50;
   options.stall_timeout = absl::Seconds(60);
   StartRelay(options);
-  ASSERT_TRUE(WaitFor([&] { return relay_->GetStats().delivered_position == 50; },
-                      absl::Seconds(15)));
+  ASSERT_TRUE(
+      WaitFor([&] { return relay_->GetStats().delivered_position == 50; }, absl::Seconds(15)));
   // Observe for a while: with no applied progress nothing more may go out.
   absl::SleepFor(absl::Milliseconds(300));
   Relay::Stats stats = relay_->GetStats();
@@ -290,8 +291,8 @@ TEST_F(RelayTest, NeverRunsMoreThanWindowAheadOfAppliedProgress) {
 
   WriteApplied(50);
   relay_->NotifyApplied();
-  ASSERT_TRUE(WaitFor([&] { return relay_->GetStats().delivered_position == 100; },
-                      absl::Seconds(15)));
+  ASSERT_TRUE(
+      WaitFor([&] { return relay_->GetStats().delivered_position == 100; }, absl::Seconds(15)));
   absl::SleepFor(absl::Milliseconds(300));
   stats = relay_->GetStats();
   EXPECT_EQ(stats.produced, 100u);
@@ -300,11 +301,9 @@ TEST_F(RelayTest, NeverRunsMoreThanWindowAheadOfAppliedProgress) {
   // Everything applied: the rest is skipped, not produced.
   WriteApplied(200);
   relay_->NotifyApplied();
-  ASSERT_TRUE(WaitFor([&] { return relay_->GetStats().low_watermark == 200; },
-                      absl::Seconds(15)));
+  ASSERT_TRUE(WaitFor([&] { return relay_->GetStats().low_watermark == 200; }, absl::Seconds(15)));
   EXPECT_EQ(relay_->GetStats().produced, 100u);
-  ASSERT_TRUE(WaitFor([&] { return Checkpoint(kRelayLowWatermarkKey) == 200; },
-                      absl::Seconds(10)));
+  ASSERT_TRUE(WaitFor([&] { return Checkpoint(kRelayLowWatermarkKey) == 200; }, absl::Seconds(10)));
 }
 
 TEST_F(RelayTest, RequestReplayReproducesFromLowWatermarkWithPrevReset) {
@@ -360,8 +359,8 @@ TEST_F(RelayTest, DeliversEverythingInOrderAcrossBrokerOutageAndInjectedErrors) 
   options.producer_config["message.timeout.ms"] = "1500";
   AppendEvents(200);
   StartRelay(options);
-  ASSERT_TRUE(WaitFor([&] { return relay_->GetStats().delivered_position == 200; },
-                      absl::Seconds(15)));
+  ASSERT_TRUE(
+      WaitFor([&] { return relay_->GetStats().delivered_position == 200; }, absl::Seconds(15)));
 
   ASSERT_TRUE(broker_->SetBrokerDown(-1).ok());
   AppendEvents(300);
@@ -371,8 +370,8 @@ TEST_F(RelayTest, DeliversEverythingInOrderAcrossBrokerOutageAndInjectedErrors) 
                               19 /* NOT_ENOUGH_REPLICAS */, -195 /* _TRANSPORT */, 6});
   ASSERT_TRUE(broker_->SetBrokerUp(-1).ok());
 
-  ASSERT_TRUE(WaitFor([&] { return relay_->GetStats().delivered_position == 500; },
-                      absl::Seconds(20)))
+  ASSERT_TRUE(
+      WaitFor([&] { return relay_->GetStats().delivered_position == 500; }, absl::Seconds(20)))
       << "delivered " << relay_->GetStats().delivered_position;
   const Relay::Stats stats = relay_->GetStats();
   EXPECT_GE(stats.errors, 1u);
@@ -380,8 +379,8 @@ TEST_F(RelayTest, DeliversEverythingInOrderAcrossBrokerOutageAndInjectedErrors) 
 
   auto consumer = Consumer();
   ASSERT_NE(consumer, nullptr);
-  ASSERT_TRUE(consumer->ConsumeUntil(
-      [](const auto& m) { return Positions(m).size() >= 500; }, absl::Seconds(15)))
+  ASSERT_TRUE(consumer->ConsumeUntil([](const auto& m) { return Positions(m).size() >= 500; },
+                                     absl::Seconds(15)))
       << "distinct positions consumed: " << Positions(consumer->messages()).size();
   EXPECT_EQ(*Positions(consumer->messages()).rbegin(), 500u);
   ExpectOrderedWithoutGaps(consumer->messages());

@@ -1,9 +1,9 @@
 #include "kafka/topics.h"
 
+#include <librdkafka/rdkafka.h>
+
 #include <cstring>
 #include <string>
-
-#include <librdkafka/rdkafka.h>
 
 #include "gtest/gtest.h"
 
@@ -16,7 +16,8 @@ TEST(TopicsTest, DeadLetterTopicAppendsDlt) {
 }
 
 TEST(TopicsTest, EventTopicsListsTheThreeTopics) {
-  EXPECT_EQ(EventTopics(), (std::vector<std::string>{"surge.orders", "surge.stock", "surge.coupons"}));
+  EXPECT_EQ(EventTopics(),
+            (std::vector<std::string>{"surge.orders", "surge.stock", "surge.coupons"}));
 }
 
 struct RouteCase {

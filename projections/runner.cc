@@ -252,11 +252,20 @@ void ProjectionRunner::HandleBatch(std::vector<ConsumedMessage>& batch) {
     SURGE_LOG(ERROR, "projections") << applier_->projection_name() << ": batch failed: "
                                     << result.status();
     if (!stopping()) {
-      // Re-read from the last committed offsets so the failed part comes back.
+      // The consumer moved past the unhandled part: have the relay re-send it.
       absl::Status status = applier_->RequestReplayFromApplied(partitions());
       if (!status.ok()) SURGE_LOG(ERROR, "projections") << "replay request failed: " << status;
     }
     return;
+  }
+  std::map<int32_t, int64_t> next_offsets;
+  for (const ConsumedMessage& m : batch) {
+    int64_t& next = next_offsets[m.partition];
+    next = std::max(next, m.offset + 1);
+  }
+  uint64_t highest = 0;
+  for (const auto& [partition, unused] : next_offsets) {
+    highest = std::max(highest, applier_->Applied(partition).value_or(0));
   }
   {
     absl::MutexLock lock(&mu_);
@@ -265,11 +274,7 @@ void ProjectionRunner::HandleBatch(std::vector<ConsumedMessage>& batch) {
     stats_.duplicates += result->duplicates;
     stats_.gaps += result->gaps;
     stats_.dead_lettered += result->dead_lettered;
-  }
-  std::map<int32_t, int64_t> next_offsets;
-  for (const ConsumedMessage& m : batch) {
-    int64_t& next = next_offsets[m.partition];
-    next = std::max(next, m.offset + 1);
+    stats_.applied_position = std::max(stats_.applied_position, highest);
   }
   TopicPartitionListHandle list(
       rd_kafka_topic_partition_list_new(static_cast<int>(next_offsets.size())));

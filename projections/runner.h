@@ -94,6 +94,9 @@ class ProjectionRunner {
     uint64_t gaps = 0;
     uint64_t dead_lettered = 0;
     uint64_t consumer_errors = 0;
+    // Highest log position applied (or skipped as a dead letter) on any
+    // partition: the projection's position for metrics and lag.
+    uint64_t applied_position = 0;
   };
 
   // Validates options and creates the clients (no connection yet).

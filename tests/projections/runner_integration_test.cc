@@ -19,6 +19,7 @@
 #include "projections/dead_letter_envelope.h"
 #include "projections/dead_letters.h"
 #include "projections/order_saga_projection.h"
+#include "projections/pipeline.h"
 #include "projections/stock_projection.h"
 #include "tests/projections/store_fixture.h"
 
@@ -377,6 +378,62 @@ TEST_F(ProjectionRunnerTest, RedeliveredMessagesChangeNothing) {
   EXPECT_EQ(store_->Scan(kCouponRequestsCf, "", 100).value(), rows_before.value());
   EXPECT_EQ(Row<v1::Campaign>(kCampaignsCf, "C")->issued(), 3);
   EXPECT_EQ(Row<v1::Stock>(kStockCf, "sku-1")->available(), 6);
+}
+
+TEST(ProjectionPipelineTest, RunsAllThreeProjectionsAndReportsTheirPositions) {
+  auto broker = kafka::EmbeddedBroker::Start({});
+  ASSERT_TRUE(broker.ok()) << broker.status();
+  testing::TempStore store;
+  kafka::Relay::Options relay_options;
+  relay_options.bootstrap_servers = (*broker)->bootstrap_servers();
+  auto relay = kafka::Relay::Create(relay_options, *store);
+  ASSERT_TRUE(relay.ok());
+  Notifier notifier;
+  ProjectionPipeline::Options options;
+  options.bootstrap_servers = (*broker)->bootstrap_servers();
+  options.on_applied = [&] {
+    notifier.Notify();
+    (*relay)->NotifyApplied();
+  };
+  options.request_replay = [&](uint64_t from) { (*relay)->RequestReplay(from); };
+  auto pipeline = ProjectionPipeline::Start(options, *store);
+  ASSERT_TRUE(pipeline.ok()) << pipeline.status();
+  ASSERT_TRUE((*relay)->Start().ok());
+
+  eventstore::AppendRequest request;
+  v1::Event campaign;
+  campaign.set_stream_id("campaign-P");
+  campaign.mutable_campaign_created()->set_code("P");
+  campaign.mutable_campaign_created()->set_total_quantity(1);
+  v1::Event coupon;
+  coupon.set_stream_id("campaign-P");
+  coupon.mutable_coupon_requested()->set_request_id("req");
+  coupon.mutable_coupon_requested()->set_user_id("u");
+  coupon.mutable_coupon_requested()->set_code("P");
+  request.events = {campaign, coupon};
+  ASSERT_TRUE(store->Append(std::move(request)).ok());
+
+  const absl::Time deadline = absl::Now() + kSettle;
+  auto issued = [&] {
+    auto bytes = store->Get(kCouponRequestsCf, "req");
+    v1::CouponRequest row;
+    return bytes.ok() && bytes->has_value() && row.ParseFromString(**bytes) &&
+           row.status() == v1::COUPON_REQUEST_STATUS_ISSUED;
+  };
+  // on_applied runs after the runner's stats moved, so wait for both.
+  auto settled = [&] {
+    return issued() && (*pipeline)->GetStats()[2].stats.applied_position == 2;
+  };
+  for (uint64_t seen = notifier.sequence(); !settled(); seen = notifier.sequence()) {
+    ASSERT_TRUE(notifier.WaitPast(seen, deadline)) << "coupon not issued within " << kSettle;
+  }
+  auto stats = (*pipeline)->GetStats();
+  ASSERT_EQ(stats.size(), 3u);
+  EXPECT_EQ(stats[2].topic, kafka::kCouponsTopic);
+  EXPECT_EQ(stats[2].projection, "coupons");
+  EXPECT_EQ(stats[2].stats.applied_position, 2u);
+  pipeline->reset();
+  relay->reset();
 }
 
 }  // namespace

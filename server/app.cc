@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -165,6 +166,13 @@ absl::Status App::StartGrpc() {
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20'000);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10'000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+        interceptors;
+    interceptors.push_back(in_flight_.NewInterceptorFactory());
+    // More interceptors (e.g. metrics) go here.
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  }
   builder.RegisterService(order_service_.get());
   builder.RegisterService(inventory_service_.get());
   builder.RegisterService(coupon_service_.get());
@@ -196,7 +204,16 @@ void App::Shutdown() {
   if (queries_ != nullptr) queries_->DrainWaits();
   if (event_store_service_ != nullptr) event_store_service_->StopSubscriptions();
   if (server_ != nullptr) {
-    server_->Shutdown(absl::ToChronoTime(deadline));
+    // Let the calls in progress finish (appends waiting for their fsync),
+    // then stop at once: gRPC's own deadline would also wait for idle client
+    // connections, which may never close by themselves. Calls that arrive
+    // in between are cancelled; their request_id makes a retry safe.
+    if (!in_flight_.WaitUntilIdle(deadline)) {
+      SURGE_LOG(WARNING, "app") << in_flight_.count()
+                                << " calls still in progress at the shutdown deadline: "
+                                   "cancelling them";
+    }
+    server_->Shutdown(absl::ToChronoTime(absl::Now()));
     server_->Wait();
   }
   if (event_store_service_ != nullptr &&

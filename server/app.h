@@ -31,6 +31,7 @@
 #include "server/coupon_service.h"
 #include "server/dead_letter_service.h"
 #include "server/event_store_service.h"
+#include "server/internal/in_flight_calls.h"
 #include "server/inventory_service.h"
 #include "server/order_service.h"
 
@@ -73,7 +74,8 @@ class App {
     int max_message_bytes = 4 << 20;
     // Concurrent EventStoreService.Subscribe streams (one thread each).
     size_t max_subscriptions = 64;
-    // How long Shutdown lets in-flight calls finish before cancelling them.
+    // How long Shutdown lets in-flight calls finish before cancelling them
+    // (it returns as soon as none is left).
     absl::Duration shutdown_grace = absl::Seconds(5);
     // Event store tuning (queue, batches, caches); see eventstore::Options.
     size_t append_queue_capacity = eventstore::Options().queue_capacity;
@@ -117,6 +119,8 @@ class App {
   std::unique_ptr<CouponService> coupon_service_;
   std::unique_ptr<EventStoreService> event_store_service_;
   std::unique_ptr<DeadLetterService> dead_letter_service_;
+  // Declared before server_: its interceptors must outlive the server.
+  internal::InFlightCalls in_flight_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool shut_down_ = false;

@@ -36,6 +36,9 @@ ABSL_FLAG(std::string, kafka_brokers, "",
 ABSL_FLAG(std::string, log_level, "info", "debug | info | warning | error.");
 ABSL_FLAG(std::string, node_id, "node-1",
           "This node's id, written into every event ([A-Za-z0-9._:-], 1-128 bytes).");
+ABSL_FLAG(int, max_subscriptions, 64,
+          "Most concurrent EventStoreService.Subscribe streams (one thread each); more are "
+          "refused with RESOURCE_EXHAUSTED.");
 ABSL_FLAG(std::string, port_file, "",
           "After binding, write the gRPC port to this file (for --grpc_addr with port 0).");
 
@@ -88,6 +91,10 @@ int main(int argc, char** argv) {
   options.kafka_brokers = absl::GetFlag(FLAGS_kafka_brokers);
   options.node_id = absl::GetFlag(FLAGS_node_id);
   options.port_file = absl::GetFlag(FLAGS_port_file);
+  if (absl::GetFlag(FLAGS_max_subscriptions) < 0) {
+    return Fail("--max_subscriptions: must be >= 0");
+  }
+  options.max_subscriptions = static_cast<size_t>(absl::GetFlag(FLAGS_max_subscriptions));
 
   absl::StatusOr<std::unique_ptr<surge::server::App>> app = surge::server::App::Start(options);
   if (!app.ok()) return Fail(absl::StrCat("cannot start: ", app.status().ToString()));

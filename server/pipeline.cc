@@ -1,0 +1,201 @@
+#include "server/pipeline.h"
+
+#include <cstdio>
+#include <fstream>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
+
+namespace surge::server {
+namespace {
+
+// Writes `contents` to `path` through a temporary file and rename, so a
+// reader never sees half a bootstrap string.
+absl::Status WriteFileAtomically(const std::string& path, const std::string& contents) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << contents << '\n';
+    out.flush();
+    if (!out) return absl::InternalError(absl::StrCat("cannot write ", tmp));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat("cannot rename ", tmp, " to ", path));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Start(const Options& options,
+                                                          eventstore::EventStore& store,
+                                                          Notifier& notifier) {
+  if (options.partitions < 1) {
+    return absl::InvalidArgumentError("kafka partitions must be at least 1");
+  }
+  std::unique_ptr<Pipeline> pipeline(new Pipeline(options, store));
+  if (!options.data_dir.empty()) {
+    pipeline->bootstrap_file_ = absl::StrCat(options.data_dir, "/", kBootstrapFileName);
+    // A stale file from a crashed run would point clients at a dead broker.
+    std::remove(pipeline->bootstrap_file_.c_str());
+  }
+
+  if (options.kafka_brokers.empty()) {
+    kafka::EmbeddedBroker::Options broker_options;
+    broker_options.brokers = options.embedded_brokers;
+    broker_options.partitions = options.partitions;
+    broker_options.replication_factor = std::min(3, options.embedded_brokers);
+    SURGE_ASSIGN_OR_RETURN(pipeline->broker_, kafka::EmbeddedBroker::Start(broker_options));
+    pipeline->bootstrap_servers_ = pipeline->broker_->bootstrap_servers();
+    if (!pipeline->bootstrap_file_.empty()) {
+      SURGE_RETURN_IF_ERROR(
+          WriteFileAtomically(pipeline->bootstrap_file_, pipeline->bootstrap_servers_));
+    }
+    SURGE_LOG(INFO, "pipeline") << "embedded Kafka broker (" << options.embedded_brokers
+                                << " brokers, " << options.partitions
+                                << " partitions per topic) at " << pipeline->bootstrap_servers_
+                                << (pipeline->bootstrap_file_.empty()
+                                        ? std::string()
+                                        : absl::StrCat(" (written to ", pipeline->bootstrap_file_,
+                                                       ")"));
+  } else {
+    pipeline->bootstrap_servers_ = options.kafka_brokers;
+    SURGE_LOG(INFO, "pipeline") << "external Kafka at " << options.kafka_brokers;
+  }
+
+  kafka::Relay::Options relay_options;
+  relay_options.bootstrap_servers = pipeline->bootstrap_servers_;
+  relay_options.embedded = pipeline->embedded();
+  relay_options.partitions = options.partitions;
+  relay_options.window = options.relay_window;
+  relay_options.producer_config = options.producer_config;
+  SURGE_ASSIGN_OR_RETURN(pipeline->relay_, kafka::Relay::Create(relay_options, store));
+  SURGE_RETURN_IF_ERROR(pipeline->relay_->Start());
+
+  kafka::Relay* relay = pipeline->relay_.get();
+  projections::ProjectionPipeline::Options projection_options;
+  projection_options.bootstrap_servers = pipeline->bootstrap_servers_;
+  projection_options.retry_attempts = options.retry_attempts;
+  projection_options.consumer_config = options.consumer_config;
+  projection_options.producer_config = options.producer_config;
+  projection_options.max_batch = options.projection_batch;
+  projection_options.on_applied = [&notifier, relay] {
+    notifier.Notify();
+    relay->NotifyApplied();
+  };
+  projection_options.request_replay = [relay](uint64_t from) { relay->RequestReplay(from); };
+  SURGE_ASSIGN_OR_RETURN(pipeline->projections_,
+                         projections::ProjectionPipeline::Start(projection_options, store));
+  SURGE_LOG(INFO, "pipeline") << "relay and projections running";
+  return pipeline;
+}
+
+Pipeline::~Pipeline() {
+  // Members stop in reverse order of declaration: projections, relay, broker.
+  projections_.reset();
+  relay_.reset();
+  if (broker_ != nullptr && !bootstrap_file_.empty()) std::remove(bootstrap_file_.c_str());
+  broker_.reset();
+  SURGE_LOG(INFO, "pipeline") << "stopped";
+}
+
+void Pipeline::RegisterMetrics(metrics::Metrics& metrics) {
+  using metrics::Metrics;
+  using metrics::Sample;
+  using Samples = std::vector<Sample>;
+  auto relay_value = [this](auto field) {
+    return [this, field] { return Samples{{{}, static_cast<double>(field(relay_->GetStats()))}}; };
+  };
+  metrics.RegisterCallback(
+      "surge_relay_position", "Highest log position delivered to Kafka (contiguous).",
+      Metrics::Kind::kGauge, relay_value([](const kafka::Relay::Stats& s) {
+        return s.delivered_position;
+      }));
+  metrics.RegisterCallback(
+      "surge_relay_low_watermark", "Every log position at or below it is applied by the projections.",
+      Metrics::Kind::kGauge,
+      relay_value([](const kafka::Relay::Stats& s) { return s.low_watermark; }));
+  metrics.RegisterCallback("surge_relay_lag_events",
+                           "Log events not yet delivered to Kafka (head - relay position).",
+                           Metrics::Kind::kGauge, [this] {
+                             const uint64_t head = store_.HeadPosition();
+                             const uint64_t delivered = relay_->GetStats().delivered_position;
+                             return Samples{
+                                 {{}, static_cast<double>(head > delivered ? head - delivered : 0)}};
+                           });
+  metrics.RegisterCallback(
+      "surge_relay_lag_seconds",
+      "Seconds since the last delivery while events wait to be delivered (0 when caught up).",
+      Metrics::Kind::kGauge, [this] {
+        const kafka::Relay::Stats s = relay_->GetStats();
+        double lag = 0;
+        if (store_.HeadPosition() > s.delivered_position && s.last_delivery.has_value()) {
+          lag = absl::ToDoubleSeconds(absl::Now() - *s.last_delivery);
+        }
+        return Samples{{{}, lag}};
+      });
+  metrics.RegisterCallback(
+      "surge_relay_produced_total", "Messages handed to the Kafka producer (incl. re-sends).",
+      Metrics::Kind::kCounter, relay_value([](const kafka::Relay::Stats& s) { return s.produced; }));
+  metrics.RegisterCallback(
+      "surge_relay_errors_total", "Relay delivery, read and checkpoint errors (all retried).",
+      Metrics::Kind::kCounter, relay_value([](const kafka::Relay::Stats& s) { return s.errors; }));
+  metrics.RegisterCallback(
+      "surge_relay_rewinds_total", "Relay rewinds: replays asked by consumers, failures, stalls.",
+      Metrics::Kind::kCounter, relay_value([](const kafka::Relay::Stats& s) { return s.rewinds; }));
+
+  auto per_projection = [this](auto field) {
+    return [this, field] {
+      Samples samples;
+      for (const auto& r : projections_->GetStats()) {
+        samples.push_back({{{"projection", r.projection}}, static_cast<double>(field(r.stats))});
+      }
+      return samples;
+    };
+  };
+  using RunnerStats = projections::ProjectionRunner::Stats;
+  metrics.RegisterCallback(
+      "surge_projection_position", "Highest log position each projection applied.",
+      Metrics::Kind::kGauge,
+      per_projection([](const RunnerStats& s) { return s.applied_position; }));
+  metrics.RegisterCallback(
+      "surge_projection_lag_events", "Log head minus the projection's applied position.",
+      Metrics::Kind::kGauge, [this] {
+        Samples samples;
+        const uint64_t head = store_.HeadPosition();
+        for (const auto& r : projections_->GetStats()) {
+          const uint64_t p = r.stats.applied_position;
+          samples.push_back({{{"projection", r.projection}}, static_cast<double>(head > p ? head - p : 0)});
+        }
+        return samples;
+      });
+  metrics.RegisterCallback("surge_projection_messages_total",
+                           "Messages applied by each projection.", Metrics::Kind::kCounter,
+                           per_projection([](const RunnerStats& s) { return s.applied; }));
+  metrics.RegisterCallback("surge_projection_batches_total",
+                           "Atomic batches committed by each projection.", Metrics::Kind::kCounter,
+                           per_projection([](const RunnerStats& s) { return s.batches; }));
+  metrics.RegisterCallback(
+      "surge_projection_duplicates_total",
+      "Messages skipped because their position was already applied.", Metrics::Kind::kCounter,
+      per_projection([](const RunnerStats& s) { return s.duplicates; }));
+  metrics.RegisterCallback("surge_projection_gaps_total",
+                           "Gaps detected (lost messages) that triggered a re-relay.",
+                           Metrics::Kind::kCounter,
+                           per_projection([](const RunnerStats& s) { return s.gaps; }));
+  metrics.RegisterCallback(
+      "surge_projection_dead_lettered_total", "Messages sent to the dead-letter topic, by topic.",
+      Metrics::Kind::kCounter, [this] {
+        Samples samples;
+        for (const auto& r : projections_->GetStats()) {
+          samples.push_back({{{"topic", r.topic}}, static_cast<double>(r.stats.dead_lettered)});
+        }
+        return samples;
+      });
+}
+
+}  // namespace surge::server

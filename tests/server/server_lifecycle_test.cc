@@ -1,0 +1,267 @@
+// Admin auth, Subscribe, health, reflection and process lifecycle of a child
+// surge-server.
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "gmock/gmock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
+#include "gtest/gtest.h"
+#include "tests/server/server_test_util.h"
+#include "tests/support/temp_dir.h"
+
+namespace surge::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::IsSupersetOf;
+
+// --- admin auth ---------------------------------------------------------------
+
+class AdminAuthTest : public ServerTest {
+ protected:
+  ServerProcess::Options ServerOptions() override {
+    const std::string path = token_dir_.Path("token");
+    std::ofstream(path) << "  s3cret-token\n";  // trimmed by the server
+    return {.flags = {"--admin_token_file=" + path}};
+  }
+
+  std::unique_ptr<grpc::ClientContext> AdminCtx(const std::string& authorization) {
+    auto context = Ctx();
+    if (!authorization.empty()) context->AddMetadata("authorization", authorization);
+    return context;
+  }
+
+  TempDir token_dir_;
+};
+
+TEST_F(AdminAuthTest, AdminRpcsNeedTheBearerTokenAndWriteNothingWithoutIt) {
+  auto inventory = server_->Inventory();
+  auto coupons = server_->Coupons();
+  v1::AdjustStockRequest adjust;
+  adjust.set_request_id("s-1");
+  adjust.set_sku("sku-a");
+  adjust.set_delta(5);
+  v1::AdjustStockResponse adjusted;
+  v1::CreateCampaignRequest create;
+  create.set_request_id("c-1");
+  create.set_code("SALE");
+  create.set_total_quantity(5);
+  v1::CreateCampaignResponse created;
+
+  for (const std::string& bad : {std::string(), std::string("Bearer wrong"),
+                                 std::string("Bearer s3cret-tokenX"),
+                                 std::string("Basic s3cret-token"), std::string("s3cret-token")}) {
+    SCOPED_TRACE("authorization: '" + bad + "'");
+    EXPECT_EQ(inventory->AdjustStock(AdminCtx(bad).get(), adjust, &adjusted).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+    EXPECT_EQ(coupons->CreateCampaign(AdminCtx(bad).get(), create, &created).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+    v1::ListDeadLettersResponse list;
+    EXPECT_EQ(server_->DeadLetters()
+                  ->ListDeadLetters(AdminCtx(bad).get(), v1::ListDeadLettersRequest(), &list)
+                  .error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  EXPECT_EQ(Head(), 0u);
+
+  grpc::Status status =
+      inventory->AdjustStock(AdminCtx("Bearer s3cret-token").get(), adjust, &adjusted);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  status = coupons->CreateCampaign(AdminCtx("Bearer s3cret-token").get(), create, &created);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  v1::ListDeadLettersResponse list;
+  EXPECT_EQ(server_->DeadLetters()
+                ->ListDeadLetters(AdminCtx("Bearer s3cret-token").get(),
+                                  v1::ListDeadLettersRequest(), &list)
+                .error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(Head(), 2u);
+
+  // Customer RPCs need no token.
+  v1::PlaceOrderResponse placed;
+  EXPECT_TRUE(server_->Orders()->PlaceOrder(Ctx().get(), OrderRequest("r-1"), &placed).ok());
+}
+
+// --- Subscribe ------------------------------------------------------------------
+
+class SubscribeTest : public ServerTest {
+ protected:
+  ServerProcess::Options ServerOptions() override {
+    return {.flags = {"--max_subscriptions=1"}};
+  }
+};
+
+TEST_F(SubscribeTest, DeliversTheCatchUpThenLiveEventsInOrder) {
+  auto orders = server_->Orders();
+  v1::PlaceOrderResponse placed;
+  ASSERT_TRUE(orders->PlaceOrder(Ctx().get(), OrderRequest("r-1"), &placed).ok());  // 1..3
+
+  auto context = Ctx(absl::Seconds(20));
+  v1::SubscribeRequest request;
+  request.set_from_position(2);
+  std::unique_ptr<grpc::ClientReader<v1::Event>> reader =
+      server_->EventStore()->Subscribe(context.get(), request);
+  v1::Event event;
+  ASSERT_TRUE(reader->Read(&event)) << reader->Finish().error_message();
+  EXPECT_EQ(event.position(), 2u);
+  ASSERT_TRUE(reader->Read(&event));
+  EXPECT_EQ(event.position(), 3u);
+
+  // Live: appended after the stream caught up.
+  v1::PlaceOrderResponse live;
+  ASSERT_TRUE(orders->PlaceOrder(Ctx().get(), OrderRequest("r-2"), &live).ok());  // 4..6
+  for (uint64_t expected = 4; expected <= 6; ++expected) {
+    ASSERT_TRUE(reader->Read(&event)) << "stream ended before position " << expected;
+    EXPECT_EQ(event.position(), expected);
+  }
+  EXPECT_EQ(event.stream_id(), "order-" + live.order_id());
+
+  // The cap (1): a second stream is refused while this one runs.
+  auto second_context = Ctx();
+  auto second = server_->EventStore()->Subscribe(second_context.get(), request);
+  EXPECT_FALSE(second->Read(&event));
+  EXPECT_EQ(second->Finish().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+
+  context->TryCancel();
+  while (reader->Read(&event)) {
+  }
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+}
+
+TEST_F(SubscribeTest, ShutdownEndsALiveStreamAndExitsCleanly) {
+  auto context = Ctx(absl::Seconds(30));
+  auto reader = server_->EventStore()->Subscribe(context.get(), v1::SubscribeRequest());
+  v1::PlaceOrderResponse placed;
+  ASSERT_TRUE(server_->Orders()->PlaceOrder(Ctx().get(), OrderRequest("r-1"), &placed).ok());
+  v1::Event event;
+  ASSERT_TRUE(reader->Read(&event));  // the stream is live
+
+  const absl::Time start = absl::Now();
+  auto exit_code = server_->Terminate();
+  ASSERT_TRUE(exit_code.ok()) << exit_code.status();
+  EXPECT_EQ(*exit_code, 0);
+  // Well inside the 5 s grace: the stream was ended, not waited out.
+  EXPECT_LT(absl::Now() - start, absl::Seconds(4)) << server_->LogTail();
+  while (reader->Read(&event)) {
+  }
+  EXPECT_NE(reader->Finish().error_code(), grpc::StatusCode::OK);
+}
+
+// --- health and reflection ---------------------------------------------------
+
+class DiscoveryTest : public ServerTest {};
+
+TEST_F(DiscoveryTest, HealthIsServing) {
+  auto health = grpc::health::v1::Health::NewStub(server_->channel());
+  grpc::health::v1::HealthCheckResponse response;
+  grpc::Status status =
+      health->Check(Ctx().get(), grpc::health::v1::HealthCheckRequest(), &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+}
+
+TEST_F(DiscoveryTest, ReflectionListsAndDescribesTheSurgeServices) {
+  auto reflection = grpc::reflection::v1alpha::ServerReflection::NewStub(server_->channel());
+  auto context = Ctx();
+  auto stream = reflection->ServerReflectionInfo(context.get());
+
+  grpc::reflection::v1alpha::ServerReflectionRequest request;
+  request.set_list_services("");
+  ASSERT_TRUE(stream->Write(request));
+  grpc::reflection::v1alpha::ServerReflectionResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  std::set<std::string> services;
+  for (const auto& service : response.list_services_response().service()) {
+    services.insert(service.name());
+  }
+  EXPECT_THAT(services, IsSupersetOf({"surge.v1.OrderService", "surge.v1.InventoryService",
+                                      "surge.v1.CouponService", "surge.v1.EventStoreService",
+                                      "surge.v1.DeadLetterService"}));
+
+  // grpcurl's next step: the file defining a service, so it needs no .proto.
+  request.set_file_containing_symbol("surge.v1.OrderService");
+  ASSERT_TRUE(stream->Write(request));
+  ASSERT_TRUE(stream->Read(&response));
+  ASSERT_TRUE(response.has_file_descriptor_response()) << response.DebugString();
+  EXPECT_GE(response.file_descriptor_response().file_descriptor_proto_size(), 1);
+  stream->WritesDone();
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
+// --- lifecycle ------------------------------------------------------------------
+
+class LifecycleTest : public ServerTest {};
+
+TEST_F(LifecycleTest, SigtermExitsZeroAndTheDataReopens) {
+  v1::PlaceOrderResponse placed;
+  ASSERT_TRUE(server_->Orders()->PlaceOrder(Ctx().get(), OrderRequest("r-1"), &placed).ok());
+  auto exit_code = server_->Terminate();
+  ASSERT_TRUE(exit_code.ok()) << exit_code.status();
+  EXPECT_EQ(*exit_code, 0) << server_->LogTail();
+
+  ASSERT_TRUE(server_->Restart().ok()) << server_->LogTail();
+  EXPECT_EQ(Head(), 3u);
+  v1::PlaceOrderResponse again;
+  ASSERT_TRUE(server_->Orders()->PlaceOrder(Ctx().get(), OrderRequest("r-1"), &again).ok());
+  EXPECT_TRUE(again.duplicate());  // the idempotency key survived the restart
+  EXPECT_EQ(again.order_id(), placed.order_id());
+}
+
+TEST_F(LifecycleTest, AcknowledgedCommandsSurviveKillNine) {
+  v1::PlaceOrderResponse placed;
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(server_->Orders()
+                    ->PlaceOrder(Ctx().get(), OrderRequest("r-" + std::to_string(i)), &placed)
+                    .ok());
+  }
+  server_->Kill();
+  ASSERT_TRUE(server_->Restart().ok()) << server_->LogTail();
+  EXPECT_EQ(Head(), 15u);
+  v1::GetOrderRequest get;
+  get.set_order_id(placed.order_id());
+  v1::Order order;
+  EXPECT_TRUE(server_->Orders()->GetOrder(Ctx().get(), get, &order).ok());
+}
+
+TEST(StartupTest, RefusesADataDirOfAnotherFormat) {
+  TempDir dir;
+  const std::string data = dir.Path("data");
+  std::filesystem::create_directories(data);
+  std::ofstream(data + "/FORMAT") << "surge-data-format 999\n";
+  auto exit = ServerProcess::RunToExit(
+      {"--grpc_addr=127.0.0.1:0", "--data_dir=" + data}, absl::Seconds(20));
+  ASSERT_TRUE(exit.ok()) << exit.status();
+  EXPECT_NE(exit->exit_code, 0);
+  EXPECT_EQ(exit->signal, 0);
+  EXPECT_THAT(exit->log, HasSubstr("cannot open the data dir " + data));
+  EXPECT_THAT(exit->log, HasSubstr("version 999"));
+}
+
+TEST(StartupTest, RefusesANonLoopbackAddressWithoutAToken) {
+  TempDir dir;
+  auto exit = ServerProcess::RunToExit(
+      {"--grpc_addr=0.0.0.0:0", "--data_dir=" + dir.Path("data")}, absl::Seconds(20));
+  ASSERT_TRUE(exit.ok()) << exit.status();
+  EXPECT_NE(exit->exit_code, 0);
+  EXPECT_THAT(exit->log, HasSubstr("without --admin_token_file"));
+}
+
+TEST(StartupTest, RefusesHalfATlsPairAndBadFlags) {
+  TempDir dir;
+  for (const auto& flag : {std::string("--tls_cert=/nonexistent.pem"),
+                           std::string("--durability=maybe"), std::string("--node_id=a b")}) {
+    SCOPED_TRACE(flag);
+    auto exit = ServerProcess::RunToExit(
+        {"--grpc_addr=127.0.0.1:0", "--data_dir=" + dir.Path("data"), flag}, absl::Seconds(20));
+    ASSERT_TRUE(exit.ok()) << exit.status();
+    EXPECT_NE(exit->exit_code, 0) << exit->log;
+    EXPECT_THAT(exit->log, HasSubstr("surge-server: "));
+  }
+}
+
+}  // namespace
+}  // namespace surge::testing

@@ -32,8 +32,7 @@ struct ProjectionApplier::Item {
 };
 
 ProjectionApplier::ProjectionApplier(Options options, Projection& projection,
-                                     eventstore::EventStore& store,
-                                     DeadLetterPublisher* publisher,
+                                     eventstore::EventStore& store, DeadLetterPublisher* publisher,
                                      std::function<void(uint64_t)> request_replay)
     : options_(Defaulted(std::move(options), projection)),
       projection_(projection),
@@ -58,8 +57,8 @@ absl::StatusOr<uint64_t> ProjectionApplier::AppliedLocked(int32_t partition) {
   if (stored.has_value()) {
     std::optional<uint64_t> decoded = internal::DecodeU64(*stored);
     if (!decoded.has_value()) {
-      return absl::DataLossError(absl::StrCat("unreadable checkpoint of ", options_.topic, "/",
-                                              partition));
+      return absl::DataLossError(
+          absl::StrCat("unreadable checkpoint of ", options_.topic, "/", partition));
     }
     applied = *decoded;
   }
@@ -75,8 +74,8 @@ void ProjectionApplier::MaybeRequestReplay(int32_t partition, uint64_t applied) 
     return;  // already asked; the relay is re-sending
   }
   last_replay_request_[partition] = {applied, now};
-  SURGE_LOG(INFO, "projections") << options_.projection_name << ": gap on " << options_.topic
-                                 << "/" << partition << " after position " << applied
+  SURGE_LOG(INFO, "projections") << options_.projection_name << ": gap on " << options_.topic << "/"
+                                 << partition << " after position " << applied
                                  << ", asking for a replay";
   if (request_replay_) request_replay_(applied + 1);
 }
@@ -180,13 +179,13 @@ absl::Status ProjectionApplier::DeadLetter(const Item& item, const DeliveryFailu
     PutRow(retry_state, kDeadLettersCf, row.id(), row);
     absl::Status status = Commit(retry_state, {}, positions, result);
     if (status.ok()) break;
-    SURGE_LOG(WARNING, "projections") << "recording dead letter " << row.id()
-                                      << " failed: " << status;
+    SURGE_LOG(WARNING, "projections")
+        << "recording dead letter " << row.id() << " failed: " << status;
     if (!Backoff(attempt)) return absl::CancelledError("projection applier stopping");
   }
-  SURGE_LOG(WARNING, "projections") << options_.projection_name << ": dead-lettered "
-                                    << m.topic << "/" << m.partition << "@" << m.offset
-                                    << " as " << row.id() << ": " << failure.error;
+  SURGE_LOG(WARNING, "projections")
+      << options_.projection_name << ": dead-lettered " << m.topic << "/" << m.partition << "@"
+      << m.offset << " as " << row.id() << ": " << failure.error;
   ++result.dead_lettered;
   return absl::OkStatus();
 }
@@ -257,9 +256,9 @@ absl::StatusOr<ProjectionApplier::BatchResult> ProjectionApplier::ApplyBatch(
       batched = true;
       result.applied += candidates.size();
     } else {
-      SURGE_LOG(INFO, "projections") << options_.projection_name << ": batch of "
-                                     << candidates.size() << " failed (" << status
-                                     << "), applying one by one";
+      SURGE_LOG(INFO, "projections")
+          << options_.projection_name << ": batch of " << candidates.size() << " failed (" << status
+          << "), applying one by one";
     }
   }
   // Slow path: one message at a time, so retries never re-apply the good ones.
@@ -283,8 +282,7 @@ absl::StatusOr<ProjectionApplier::ReplayResult> ProjectionApplier::ReplayDeadLet
   }
   if (row.replayed()) return ReplayResult{false, "already replayed"};
   v1::Event event;
-  if (!event.ParseFromString(row.value()) ||
-      event.payload_case() == v1::Event::PAYLOAD_NOT_SET) {
+  if (!event.ParseFromString(row.value()) || event.payload_case() == v1::Event::PAYLOAD_NOT_SET) {
     return absl::FailedPreconditionError(
         absl::StrCat("dead letter ", id, " is still not a decodable surge.v1.Event"));
   }

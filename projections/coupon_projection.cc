@@ -37,9 +37,8 @@ absl::StatusOr<std::vector<v1::Event>> Requested(ProjectionState& state, const v
   if (request.request_id().empty() || request.user_id().empty() || request.code().empty()) {
     return absl::InvalidArgumentError("CouponRequested needs request_id, user_id and code");
   }
-  SURGE_ASSIGN_OR_RETURN(
-      std::optional<v1::CouponRequest> decided,
-      GetRow<v1::CouponRequest>(state, kCouponRequestsCf, request.request_id()));
+  SURGE_ASSIGN_OR_RETURN(std::optional<v1::CouponRequest> decided,
+                         GetRow<v1::CouponRequest>(state, kCouponRequestsCf, request.request_id()));
   if (decided.has_value() && decided->status() != v1::COUPON_REQUEST_STATUS_PENDING &&
       decided->status() != v1::COUPON_REQUEST_STATUS_UNSPECIFIED) {
     return std::vector<v1::Event>();
@@ -66,8 +65,8 @@ absl::StatusOr<std::vector<v1::Event>> Requested(ProjectionState& state, const v
     if (held_bytes.has_value()) {
       std::optional<uint64_t> decoded = internal::DecodeU64(*held_bytes);
       if (!decoded.has_value()) {
-        return absl::DataLossError(absl::StrCat("unreadable coupon holding for ",
-                                                request.user_id()));
+        return absl::DataLossError(
+            absl::StrCat("unreadable coupon holding for ", request.user_id()));
       }
       held = *decoded;
     }

@@ -37,14 +37,13 @@ std::string JsonQuote(absl::string_view text) {
   return out;
 }
 
-std::string DeadLetterEnvelopeJson(const ConsumedMessage& message,
-                                   const DeliveryFailure& failure) {
-  return absl::StrCat(
-      "{\"topic\":", JsonQuote(message.topic), ",\"partition\":", message.partition,
-      ",\"offset\":", message.offset, ",\"key_b64\":\"", absl::Base64Escape(message.key),
-      "\",\"value_b64\":\"", absl::Base64Escape(message.value),
-      "\",\"error\":", JsonQuote(failure.error), ",\"attempts\":", failure.attempts,
-      ",\"first_failure_unix_ms\":", failure.first_failure_unix_ms, "}");
+std::string DeadLetterEnvelopeJson(const ConsumedMessage& message, const DeliveryFailure& failure) {
+  return absl::StrCat("{\"topic\":", JsonQuote(message.topic), ",\"partition\":", message.partition,
+                      ",\"offset\":", message.offset, ",\"key_b64\":\"",
+                      absl::Base64Escape(message.key), "\",\"value_b64\":\"",
+                      absl::Base64Escape(message.value), "\",\"error\":", JsonQuote(failure.error),
+                      ",\"attempts\":", failure.attempts,
+                      ",\"first_failure_unix_ms\":", failure.first_failure_unix_ms, "}");
 }
 
 }  // namespace surge::projections

@@ -13,8 +13,8 @@ namespace surge::projections {
 
 // Why a message was given up on.
 struct DeliveryFailure {
-  std::string error;                 // the last error's text
-  int32_t attempts = 0;              // handling attempts made
+  std::string error;                  // the last error's text
+  int32_t attempts = 0;               // handling attempts made
   int64_t first_failure_unix_ms = 0;  // wall clock of the first failed attempt
 };
 

@@ -21,8 +21,7 @@ struct Saga {
   v1::Order order;
 };
 
-absl::StatusOr<std::optional<Saga>> LoadSaga(ProjectionState& state,
-                                             const std::string& order_id) {
+absl::StatusOr<std::optional<Saga>> LoadSaga(ProjectionState& state, const std::string& order_id) {
   SURGE_ASSIGN_OR_RETURN(std::optional<OrderSagaState> saga,
                          GetRow<OrderSagaState>(state, kOrderSagaCf, order_id));
   if (!saga.has_value()) return std::optional<Saga>();
@@ -43,8 +42,8 @@ void SaveSaga(ProjectionState& state, Saga& saga, uint64_t position) {
 // The line an answer from the stock projection refers to.
 absl::StatusOr<internal::SagaLine*> FindLine(Saga& saga, int32_t line_index) {
   if (line_index < 0 || line_index >= saga.state.lines_size()) {
-    return absl::InvalidArgumentError(absl::StrCat("order ", saga.state.order_id(),
-                                                   " has no line ", line_index));
+    return absl::InvalidArgumentError(
+        absl::StrCat("order ", saga.state.order_id(), " has no line ", line_index));
   }
   return saga.state.mutable_lines(line_index);
 }
@@ -108,8 +107,7 @@ absl::StatusOr<std::vector<v1::Event>> Placed(ProjectionState& state, const v1::
   return std::vector<v1::Event>();
 }
 
-absl::StatusOr<std::vector<v1::Event>> Decreased(ProjectionState& state,
-                                                 const v1::Event& event) {
+absl::StatusOr<std::vector<v1::Event>> Decreased(ProjectionState& state, const v1::Event& event) {
   const v1::StockDecreased& decreased = event.stock_decreased();
   SURGE_ASSIGN_OR_RETURN(Saga saga, RequireSaga(state, decreased.order_id()));
   SURGE_ASSIGN_OR_RETURN(internal::SagaLine * line, FindLine(saga, decreased.line_index()));

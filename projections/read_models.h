@@ -11,24 +11,26 @@
 
 #include <cstdint>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 
 namespace surge::projections {
 
-inline constexpr char kStockCf[] = "rm_stock";                  // sku -> v1::Stock
-inline constexpr char kOrdersCf[] = "rm_orders";                // order_id -> v1::Order
-inline constexpr char kOrderSagaCf[] = "rm_order_saga";         // order_id -> internal saga state
-inline constexpr char kCampaignsCf[] = "rm_campaigns";          // code -> v1::Campaign
-inline constexpr char kCouponRequestsCf[] = "rm_coupon_requests";  // request_id -> v1::CouponRequest
-inline constexpr char kCouponHoldingsCf[] = "rm_coupon_holdings";  // code '\0' user -> 8-byte BE count
-inline constexpr char kDeadLettersCf[] = "rm_dead_letters";     // dead letter id -> v1::DeadLetter
+inline constexpr char kStockCf[] = "rm_stock";           // sku -> v1::Stock
+inline constexpr char kOrdersCf[] = "rm_orders";         // order_id -> v1::Order
+inline constexpr char kOrderSagaCf[] = "rm_order_saga";  // order_id -> internal saga state
+inline constexpr char kCampaignsCf[] = "rm_campaigns";   // code -> v1::Campaign
+inline constexpr char kCouponRequestsCf[] =
+    "rm_coupon_requests";  // request_id -> v1::CouponRequest
+inline constexpr char kCouponHoldingsCf[] =
+    "rm_coupon_holdings";                                    // code '\0' user -> 8-byte BE count
+inline constexpr char kDeadLettersCf[] = "rm_dead_letters";  // dead letter id -> v1::DeadLetter
 
 // Every read-model column family, for EventStore Options::extra_column_families.
 inline std::vector<std::string> ReadModelColumnFamilies() {
-  return {kStockCf,           kOrdersCf,          kOrderSagaCf, kCampaignsCf,
+  return {kStockCf,          kOrdersCf,         kOrderSagaCf,  kCampaignsCf,
           kCouponRequestsCf, kCouponHoldingsCf, kDeadLettersCf};
 }
 

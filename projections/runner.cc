@@ -87,9 +87,9 @@ absl::StatusOr<std::vector<int32_t>> TopicPartitions(rd_kafka_t* rk, const std::
     last = absl::DeadlineExceededError(absl::StrCat("topic ", topic, " not in metadata"));
     absl::SleepFor(absl::Milliseconds(50));  // let the broker auto-create it
   }
-  return absl::DeadlineExceededError(
-      absl::StrCat("no partitions for ", topic, " within ", absl::FormatDuration(timeout), ": ",
-                   last.message()));
+  return absl::DeadlineExceededError(absl::StrCat("no partitions for ", topic, " within ",
+                                                  absl::FormatDuration(timeout), ": ",
+                                                  last.message()));
 }
 
 }  // namespace
@@ -126,8 +126,7 @@ absl::StatusOr<std::unique_ptr<ProjectionRunner>> ProjectionRunner::Create(
   // Serve everything (errors, logs) from the consumer queue we poll.
   rd_kafka_poll_set_consumer(kafka->consumer.get());
   SURGE_ASSIGN_OR_RETURN(kafka->publisher, internal::KafkaDeadLetterPublisher::Create(
-                                               options.bootstrap_servers,
-                                               options.producer_config,
+                                               options.bootstrap_servers, options.producer_config,
                                                options.dead_letter_timeout));
 
   ProjectionApplier::Options applier_options;
@@ -136,9 +135,8 @@ absl::StatusOr<std::unique_ptr<ProjectionRunner>> ProjectionRunner::Create(
   applier_options.retry_attempts = options.retry_attempts;
   applier_options.backoff_min = options.backoff_min;
   applier_options.backoff_max = options.backoff_max;
-  auto applier = std::make_unique<ProjectionApplier>(applier_options, projection, store,
-                                                     kafka->publisher.get(),
-                                                     options.request_replay);
+  auto applier = std::make_unique<ProjectionApplier>(
+      applier_options, projection, store, kafka->publisher.get(), options.request_replay);
   return std::unique_ptr<ProjectionRunner>(
       new ProjectionRunner(options, std::move(kafka), std::move(applier)));
 }
@@ -180,9 +178,8 @@ absl::Status ProjectionRunner::Start() {
     started_ = true;
     partitions_ = partitions;
   }
-  SURGE_LOG(INFO, "projections") << applier_->projection_name() << ": consuming "
-                                 << options_.topic << " (" << partitions.size()
-                                 << " partitions)";
+  SURGE_LOG(INFO, "projections") << applier_->projection_name() << ": consuming " << options_.topic
+                                 << " (" << partitions.size() << " partitions)";
   thread_ = std::thread([this] { Run(); });
   return absl::OkStatus();
 }
@@ -249,8 +246,8 @@ void ProjectionRunner::HandleBatch(std::vector<ConsumedMessage>& batch) {
   if (!result.ok()) {
     // Nothing is lost: uncommitted messages come back (after a restart or a
     // replay) and are deduplicated.
-    SURGE_LOG(ERROR, "projections") << applier_->projection_name() << ": batch failed: "
-                                    << result.status();
+    SURGE_LOG(ERROR, "projections")
+        << applier_->projection_name() << ": batch failed: " << result.status();
     if (!stopping()) {
       // The consumer moved past the unhandled part: have the relay re-send it.
       absl::Status status = applier_->RequestReplayFromApplied(partitions());

@@ -102,8 +102,8 @@ v1::Campaign CampaignRow(eventstore::EventStore& store) {
 }
 
 uint64_t Checkpoint(eventstore::EventStore& store, int32_t partition) {
-  auto bytes = store.Get(eventstore::kCheckpointsCf,
-                         AppliedPositionKey("coupons", kTopic, partition));
+  auto bytes =
+      store.Get(eventstore::kCheckpointsCf, AppliedPositionKey("coupons", kTopic, partition));
   if (!bytes.ok() || !bytes->has_value()) return 0;
   return internal::DecodeU64(**bytes).value_or(0);
 }
@@ -150,15 +150,16 @@ TEST(ProjectionApplierTest, CheckpointSurvivesRestart) {
   FakePublisher publisher;
   {
     ProjectionApplier applier(FastOptions(), coupons, *store, &publisher, nullptr);
-    ASSERT_TRUE(applier.ApplyBatch({Message(CampaignEvent(1, 5), 2, 0),
-                                    Message(RequestEvent(2, "r1", "u1"), 2, 1)})
+    ASSERT_TRUE(applier
+                    .ApplyBatch({Message(CampaignEvent(1, 5), 2, 0),
+                                 Message(RequestEvent(2, "r1", "u1"), 2, 1)})
                     .ok());
   }
   store.Reopen();
   ProjectionApplier applier(FastOptions(), coupons, *store, &publisher, nullptr);
   EXPECT_EQ(*applier.Applied(2), 2u);
-  auto result = applier.ApplyBatch({Message(RequestEvent(2, "r1", "u1"), 2, 0),
-                                     Message(RequestEvent(3, "r2", "u1"), 2, 2)});
+  auto result = applier.ApplyBatch(
+      {Message(RequestEvent(2, "r1", "u1"), 2, 0), Message(RequestEvent(3, "r2", "u1"), 2, 2)});
   ASSERT_TRUE(result.ok());
   EXPECT_EQ(result->duplicates, 1u);
   EXPECT_EQ(result->applied, 1u);
@@ -230,10 +231,9 @@ TEST(ProjectionApplierTest, FailingMessageIsRetriedAloneThenDeadLettered) {
   FakePublisher publisher;
   publisher.Refuse(2);  // the DLT is briefly unavailable too
   ProjectionApplier applier(FastOptions(), coupons, *store, &publisher, nullptr);
-  auto result = applier.ApplyBatch({Message(CampaignEvent(1, 5), 1, 0),
-                                    Message(RequestEvent(2, "good1", "u1"), 1, 1),
-                                    Message(RequestEvent(3, "bad", "u2"), 1, 2),
-                                    Message(RequestEvent(4, "good2", "u3"), 1, 3)});
+  auto result = applier.ApplyBatch(
+      {Message(CampaignEvent(1, 5), 1, 0), Message(RequestEvent(2, "good1", "u1"), 1, 1),
+       Message(RequestEvent(3, "bad", "u2"), 1, 2), Message(RequestEvent(4, "good2", "u3"), 1, 3)});
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->applied, 3u);
   EXPECT_EQ(result->dead_lettered, 1u);
@@ -257,8 +257,9 @@ TEST(ProjectionApplierTest, ReplayAfterFixAppliesExactlyOnce) {
   coupons.broken.insert("bad");
   FakePublisher publisher;
   ProjectionApplier applier(FastOptions(), coupons, *store, &publisher, nullptr);
-  ASSERT_TRUE(applier.ApplyBatch({Message(CampaignEvent(1, 5), 0, 0),
-                                  Message(RequestEvent(2, "bad", "u1"), 0, 1)})
+  ASSERT_TRUE(applier
+                  .ApplyBatch({Message(CampaignEvent(1, 5), 0, 0),
+                               Message(RequestEvent(2, "bad", "u1"), 0, 1)})
                   .ok());
   const std::string id = "surge.coupons.dlt/0/0";
   // Still broken: the replay fails and changes nothing.

@@ -22,8 +22,7 @@ v1::Event Campaign(const std::string& code, int64_t total, int64_t per_user) {
   return e;
 }
 
-v1::Event Request(const std::string& request_id, const std::string& user,
-                  const std::string& code) {
+v1::Event Request(const std::string& request_id, const std::string& user, const std::string& code) {
   v1::Event e;
   e.set_stream_id("campaign-" + code);
   e.set_correlation_id(request_id);
@@ -116,8 +115,8 @@ TEST(CouponProjectionTest, RandomizedDeliveryNeverOverIssues) {
     std::uniform_int_distribution<int> user(0, 79), code(0, 3), copies(1, 3);
     const char* codes[] = {"A", "B", "C", "X"};
     for (int i = 0; i < 600; ++i) {
-      v1::Event request = Request("req-" + std::to_string(i), "u" + std::to_string(user(rng)),
-                                  codes[code(rng)]);
+      v1::Event request =
+          Request("req-" + std::to_string(i), "u" + std::to_string(user(rng)), codes[code(rng)]);
       request.set_position(1000 + i);
       request.set_event_id("node-1:" + std::to_string(1000 + i));
       for (int c = copies(rng); c > 0; --c) deliveries.push_back(request);
@@ -151,8 +150,8 @@ TEST(CouponProjectionTest, RandomizedDeliveryNeverOverIssues) {
     EXPECT_EQ(issued_per_code["C"], 10);
     for (const auto& [code_user, count] : held) {
       EXPECT_LE(count, campaigns.at(code_user.first).second) << code_user.second;
-      auto bytes = flow.store().Get(kCouponHoldingsCf,
-                                    CouponHoldingKey(code_user.first, code_user.second));
+      auto bytes =
+          flow.store().Get(kCouponHoldingsCf, CouponHoldingKey(code_user.first, code_user.second));
       ASSERT_TRUE(bytes.ok() && bytes->has_value());
       EXPECT_EQ(internal::DecodeU64(**bytes), static_cast<uint64_t>(count));
     }

@@ -1,7 +1,5 @@
 // The projections end to end: an embedded broker, a real event store in a
 // temp dir, the relay, and one runner per topic.
-#include "projections/runner.h"
-
 #include <librdkafka/rdkafka.h>
 
 #include <set>
@@ -20,6 +18,7 @@
 #include "projections/dead_letters.h"
 #include "projections/order_saga_projection.h"
 #include "projections/pipeline.h"
+#include "projections/runner.h"
 #include "projections/stock_projection.h"
 #include "tests/projections/store_fixture.h"
 
@@ -260,8 +259,8 @@ TEST_F(ProjectionRunnerTest, PoisonMessageGoesToDltWithHeadersAndNeighboursArePr
   EXPECT_EQ(row.original_topic(), kafka::kCouponsTopic);
 
   // Read it back from surge.coupons.dlt.
-  auto conf = kafka::internal::MakeConf({{"bootstrap.servers", broker_->bootstrap_servers()},
-                                         {"group.id", "dlt-reader"}});
+  auto conf = kafka::internal::MakeConf(
+      {{"bootstrap.servers", broker_->bootstrap_servers()}, {"group.id", "dlt-reader"}});
   ASSERT_TRUE(conf.ok());
   auto consumer = kafka::internal::NewClient(RD_KAFKA_CONSUMER, std::move(*conf));
   ASSERT_TRUE(consumer.ok());
@@ -303,8 +302,8 @@ TEST_F(ProjectionRunnerTest, PoisonMessageGoesToDltWithHeadersAndNeighboursArePr
   ASSERT_NE(at, std::string::npos) << value;
   const size_t end = value.find('"', at + marker.size());
   std::string decoded;
-  ASSERT_TRUE(absl::Base64Unescape(value.substr(at + marker.size(), end - at - marker.size()),
-                                   &decoded));
+  ASSERT_TRUE(
+      absl::Base64Unescape(value.substr(at + marker.size(), end - at - marker.size()), &decoded));
   EXPECT_EQ(decoded, poison);
   rd_kafka_consumer_close(consumer->get());
 }
@@ -342,8 +341,7 @@ TEST_F(ProjectionRunnerTest, RedeliveredMessagesChangeNothing) {
   for (int i = 0; i < 5; ++i) Append({CouponRequest(absl::StrCat("r", i), absl::StrCat("u", i))});
   ASSERT_TRUE(WaitUntil([&] {
     auto order = Row<v1::Order>(kOrdersCf, "o1");
-    return Decided("r4") && order.has_value() &&
-           order->status() == v1::ORDER_STATUS_CONFIRMED;
+    return Decided("r4") && order.has_value() && order->status() == v1::ORDER_STATUS_CONFIRMED;
   }));
   const uint64_t head = store_->HeadPosition();
   auto log = store_->ReadAll(1, 1000);
@@ -360,8 +358,7 @@ TEST_F(ProjectionRunnerTest, RedeliveredMessagesChangeNothing) {
   for (const v1::Event& event : *log) {
     auto route = kafka::RouteEvent(event);
     ASSERT_TRUE(route.ok()) << route.status();
-    Produce(producer.get(), route->topic, route->key, event.SerializeAsString(),
-            event.position());
+    Produce(producer.get(), route->topic, route->key, event.SerializeAsString(), event.position());
     ++resent_per_topic[route->topic];
   }
   const std::vector<std::string> topics = {kafka::kStockTopic, kafka::kOrdersTopic,
@@ -421,9 +418,7 @@ TEST(ProjectionPipelineTest, RunsAllThreeProjectionsAndReportsTheirPositions) {
            row.status() == v1::COUPON_REQUEST_STATUS_ISSUED;
   };
   // on_applied runs after the runner's stats moved, so wait for both.
-  auto settled = [&] {
-    return issued() && (*pipeline)->GetStats()[2].stats.applied_position == 2;
-  };
+  auto settled = [&] { return issued() && (*pipeline)->GetStats()[2].stats.applied_position == 2; };
   for (uint64_t seen = notifier.sequence(); !settled(); seen = notifier.sequence()) {
     ASSERT_TRUE(notifier.WaitPast(seen, deadline)) << "coupon not issued within " << kSettle;
   }

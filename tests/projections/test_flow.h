@@ -107,8 +107,8 @@ inline v1::Event Restock(const std::string& sku, int64_t delta) {
 }
 
 // OrderPlaced plus one StockDecreaseRequested per line.
-inline std::vector<v1::Event> PlaceOrder(const std::string& order_id,
-                                         const std::vector<std::pair<std::string, int64_t>>& lines) {
+inline std::vector<v1::Event> PlaceOrder(
+    const std::string& order_id, const std::vector<std::pair<std::string, int64_t>>& lines) {
   std::vector<v1::Event> out;
   v1::Event placed;
   placed.set_stream_id(absl::StrCat("order-", order_id));

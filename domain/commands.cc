@@ -65,8 +65,7 @@ CommandHandler::CommandHandler(eventstore::EventStore& store, Options options)
 
 // --- PlaceOrder -------------------------------------------------------------
 
-void CommandHandler::PlaceOrderAsync(PlaceOrderCommand command,
-                                     Callback<PlaceOrderResult> done) {
+void CommandHandler::PlaceOrderAsync(PlaceOrderCommand command, Callback<PlaceOrderResult> done) {
   if (absl::Status s = Validate(command); !s.ok()) return done(s);
   PlaceOrderAttempt(std::move(command), 0, std::move(done));
 }
@@ -104,22 +103,21 @@ void CommandHandler::PlaceOrderAttempt(PlaceOrderCommand command, int attempt,
   request.fingerprint = fingerprint.Digest();
   request.reply = order_id;
 
-  store_.AppendAsync(
-      std::move(request),
-      [this, command = std::move(command), attempt,
-       done = std::move(done)](absl::StatusOr<AppendResult> result) mutable {
-        if (result.ok()) {
-          return done(PlaceOrderResult{.order_id = result->reply,
-                                       .position = result->first_position,
-                                       .duplicate = result->duplicate});
-        }
-        // ABORTED here can only mean the generated id was taken: try a new one.
-        if (result.status().code() == absl::StatusCode::kAborted &&
-            attempt < options_.max_conflict_retries) {
-          return PlaceOrderAttempt(std::move(command), attempt + 1, std::move(done));
-        }
-        done(MapStoreError(result.status(), command.request_id));
-      });
+  store_.AppendAsync(std::move(request),
+                     [this, command = std::move(command), attempt,
+                      done = std::move(done)](absl::StatusOr<AppendResult> result) mutable {
+                       if (result.ok()) {
+                         return done(PlaceOrderResult{.order_id = result->reply,
+                                                      .position = result->first_position,
+                                                      .duplicate = result->duplicate});
+                       }
+                       // ABORTED here can only mean the generated id was taken: try a new one.
+                       if (result.status().code() == absl::StatusCode::kAborted &&
+                           attempt < options_.max_conflict_retries) {
+                         return PlaceOrderAttempt(std::move(command), attempt + 1, std::move(done));
+                       }
+                       done(MapStoreError(result.status(), command.request_id));
+                     });
 }
 
 // --- CancelOrder ------------------------------------------------------------
@@ -158,9 +156,8 @@ void CommandHandler::CancelOrderAttempt(CancelOrderCommand command, int attempt,
   request.fingerprint = Fingerprint("CancelOrder").Add(command.order_id).Digest();
 
   store_.AppendAsync(
-      std::move(request),
-      [this, command = std::move(command), attempt,
-       done = std::move(done)](absl::StatusOr<AppendResult> result) mutable {
+      std::move(request), [this, command = std::move(command), attempt,
+                           done = std::move(done)](absl::StatusOr<AppendResult> result) mutable {
         if (result.ok()) {
           return done(CancelOrderResult{.order_id = command.order_id,
                                         .position = result->first_position,
@@ -185,12 +182,12 @@ void CommandHandler::AdjustStockAsync(AdjustStockCommand command, Callback<Write
   request.events.push_back(std::move(event));
   request.idempotency_key = absl::StrCat("stock:", command.request_id);
   request.fingerprint = Fingerprint("AdjustStock").Add(command.sku).Add(command.delta).Digest();
-  store_.AppendAsync(std::move(request), [request_id = std::move(command.request_id),
-                                          done = std::move(done)](
-                                             absl::StatusOr<AppendResult> result) {
-    if (!result.ok()) return done(MapStoreError(result.status(), request_id));
-    done(ToWriteResult(*result));
-  });
+  store_.AppendAsync(std::move(request),
+                     [request_id = std::move(command.request_id),
+                      done = std::move(done)](absl::StatusOr<AppendResult> result) {
+                       if (!result.ok()) return done(MapStoreError(result.status(), request_id));
+                       done(ToWriteResult(*result));
+                     });
 }
 
 // --- CreateCampaign ---------------------------------------------------------
@@ -217,9 +214,8 @@ void CommandHandler::CreateCampaignAsync(CreateCampaignCommand command,
   // Copied before the call: argument evaluation order is unspecified.
   std::string key = request.idempotency_key;
   store_.AppendAsync(
-      std::move(request),
-      [this, key = std::move(key), command = std::move(command),
-       done = std::move(done)](absl::StatusOr<AppendResult> result) {
+      std::move(request), [this, key = std::move(key), command = std::move(command),
+                           done = std::move(done)](absl::StatusOr<AppendResult> result) {
         if (result.ok()) return done(ToWriteResult(*result));
         if (result.status().code() != absl::StatusCode::kAborted) {
           return done(MapStoreError(result.status(), command.request_id));
@@ -238,8 +234,7 @@ void CommandHandler::CreateCampaignAsync(CreateCampaignCommand command,
 
 // --- RequestCoupon ----------------------------------------------------------
 
-void CommandHandler::RequestCouponAsync(RequestCouponCommand command,
-                                        Callback<WriteResult> done) {
+void CommandHandler::RequestCouponAsync(RequestCouponCommand command, Callback<WriteResult> done) {
   if (absl::Status s = Validate(command); !s.ok()) return done(s);
   absl::StatusOr<int64_t> campaign_version = store_.StreamVersion(CampaignStream(command.code));
   if (!campaign_version.ok()) return done(campaign_version.status());
@@ -256,12 +251,12 @@ void CommandHandler::RequestCouponAsync(RequestCouponCommand command,
   request.idempotency_key = CouponRequestKey(command.request_id);
   request.fingerprint =
       Fingerprint("RequestCoupon").Add(command.user_id).Add(command.code).Digest();
-  store_.AppendAsync(std::move(request), [request_id = std::move(command.request_id),
-                                          done = std::move(done)](
-                                             absl::StatusOr<AppendResult> result) {
-    if (!result.ok()) return done(MapStoreError(result.status(), request_id));
-    done(ToWriteResult(*result));
-  });
+  store_.AppendAsync(std::move(request),
+                     [request_id = std::move(command.request_id),
+                      done = std::move(done)](absl::StatusOr<AppendResult> result) {
+                       if (!result.ok()) return done(MapStoreError(result.status(), request_id));
+                       done(ToWriteResult(*result));
+                     });
 }
 
 // --- blocking forms ---------------------------------------------------------
@@ -272,9 +267,8 @@ absl::StatusOr<PlaceOrderResult> CommandHandler::PlaceOrder(PlaceOrderCommand co
 }
 
 absl::StatusOr<CancelOrderResult> CommandHandler::CancelOrder(CancelOrderCommand command) {
-  return Await<CancelOrderResult>([&](Callback<CancelOrderResult> cb) {
-    CancelOrderAsync(std::move(command), std::move(cb));
-  });
+  return Await<CancelOrderResult>(
+      [&](Callback<CancelOrderResult> cb) { CancelOrderAsync(std::move(command), std::move(cb)); });
 }
 
 absl::StatusOr<WriteResult> CommandHandler::AdjustStock(AdjustStockCommand command) {

@@ -75,8 +75,7 @@ class CommandHandler {
   absl::StatusOr<WriteResult> RequestCoupon(RequestCouponCommand command);
 
  private:
-  void PlaceOrderAttempt(PlaceOrderCommand command, int attempt,
-                         Callback<PlaceOrderResult> done);
+  void PlaceOrderAttempt(PlaceOrderCommand command, int attempt, Callback<PlaceOrderResult> done);
   void CancelOrderAttempt(CancelOrderCommand command, int attempt,
                           Callback<CancelOrderResult> done);
 

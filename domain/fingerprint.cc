@@ -21,12 +21,10 @@ std::string Fingerprint::Digest() const {
   unsigned int size = 0;
   // EVP_Digest only fails on allocation failure; an empty digest then still
   // stays deterministic per command kind and merely weakens the check.
-  if (EVP_Digest(canonical_.data(), canonical_.size(), digest, &size, EVP_sha256(),
-                 nullptr) != 1) {
+  if (EVP_Digest(canonical_.data(), canonical_.size(), digest, &size, EVP_sha256(), nullptr) != 1) {
     return std::string();
   }
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), size));
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), size));
 }
 
 }  // namespace surge::domain

@@ -54,14 +54,14 @@ void QueryHandler::Settle(std::function<absl::StatusOr<T>()> read,
   const uint64_t seen = notifier_.sequence();
   absl::StatusOr<T> now = read();
   if (!now.ok() || wait_ms <= 0 || !pending(*now)) return done(std::move(now));
-  waiter_.Add(absl::Now() + absl::Milliseconds(wait_ms), seen,
-              [read = std::move(read), pending = std::move(pending),
-               done = std::move(done)](bool final) {
-                absl::StatusOr<T> answer = read();
-                if (!final && answer.ok() && pending(*answer)) return false;
-                done(std::move(answer));
-                return true;
-              });
+  waiter_.Add(
+      absl::Now() + absl::Milliseconds(wait_ms), seen,
+      [read = std::move(read), pending = std::move(pending), done = std::move(done)](bool final) {
+        absl::StatusOr<T> answer = read();
+        if (!final && answer.ok() && pending(*answer)) return false;
+        done(std::move(answer));
+        return true;
+      });
 }
 
 // --- orders -----------------------------------------------------------------
@@ -89,8 +89,8 @@ absl::StatusOr<v1::Order> QueryHandler::ReadOrder(const std::string& order_id) {
 void QueryHandler::GetOrderAsync(std::string order_id, int64_t wait_for_settlement_ms,
                                  Callback<v1::Order> done) {
   if (absl::Status s = ValidateId("order_id", order_id); !s.ok()) return done(s);
-  if (absl::Status s = ValidateWaitForSettlementMs("wait_for_settlement_ms",
-                                                   wait_for_settlement_ms);
+  if (absl::Status s =
+          ValidateWaitForSettlementMs("wait_for_settlement_ms", wait_for_settlement_ms);
       !s.ok()) {
     return done(s);
   }
@@ -99,12 +99,11 @@ void QueryHandler::GetOrderAsync(std::string order_id, int64_t wait_for_settleme
                     wait_for_settlement_ms, std::move(done));
 }
 
-void QueryHandler::GetOrderUntilCancelledAsync(std::string order_id,
-                                               int64_t wait_for_settlement_ms,
+void QueryHandler::GetOrderUntilCancelledAsync(std::string order_id, int64_t wait_for_settlement_ms,
                                                Callback<v1::Order> done) {
   if (absl::Status s = ValidateId("order_id", order_id); !s.ok()) return done(s);
-  if (absl::Status s = ValidateWaitForSettlementMs("wait_for_settlement_ms",
-                                                   wait_for_settlement_ms);
+  if (absl::Status s =
+          ValidateWaitForSettlementMs("wait_for_settlement_ms", wait_for_settlement_ms);
       !s.ok()) {
     return done(s);
   }
@@ -122,8 +121,7 @@ absl::StatusOr<v1::Order> QueryHandler::GetOrder(std::string order_id,
 
 // --- coupon requests --------------------------------------------------------
 
-absl::StatusOr<v1::CouponRequest> QueryHandler::ReadCouponRequest(
-    const std::string& request_id) {
+absl::StatusOr<v1::CouponRequest> QueryHandler::ReadCouponRequest(const std::string& request_id) {
   SURGE_ASSIGN_OR_RETURN(
       std::optional<v1::CouponRequest> row,
       ReadRow<v1::CouponRequest>(store_, projections::kCouponRequestsCf, request_id));
@@ -150,25 +148,22 @@ absl::StatusOr<v1::CouponRequest> QueryHandler::ReadCouponRequest(
   return answer;
 }
 
-void QueryHandler::GetCouponRequestAsync(std::string request_id,
-                                         int64_t wait_for_settlement_ms,
+void QueryHandler::GetCouponRequestAsync(std::string request_id, int64_t wait_for_settlement_ms,
                                          Callback<v1::CouponRequest> done) {
   if (absl::Status s = ValidateRequestId("request_id", request_id); !s.ok()) return done(s);
-  if (absl::Status s = ValidateWaitForSettlementMs("wait_for_settlement_ms",
-                                                   wait_for_settlement_ms);
+  if (absl::Status s =
+          ValidateWaitForSettlementMs("wait_for_settlement_ms", wait_for_settlement_ms);
       !s.ok()) {
     return done(s);
   }
   Settle<v1::CouponRequest>(
       [this, request_id = std::move(request_id)] { return ReadCouponRequest(request_id); },
-      [](const v1::CouponRequest& r) {
-        return r.status() == v1::COUPON_REQUEST_STATUS_PENDING;
-      },
+      [](const v1::CouponRequest& r) { return r.status() == v1::COUPON_REQUEST_STATUS_PENDING; },
       wait_for_settlement_ms, std::move(done));
 }
 
-absl::StatusOr<v1::CouponRequest> QueryHandler::GetCouponRequest(
-    std::string request_id, int64_t wait_for_settlement_ms) {
+absl::StatusOr<v1::CouponRequest> QueryHandler::GetCouponRequest(std::string request_id,
+                                                                 int64_t wait_for_settlement_ms) {
   return AwaitAnswer<v1::CouponRequest>([&](Callback<v1::CouponRequest> cb) {
     GetCouponRequestAsync(std::move(request_id), wait_for_settlement_ms, std::move(cb));
   });

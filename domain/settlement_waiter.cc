@@ -91,9 +91,7 @@ void SettlementWaiter::Run() {
       active_count_ = 0;
       // Drain keeps the thread (idle) until destruction; stop ends it.
       if (stop_) break;
-      auto woken = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-        return stop_ || !incoming_.empty();
-      };
+      auto woken = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stop_ || !incoming_.empty(); };
       mu_.Await(absl::Condition(&woken));
       continue;
     }

@@ -19,15 +19,15 @@ absl::Status CheckRange(absl::string_view field, int64_t value, int64_t lo, int6
 absl::Status CheckLength(absl::string_view field, absl::string_view value) {
   if (value.empty()) return Invalid(field, "must not be empty");
   if (value.size() > kMaxIdBytes) {
-    return Invalid(field, absl::StrCat("must be at most ", kMaxIdBytes, " bytes, got ",
-                                       value.size()));
+    return Invalid(field,
+                   absl::StrCat("must be at most ", kMaxIdBytes, " bytes, got ", value.size()));
   }
   return absl::OkStatus();
 }
 
 bool IsIdByte(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '.' || c == '_' || c == ':' || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == ':' || c == '-';
 }
 
 bool IsControlByte(unsigned char c) { return c < 0x20 || c == 0x7f; }
@@ -79,8 +79,8 @@ absl::Status ValidateWaitForSettlementMs(absl::string_view field, int64_t value)
 
 absl::Status ValidateLineCount(absl::string_view field, int count) {
   if (count >= 1 && count <= kMaxOrderLines) return absl::OkStatus();
-  return Invalid(field, absl::StrCat("must have between 1 and ", kMaxOrderLines,
-                                     " entries, got ", count));
+  return Invalid(field,
+                 absl::StrCat("must have between 1 and ", kMaxOrderLines, " entries, got ", count));
 }
 
 absl::Status ValidatePageSize(absl::string_view field, uint32_t value) {

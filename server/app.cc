@@ -72,9 +72,9 @@ absl::Status CheckOptions(const App::Options& options) {
     return absl::InvalidArgumentError("--tls_client_ca needs --tls_cert and --tls_key");
   }
   if (options.admin_token_file.empty() && !IsLoopbackAddress(options.grpc_addr)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "refusing to serve on non-loopback address ", options.grpc_addr,
-        " without --admin_token_file: admin RPCs would be open to the network"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("refusing to serve on non-loopback address ", options.grpc_addr,
+                     " without --admin_token_file: admin RPCs would be open to the network"));
   }
   return absl::OkStatus();
 }
@@ -140,7 +140,7 @@ absl::Status App::Init() {
   SURGE_LOG(INFO, "app") << "serving surge.v1 on port " << port_ << " (grpc_addr "
                          << options_.grpc_addr << ", node " << options_.node_id << ", durability "
                          << (options_.durability == eventstore::Durability::kSync ? "sync"
-                                                                                   : "async")
+                                                                                  : "async")
                          << ", tls " << (options_.tls_cert_file.empty() ? "off" : "on")
                          << (options_.tls_client_ca_file.empty() ? "" : " (mutual)")
                          << ", admin auth " << (auth_->enabled() ? "on" : "OFF") << ", kafka "

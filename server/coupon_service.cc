@@ -41,11 +41,10 @@ grpc::ServerUnaryReactor* CouponService::RequestCoupon(grpc::CallbackServerConte
                                                        const v1::RequestCouponRequest* request,
                                                        v1::RequestCouponResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  commands_.RequestCouponAsync(
-      domain::RequestCouponCommand{.request_id = request->request_id(),
-                                   .user_id = request->user_id(),
-                                   .code = request->code()},
-      FinishWrite(reactor, response));
+  commands_.RequestCouponAsync(domain::RequestCouponCommand{.request_id = request->request_id(),
+                                                            .user_id = request->user_id(),
+                                                            .code = request->code()},
+                               FinishWrite(reactor, response));
   return reactor;
 }
 

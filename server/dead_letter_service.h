@@ -23,8 +23,7 @@ class DeadLetterService final : public v1::DeadLetterService::CallbackService {
                                              v1::ReplayDeadLetterResponse* response) override;
 
  private:
-  grpc::ServerUnaryReactor* Unimplemented(grpc::CallbackServerContext* context,
-                                          const char* method);
+  grpc::ServerUnaryReactor* Unimplemented(grpc::CallbackServerContext* context, const char* method);
 
   const AdminAuth& auth_;
 };

@@ -82,9 +82,9 @@ grpc::ServerWriteReactor<v1::Event>* EventStoreService::Subscribe(
   // Registered before the pump starts, so StopAll() cannot miss it.
   if (!registry_.TryAdd(reactor)) {
     delete reactor;  // never handed to gRPC
-    return new internal::RejectedStream(grpc::Status(
-        grpc::StatusCode::RESOURCE_EXHAUSTED,
-        "too many concurrent Subscribe streams (or the server is shutting down)"));
+    return new internal::RejectedStream(
+        grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                     "too many concurrent Subscribe streams (or the server is shutting down)"));
   }
   reactor->Start(store_.Subscribe(std::max<uint64_t>(request->from_position(), 1)));
   return reactor;

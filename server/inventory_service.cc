@@ -15,9 +15,8 @@ grpc::ServerUnaryReactor* InventoryService::AdjustStock(grpc::CallbackServerCont
     return reactor;
   }
   commands_.AdjustStockAsync(
-      domain::AdjustStockCommand{.request_id = request->request_id(),
-                                 .sku = request->sku(),
-                                 .delta = request->delta()},
+      domain::AdjustStockCommand{
+          .request_id = request->request_id(), .sku = request->sku(), .delta = request->delta()},
       [reactor, response](absl::StatusOr<domain::WriteResult> result) {
         if (!result.ok()) return reactor->Finish(ToGrpcStatus(result.status()));
         response->set_position(result->position);

@@ -14,16 +14,16 @@ grpc::ServerUnaryReactor* OrderService::PlaceOrder(grpc::CallbackServerContext* 
   domain::PlaceOrderCommand command{.request_id = request->request_id(),
                                     .user_id = request->user_id(),
                                     .lines = {request->lines().begin(), request->lines().end()}};
-  commands_.PlaceOrderAsync(
-      std::move(command),
-      [reactor, response](absl::StatusOr<domain::PlaceOrderResult> result) {
-        if (!result.ok()) return reactor->Finish(ToGrpcStatus(result.status()));
-        response->set_order_id(result->order_id);
-        response->set_status(v1::ORDER_STATUS_PENDING);
-        response->set_position(result->position);
-        response->set_duplicate(result->duplicate);
-        reactor->Finish(grpc::Status::OK);
-      });
+  commands_.PlaceOrderAsync(std::move(command),
+                            [reactor, response](absl::StatusOr<domain::PlaceOrderResult> result) {
+                              if (!result.ok())
+                                return reactor->Finish(ToGrpcStatus(result.status()));
+                              response->set_order_id(result->order_id);
+                              response->set_status(v1::ORDER_STATUS_PENDING);
+                              response->set_position(result->position);
+                              response->set_duplicate(result->duplicate);
+                              reactor->Finish(grpc::Status::OK);
+                            });
   return reactor;
 }
 
@@ -59,14 +59,14 @@ grpc::ServerUnaryReactor* OrderService::CancelOrder(grpc::CallbackServerContext*
         if (!result.ok()) return reactor->Finish(ToGrpcStatus(result.status()));
         // Answer with the order as the read side sees it now, or once the
         // saga cancelled it when the caller asked to wait.
-        queries_.GetOrderUntilCancelledAsync(result->order_id, wait_ms,
-                               [reactor, response](absl::StatusOr<v1::Order> order) {
-                                 if (!order.ok()) {
-                                   return reactor->Finish(ToGrpcStatus(order.status()));
-                                 }
-                                 *response = *std::move(order);
-                                 reactor->Finish(grpc::Status::OK);
-                               });
+        queries_.GetOrderUntilCancelledAsync(
+            result->order_id, wait_ms, [reactor, response](absl::StatusOr<v1::Order> order) {
+              if (!order.ok()) {
+                return reactor->Finish(ToGrpcStatus(order.status()));
+              }
+              *response = *std::move(order);
+              reactor->Finish(grpc::Status::OK);
+            });
       });
   return reactor;
 }

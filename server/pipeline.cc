@@ -112,21 +112,19 @@ void Pipeline::RegisterMetrics(metrics::Metrics& metrics) {
   };
   metrics.RegisterCallback(
       "surge_relay_position", "Highest log position delivered to Kafka (contiguous).",
-      Metrics::Kind::kGauge, relay_value([](const kafka::Relay::Stats& s) {
-        return s.delivered_position;
-      }));
-  metrics.RegisterCallback(
-      "surge_relay_low_watermark", "Every log position at or below it is applied by the projections.",
       Metrics::Kind::kGauge,
+      relay_value([](const kafka::Relay::Stats& s) { return s.delivered_position; }));
+  metrics.RegisterCallback(
+      "surge_relay_low_watermark",
+      "Every log position at or below it is applied by the projections.", Metrics::Kind::kGauge,
       relay_value([](const kafka::Relay::Stats& s) { return s.low_watermark; }));
-  metrics.RegisterCallback("surge_relay_lag_events",
-                           "Log events not yet delivered to Kafka (head - relay position).",
-                           Metrics::Kind::kGauge, [this] {
-                             const uint64_t head = store_.HeadPosition();
-                             const uint64_t delivered = relay_->GetStats().delivered_position;
-                             return Samples{
-                                 {{}, static_cast<double>(head > delivered ? head - delivered : 0)}};
-                           });
+  metrics.RegisterCallback(
+      "surge_relay_lag_events", "Log events not yet delivered to Kafka (head - relay position).",
+      Metrics::Kind::kGauge, [this] {
+        const uint64_t head = store_.HeadPosition();
+        const uint64_t delivered = relay_->GetStats().delivered_position;
+        return Samples{{{}, static_cast<double>(head > delivered ? head - delivered : 0)}};
+      });
   metrics.RegisterCallback(
       "surge_relay_lag_seconds",
       "Seconds since the last delivery while events wait to be delivered (0 when caught up).",
@@ -138,9 +136,10 @@ void Pipeline::RegisterMetrics(metrics::Metrics& metrics) {
         }
         return Samples{{{}, lag}};
       });
-  metrics.RegisterCallback(
-      "surge_relay_produced_total", "Messages handed to the Kafka producer (incl. re-sends).",
-      Metrics::Kind::kCounter, relay_value([](const kafka::Relay::Stats& s) { return s.produced; }));
+  metrics.RegisterCallback("surge_relay_produced_total",
+                           "Messages handed to the Kafka producer (incl. re-sends).",
+                           Metrics::Kind::kCounter,
+                           relay_value([](const kafka::Relay::Stats& s) { return s.produced; }));
   metrics.RegisterCallback(
       "surge_relay_errors_total", "Relay delivery, read and checkpoint errors (all retried).",
       Metrics::Kind::kCounter, relay_value([](const kafka::Relay::Stats& s) { return s.errors; }));
@@ -158,35 +157,34 @@ void Pipeline::RegisterMetrics(metrics::Metrics& metrics) {
     };
   };
   using RunnerStats = projections::ProjectionRunner::Stats;
-  metrics.RegisterCallback(
-      "surge_projection_position", "Highest log position each projection applied.",
-      Metrics::Kind::kGauge,
-      per_projection([](const RunnerStats& s) { return s.applied_position; }));
-  metrics.RegisterCallback(
-      "surge_projection_lag_events", "Log head minus the projection's applied position.",
-      Metrics::Kind::kGauge, [this] {
-        Samples samples;
-        const uint64_t head = store_.HeadPosition();
-        for (const auto& r : projections_->GetStats()) {
-          const uint64_t p = r.stats.applied_position;
-          samples.push_back({{{"projection", r.projection}}, static_cast<double>(head > p ? head - p : 0)});
-        }
-        return samples;
-      });
+  metrics.RegisterCallback("surge_projection_position",
+                           "Highest log position each projection applied.", Metrics::Kind::kGauge,
+                           per_projection([](const RunnerStats& s) { return s.applied_position; }));
+  metrics.RegisterCallback("surge_projection_lag_events",
+                           "Log head minus the projection's applied position.",
+                           Metrics::Kind::kGauge, [this] {
+                             Samples samples;
+                             const uint64_t head = store_.HeadPosition();
+                             for (const auto& r : projections_->GetStats()) {
+                               const uint64_t p = r.stats.applied_position;
+                               samples.push_back({{{"projection", r.projection}},
+                                                  static_cast<double>(head > p ? head - p : 0)});
+                             }
+                             return samples;
+                           });
   metrics.RegisterCallback("surge_projection_messages_total",
                            "Messages applied by each projection.", Metrics::Kind::kCounter,
                            per_projection([](const RunnerStats& s) { return s.applied; }));
   metrics.RegisterCallback("surge_projection_batches_total",
                            "Atomic batches committed by each projection.", Metrics::Kind::kCounter,
                            per_projection([](const RunnerStats& s) { return s.batches; }));
-  metrics.RegisterCallback(
-      "surge_projection_duplicates_total",
-      "Messages skipped because their position was already applied.", Metrics::Kind::kCounter,
-      per_projection([](const RunnerStats& s) { return s.duplicates; }));
-  metrics.RegisterCallback("surge_projection_gaps_total",
-                           "Gaps detected (lost messages) that triggered a re-relay.",
+  metrics.RegisterCallback("surge_projection_duplicates_total",
+                           "Messages skipped because their position was already applied.",
                            Metrics::Kind::kCounter,
-                           per_projection([](const RunnerStats& s) { return s.gaps; }));
+                           per_projection([](const RunnerStats& s) { return s.duplicates; }));
+  metrics.RegisterCallback(
+      "surge_projection_gaps_total", "Gaps detected (lost messages) that triggered a re-relay.",
+      Metrics::Kind::kCounter, per_projection([](const RunnerStats& s) { return s.gaps; }));
   metrics.RegisterCallback(
       "surge_projection_dead_lettered_total", "Messages sent to the dead-letter topic, by topic.",
       Metrics::Kind::kCounter, [this] {

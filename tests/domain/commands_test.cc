@@ -177,8 +177,8 @@ TEST_F(CommandHandlerTest, RequestCouponNeedsAnExistingCampaignAndDeduplicates) 
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(store_->HeadPosition(), 0u);
 
-  ASSERT_TRUE(commands_->CreateCampaign({.request_id = "c", .code = "SALE", .total_quantity = 1})
-                  .ok());
+  ASSERT_TRUE(
+      commands_->CreateCampaign({.request_id = "c", .code = "SALE", .total_quantity = 1}).ok());
   auto requested = commands_->RequestCoupon({.request_id = "q-1", .user_id = "u", .code = "SALE"});
   ASSERT_TRUE(requested.ok()) << requested.status();
   EXPECT_FALSE(requested->duplicate);

@@ -98,8 +98,10 @@ TEST_F(QueryHandlerTest, StockAndCampaignFallBackToTheLog) {
   EXPECT_EQ(stock->sku(), "sku-a");
   EXPECT_EQ(stock->available(), 0);
 
-  ASSERT_TRUE(commands_->CreateCampaign(
-      {.request_id = "c", .code = "SALE", .total_quantity = 7, .per_user_limit = 2}).ok());
+  ASSERT_TRUE(commands_
+                  ->CreateCampaign(
+                      {.request_id = "c", .code = "SALE", .total_quantity = 7, .per_user_limit = 2})
+                  .ok());
   auto campaign = queries_->GetCampaign("SALE");
   ASSERT_TRUE(campaign.ok()) << campaign.status();
   EXPECT_EQ(campaign->total_quantity(), 7);
@@ -152,8 +154,7 @@ TEST_F(QueryHandlerTest, WaitForSettlementWakesOnTheNotifier) {
 TEST_F(QueryHandlerTest, CouponWaitWakesOnTheNotifier) {
   ASSERT_TRUE(
       commands_->CreateCampaign({.request_id = "c", .code = "SALE", .total_quantity = 1}).ok());
-  ASSERT_TRUE(
-      commands_->RequestCoupon({.request_id = "q-1", .user_id = "u", .code = "SALE"}).ok());
+  ASSERT_TRUE(commands_->RequestCoupon({.request_id = "q-1", .user_id = "u", .code = "SALE"}).ok());
   std::thread projection([&] {
     v1::CouponRequest row;
     row.set_request_id("q-1");

@@ -1,11 +1,16 @@
 // Admin auth, Subscribe, health, reflection and process lifecycle of a child
 // surge-server.
+#include <grpcpp/create_channel.h>
+
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
@@ -52,9 +57,9 @@ TEST_F(AdminAuthTest, AdminRpcsNeedTheBearerTokenAndWriteNothingWithoutIt) {
   create.set_total_quantity(5);
   v1::CreateCampaignResponse created;
 
-  for (const std::string& bad : {std::string(), std::string("Bearer wrong"),
-                                 std::string("Bearer s3cret-tokenX"),
-                                 std::string("Basic s3cret-token"), std::string("s3cret-token")}) {
+  for (const std::string& bad :
+       {std::string(), std::string("Bearer wrong"), std::string("Bearer s3cret-tokenX"),
+        std::string("Basic s3cret-token"), std::string("s3cret-token")}) {
     SCOPED_TRACE("authorization: '" + bad + "'");
     EXPECT_EQ(inventory->AdjustStock(AdminCtx(bad).get(), adjust, &adjusted).error_code(),
               grpc::StatusCode::UNAUTHENTICATED);
@@ -90,9 +95,7 @@ TEST_F(AdminAuthTest, AdminRpcsNeedTheBearerTokenAndWriteNothingWithoutIt) {
 
 class SubscribeTest : public ServerTest {
  protected:
-  ServerProcess::Options ServerOptions() override {
-    return {.flags = {"--max_subscriptions=1"}};
-  }
+  ServerProcess::Options ServerOptions() override { return {.flags = {"--max_subscriptions=1"}}; }
 };
 
 TEST_F(SubscribeTest, DeliversTheCatchUpThenLiveEventsInOrder) {
@@ -227,13 +230,43 @@ TEST_F(LifecycleTest, AcknowledgedCommandsSurviveKillNine) {
   EXPECT_TRUE(server_->Orders()->GetOrder(Ctx().get(), get, &order).ok());
 }
 
+// --- TLS ---------------------------------------------------------------------------
+
+TEST(TlsTest, ServesOverTlsAndRefusesPlaintext) {
+  TempDir dir;
+  const std::string cert = dir.Path("cert.pem"), key = dir.Path("key.pem");
+  const std::string command = absl::StrCat(
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
+      "-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout ",
+      key, " -out ", cert, " > ", dir.Path("openssl.log"), " 2>&1");
+  ASSERT_EQ(std::system(command.c_str()), 0) << "openssl failed: " << command;
+  std::ifstream in(cert);
+  std::stringstream pem;
+  pem << in.rdbuf();
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = pem.str();
+
+  auto server = ServerProcess::Start({.flags = {"--tls_cert=" + cert, "--tls_key=" + key},
+                                      .credentials = grpc::SslCredentials(ssl)});
+  ASSERT_TRUE(server.ok()) << server.status();
+  v1::PlaceOrderResponse placed;
+  grpc::Status status = (*server)->Orders()->PlaceOrder(Ctx().get(), OrderRequest("r-1"), &placed);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+
+  auto plaintext = v1::OrderService::NewStub(
+      grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials()));
+  EXPECT_EQ(
+      plaintext->PlaceOrder(Ctx(absl::Seconds(3)).get(), OrderRequest("r-2"), &placed).error_code(),
+      grpc::StatusCode::UNAVAILABLE);
+}
+
 TEST(StartupTest, RefusesADataDirOfAnotherFormat) {
   TempDir dir;
   const std::string data = dir.Path("data");
   std::filesystem::create_directories(data);
   std::ofstream(data + "/FORMAT") << "surge-data-format 999\n";
-  auto exit = ServerProcess::RunToExit(
-      {"--grpc_addr=127.0.0.1:0", "--data_dir=" + data}, absl::Seconds(20));
+  auto exit = ServerProcess::RunToExit({"--grpc_addr=127.0.0.1:0", "--data_dir=" + data},
+                                       absl::Seconds(20));
   ASSERT_TRUE(exit.ok()) << exit.status();
   EXPECT_NE(exit->exit_code, 0);
   EXPECT_EQ(exit->signal, 0);
@@ -243,8 +276,8 @@ TEST(StartupTest, RefusesADataDirOfAnotherFormat) {
 
 TEST(StartupTest, RefusesANonLoopbackAddressWithoutAToken) {
   TempDir dir;
-  auto exit = ServerProcess::RunToExit(
-      {"--grpc_addr=0.0.0.0:0", "--data_dir=" + dir.Path("data")}, absl::Seconds(20));
+  auto exit = ServerProcess::RunToExit({"--grpc_addr=0.0.0.0:0", "--data_dir=" + dir.Path("data")},
+                                       absl::Seconds(20));
   ASSERT_TRUE(exit.ok()) << exit.status();
   EXPECT_NE(exit->exit_code, 0);
   EXPECT_THAT(exit->log, HasSubstr("without --admin_token_file"));

@@ -99,16 +99,14 @@ TEST_F(ValidationRpcTest, EveryRuleIsInvalidArgumentNamingTheFieldAndWritesNothi
       {"129-byte user_id", place([](auto& r) { r.set_user_id(std::string(129, 'u')); }),
        "user_id: "},
       {"no lines", place([](auto& r) { r.clear_lines(); }), "lines: "},
-      {"101 lines",
-       place([](auto& r) {
+      {"101 lines", place([](auto& r) {
          for (int i = 0; i < 99; ++i) *r.add_lines() = Line("s", 1);
        }),
        "lines: "},
       {"zero quantity", place([](auto& r) { r.mutable_lines(1)->set_quantity(0); }),
        "lines[1].quantity: "},
       {"quantity over 1,000,000",
-       place([](auto& r) { r.mutable_lines(0)->set_quantity(1'000'001); }),
-       "lines[0].quantity: "},
+       place([](auto& r) { r.mutable_lines(0)->set_quantity(1'000'001); }), "lines[0].quantity: "},
       {"bad sku", place([](auto& r) { r.mutable_lines(1)->set_sku("a/b"); }), "lines[1].sku: "},
       {"zero delta", adjust("s-1", "sku-a", 0), "delta: "},
       {"delta over 1,000,000", adjust("s-1", "sku-a", 1'000'001), "delta: "},
@@ -122,8 +120,7 @@ TEST_F(ValidationRpcTest, EveryRuleIsInvalidArgumentNamingTheFieldAndWritesNothi
       {"per_user_limit over 1,000,000", create("NEW", 5, 1'000'001), "per_user_limit: "},
       {"coupon bad user", request_coupon("q-1", "", "SALE"), "user_id: "},
       {"coupon bad code", request_coupon("q-1", "u", "SA LE"), "code: "},
-      {"coupon bad request_id", request_coupon(std::string(129, 'q'), "u", "SALE"),
-       "request_id: "},
+      {"coupon bad request_id", request_coupon(std::string(129, 'q'), "u", "SALE"), "request_id: "},
       {"cancel bad order_id", cancel("x-1", "o#1", 0), "order_id: "},
       {"cancel bad request_id", cancel("", order_id, 0), "request_id: "},
       {"cancel wait too long", cancel("x-1", order_id, 30'001), "wait_for_settlement_ms: "},

@@ -1,6 +1,9 @@
 #include "tests/support/server_process.h"
 
 #include <fcntl.h>
+#include <grpcpp/client_context.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -12,10 +15,6 @@
 #include <fstream>
 #include <limits>
 #include <sstream>
-
-#include <grpcpp/client_context.h>
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -147,9 +146,8 @@ absl::Status ServerProcess::WaitUntilServing() {
   while (absl::Now() < deadline) {
     int status = 0;
     if (ReapIfExited(&status)) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("surge-server ", DescribeWaitStatus(status),
-                       " before serving; log tail:\n", LogTail()));
+      return absl::FailedPreconditionError(absl::StrCat("surge-server ", DescribeWaitStatus(status),
+                                                        " before serving; log tail:\n", LogTail()));
     }
     if (port_ == 0) {
       int port = 0;
@@ -161,11 +159,9 @@ absl::Status ServerProcess::WaitUntilServing() {
     absl::SleepFor(kPollInterval);
   }
   Kill();
-  return absl::DeadlineExceededError(
-      absl::StrCat("surge-server did not serve within ",
-                   absl::FormatDuration(options_.start_timeout),
-                   port_ == 0 ? " (no port file)" : " (health not SERVING)", "; log tail:\n",
-                   LogTail()));
+  return absl::DeadlineExceededError(absl::StrCat(
+      "surge-server did not serve within ", absl::FormatDuration(options_.start_timeout),
+      port_ == 0 ? " (no port file)" : " (health not SERVING)", "; log tail:\n", LogTail()));
 }
 
 void ServerProcess::Kill() {
@@ -185,9 +181,9 @@ absl::StatusOr<int> ServerProcess::Terminate(absl::Duration timeout) {
   while (!ReapIfExited(&status)) {
     if (absl::Now() >= deadline) {
       Kill();
-      return absl::DeadlineExceededError(
-          absl::StrCat("surge-server did not exit within ", absl::FormatDuration(timeout),
-                       " of SIGTERM; log tail:\n", LogTail()));
+      return absl::DeadlineExceededError(absl::StrCat("surge-server did not exit within ",
+                                                      absl::FormatDuration(timeout),
+                                                      " of SIGTERM; log tail:\n", LogTail()));
     }
     absl::SleepFor(kPollInterval);
   }
@@ -205,8 +201,8 @@ absl::Status ServerProcess::Restart() {
   return WaitUntilServing();
 }
 
-absl::StatusOr<ServerProcess::Exit> ServerProcess::RunToExit(
-    const std::vector<std::string>& flags, absl::Duration timeout) {
+absl::StatusOr<ServerProcess::Exit> ServerProcess::RunToExit(const std::vector<std::string>& flags,
+                                                             absl::Duration timeout) {
   TempDir dir;
   const std::string log_path = dir.Path("server.log");
   std::vector<std::string> argv = {BinaryPath()};
@@ -238,7 +234,9 @@ std::string ServerProcess::LogTail(int lines) const { return Tail(ReadFile(log_p
 
 std::shared_ptr<grpc::Channel> ServerProcess::channel() {
   if (channel_ == nullptr) {
-    channel_ = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
+    channel_ = grpc::CreateChannel(address(), options_.credentials != nullptr
+                                                  ? options_.credentials
+                                                  : grpc::InsecureChannelCredentials());
   }
   return channel_;
 }

@@ -18,6 +18,7 @@
 #define SURGE_TESTS_SUPPORT_SERVER_PROCESS_H_
 
 #include <grpcpp/channel.h>
+#include <grpcpp/security/credentials.h>
 #include <sys/types.h>
 
 #include <memory>
@@ -42,13 +43,16 @@ class ServerProcess {
     absl::Duration start_timeout = absl::Seconds(30);
     // Keep the directory after the test (for debugging).
     bool keep_dir = false;
+    // Credentials of channel() (and the readiness check); null = plaintext.
+    // Pass grpc::SslCredentials(...) when the flags enable TLS.
+    std::shared_ptr<grpc::ChannelCredentials> credentials;
   };
 
   // The child's result when it ran to exit by itself (see RunToExit).
   struct Exit {
-    int exit_code = -1;    // -1 when killed by a signal
-    int signal = 0;        // the signal that killed it, 0 otherwise
-    std::string log;       // everything it wrote
+    int exit_code = -1;  // -1 when killed by a signal
+    int signal = 0;      // the signal that killed it, 0 otherwise
+    std::string log;     // everything it wrote
   };
 
   // Starts the server and waits until it serves. Errors carry the log tail.
@@ -78,7 +82,7 @@ class ServerProcess {
   bool running() const { return pid_ > 0; }
 
   int port() const { return port_; }
-  std::string address() const;            // "127.0.0.1:<port>"
+  std::string address() const;  // "127.0.0.1:<port>"
   const std::string& dir() const { return dir_->path(); }
   std::string data_dir() const { return dir_->Path("data"); }
   std::string log_path() const { return dir_->Path("server.log"); }

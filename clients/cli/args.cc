@@ -29,8 +29,7 @@ std::optional<std::string> ParsedArgs::Get(const std::string& name) const {
   return it->second.back();
 }
 
-std::string ParsedArgs::GetOr(const std::string& name,
-                              const std::string& fallback) const {
+std::string ParsedArgs::GetOr(const std::string& name, const std::string& fallback) const {
   std::optional<std::string> v = Get(name);
   return v.has_value() ? *v : fallback;
 }
@@ -40,15 +39,13 @@ std::vector<std::string> ParsedArgs::GetAll(const std::string& name) const {
   return it == flags_.end() ? std::vector<std::string>{} : it->second;
 }
 
-absl::StatusOr<int64_t> ParsedArgs::GetInt(const std::string& name,
-                                           int64_t fallback) const {
+absl::StatusOr<int64_t> ParsedArgs::GetInt(const std::string& name, int64_t fallback) const {
   std::optional<std::string> v = Get(name);
   if (!v.has_value()) return fallback;
   return ParseInt(*v, "--" + name);
 }
 
-absl::StatusOr<int64_t> ParseInt(const std::string& text,
-                                 const std::string& what) {
+absl::StatusOr<int64_t> ParseInt(const std::string& text, const std::string& what) {
   int64_t value = 0;
   if (!absl::SimpleAtoi(text, &value)) {
     return absl::InvalidArgumentError(
@@ -85,8 +82,7 @@ absl::StatusOr<ParsedArgs> ParseArgs(const CommandSpec& spec,
       inline_value = body.substr(eq + 1);
       body = body.substr(0, eq);
     }
-    const FlagSpec* flag =
-        body == "help" ? &kHelp : FindFlag(body, spec, global_flags);
+    const FlagSpec* flag = body == "help" ? &kHelp : FindFlag(body, spec, global_flags);
     if (flag == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat("unknown flag --", body));
     }
@@ -97,32 +93,28 @@ absl::StatusOr<ParsedArgs> ParseArgs(const CommandSpec& spec,
       } else if (i + 1 < tokens.size()) {
         value = tokens[++i];
       } else {
-        return absl::InvalidArgumentError(
-            absl::StrCat("flag --", body, " needs a value"));
+        return absl::InvalidArgumentError(absl::StrCat("flag --", body, " needs a value"));
       }
     } else if (inline_value.has_value()) {
       if (*inline_value != "true" && *inline_value != "false") {
-        return absl::InvalidArgumentError(
-            absl::StrCat("flag --", body, " takes no value"));
+        return absl::InvalidArgumentError(absl::StrCat("flag --", body, " takes no value"));
       }
       if (*inline_value == "false") continue;
     }
     std::vector<std::string>& values = out.flags_[flag->name];
     if (!values.empty() && !flag->repeated && flag->takes_value) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("flag --", body, " given more than once"));
+      return absl::InvalidArgumentError(absl::StrCat("flag --", body, " given more than once"));
     }
     values.push_back(value);
   }
   if (out.Has("help")) return out;  // the caller prints usage; no arity check
   const int n = static_cast<int>(out.positional_.size());
   if (n < spec.min_positional) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("missing arguments for \"", spec.name, "\""));
+    return absl::InvalidArgumentError(absl::StrCat("missing arguments for \"", spec.name, "\""));
   }
   if (n > spec.max_positional) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "unexpected argument \"", out.positional_[spec.max_positional], "\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("unexpected argument \"", out.positional_[spec.max_positional], "\""));
   }
   return out;
 }
@@ -136,9 +128,8 @@ std::string UsageText(const CommandSpec& spec) {
     size_t width = 0;
     for (const FlagSpec& f : spec.flags) width = std::max(width, f.name.size());
     for (const FlagSpec& f : spec.flags) {
-      absl::StrAppend(&text, absl::StrFormat("  --%-*s  %s\n",
-                                             static_cast<int>(width), f.name,
-                                             f.help));
+      absl::StrAppend(&text,
+                      absl::StrFormat("  --%-*s  %s\n", static_cast<int>(width), f.name, f.help));
     }
   }
   return text;

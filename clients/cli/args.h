@@ -32,12 +32,12 @@ struct FlagSpec {
 };
 
 struct CommandSpec {
-  std::string name;                 // e.g. "order place"
-  std::string synopsis;             // arguments part of the usage line
-  std::string summary;              // one sentence
-  std::vector<FlagSpec> flags;      // command flags (globals are added apart)
-  int min_positional = 0;           // fewer positional arguments: usage error
-  int max_positional = 0;           // more positional arguments: usage error
+  std::string name;             // e.g. "order place"
+  std::string synopsis;         // arguments part of the usage line
+  std::string summary;          // one sentence
+  std::vector<FlagSpec> flags;  // command flags (globals are added apart)
+  int min_positional = 0;       // fewer positional arguments: usage error
+  int max_positional = 0;       // more positional arguments: usage error
 };
 
 class ParsedArgs {
@@ -55,8 +55,7 @@ class ParsedArgs {
   absl::StatusOr<int64_t> GetInt(const std::string& name, int64_t fallback) const;
 
  private:
-  friend absl::StatusOr<ParsedArgs> ParseArgs(const CommandSpec&,
-                                              const std::vector<FlagSpec>&,
+  friend absl::StatusOr<ParsedArgs> ParseArgs(const CommandSpec&, const std::vector<FlagSpec>&,
                                               absl::Span<const std::string>);
   std::vector<std::string> positional_;
   std::map<std::string, std::vector<std::string>> flags_;

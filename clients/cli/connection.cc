@@ -9,8 +9,7 @@
 
 namespace surge::cli {
 
-absl::StatusOr<std::unique_ptr<Connection>> Connection::Create(
-    const GlobalOptions& options) {
+absl::StatusOr<std::unique_ptr<Connection>> Connection::Create(const GlobalOptions& options) {
   std::shared_ptr<grpc::ChannelCredentials> creds;
   if (options.tls || !options.tls_ca.empty()) {
     grpc::SslCredentialsOptions ssl;
@@ -32,8 +31,7 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Create(
       new Connection(options, grpc::CreateChannel(options.addr, creds)));
 }
 
-std::unique_ptr<grpc::ClientContext> Connection::NewContext(
-    absl::Duration extra) const {
+std::unique_ptr<grpc::ClientContext> Connection::NewContext(absl::Duration extra) const {
   auto ctx = NewStreamingContext();
   ctx->set_deadline(absl::ToChronoTime(absl::Now() + options_.timeout + extra));
   return ctx;

@@ -41,8 +41,7 @@ struct GlobalOptions {
 class Connection {
  public:
   // Fails with InvalidArgument when the TLS CA file cannot be read.
-  static absl::StatusOr<std::unique_ptr<Connection>> Create(
-      const GlobalOptions& options);
+  static absl::StatusOr<std::unique_ptr<Connection>> Create(const GlobalOptions& options);
 
   const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
 

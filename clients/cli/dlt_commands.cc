@@ -47,13 +47,15 @@ int Replay(const ParsedArgs& args, CommandEnv& env) {
 
 std::vector<Command> DeadLetterCommands() {
   return {
-      {{"dlt list", "[--topic T] [--limit N]", "Lists dead-lettered messages. Admin.",
+      {{"dlt list",
+        "[--topic T] [--limit N]",
+        "Lists dead-lettered messages. Admin.",
         {{"topic", true, false, "original topic, e.g. surge.coupons (default: all)"},
          {"limit", true, false, "entries to list (default 100)"}},
-        0, 0},
+        0,
+        0},
        List},
-      {{"dlt replay", "ID", "Re-applies a dead letter (deduplicated). Admin.", {}, 1, 1},
-       Replay},
+      {{"dlt replay", "ID", "Re-applies a dead letter (deduplicated). Admin.", {}, 1, 1}, Replay},
   };
 }
 

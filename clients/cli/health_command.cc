@@ -15,19 +15,19 @@ int Health(const ParsedArgs& args, CommandEnv& env) {
   grpc::Status status = stub->Check(ctx.get(), req, &resp);
   if (!status.ok()) return RpcError(env, status);
   env.printer.PrintMessage(resp);
-  return resp.status() == grpc::health::v1::HealthCheckResponse::SERVING
-             ? kExitOk
-             : kExitRpcError;
+  return resp.status() == grpc::health::v1::HealthCheckResponse::SERVING ? kExitOk : kExitRpcError;
 }
 
 }  // namespace
 
 std::vector<Command> HealthCommands() {
   return {
-      {{"health", "[--service NAME]",
+      {{"health",
+        "[--service NAME]",
         "Checks the server's health (exit 0 when SERVING).",
         {{"service", true, false, "service to check (default: the whole server)"}},
-        0, 0},
+        0,
+        0},
        Health},
   };
 }

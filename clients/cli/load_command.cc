@@ -124,8 +124,8 @@ int RunLoad(const LoadPlan& plan, CommandEnv& env) {
   const int64_t failed = tally.failed();
   if (failed > 0) {
     grpc::Status first = tally.first_error();
-    env.printer.err() << "error: " << failed << " requests failed; first: "
-                      << StatusCodeName(first.error_code()) << ": "
+    env.printer.err() << "error: " << failed
+                      << " requests failed; first: " << StatusCodeName(first.error_code()) << ": "
                       << first.error_message() << "\n";
     return kExitRpcError;
   }
@@ -171,8 +171,8 @@ int Orders(const ParsedArgs& args, CommandEnv& env) {
     surge::v1::PlaceOrderResponse resp;
     return stub->PlaceOrder(ctx.get(), req, &resp);
   };
-  env.printer.err() << "placing " << plan.count << " orders of " << quantity
-                    << " x " << sku << " (run " << run << ")\n";
+  env.printer.err() << "placing " << plan.count << " orders of " << quantity << " x " << sku
+                    << " (run " << run << ")\n";
   return RunLoad(plan, env);
 }
 
@@ -199,8 +199,8 @@ int Coupons(const ParsedArgs& args, CommandEnv& env) {
     surge::v1::RequestCouponResponse resp;
     return stub->RequestCoupon(ctx.get(), req, &resp);
   };
-  env.printer.err() << "requesting " << plan.count << " coupons of " << campaign
-                    << " (run " << run << ")\n";
+  env.printer.err() << "requesting " << plan.count << " coupons of " << campaign << " (run " << run
+                    << ")\n";
   return RunLoad(plan, env);
 }
 
@@ -211,20 +211,26 @@ const FlagSpec kConcurrency{"concurrency", true, false, "requests in flight (def
 
 std::vector<Command> LoadCommands() {
   return {
-      {{"load orders", "--count N [--concurrency C] [--sku S] [--quantity Q] [--users U]",
+      {{"load orders",
+        "--count N [--concurrency C] [--sku S] [--quantity Q] [--users U]",
         "Places N orders (one line each) and reports rate and latency.",
-        {kCount, kConcurrency,
+        {kCount,
+         kConcurrency,
          {"sku", true, false, "SKU ordered (default load-sku)"},
          {"quantity", true, false, "units per order (default 1)"},
          {"users", true, false, "distinct users cycled through (default 100)"}},
-        0, 0},
+        0,
+        0},
        Orders},
-      {{"load coupons", "--count N --code CODE [--concurrency C] [--users U]",
+      {{"load coupons",
+        "--count N --code CODE [--concurrency C] [--users U]",
         "Sends N coupon requests for a campaign and reports rate and latency.",
-        {kCount, kConcurrency,
+        {kCount,
+         kConcurrency,
          {"code", true, false, "campaign code"},
          {"users", true, false, "distinct users cycled through (default N)"}},
-        0, 0},
+        0,
+        0},
        Coupons},
   };
 }

@@ -9,15 +9,13 @@ namespace {
 
 const FlagSpec kRequestId{"request-id", true, false,
                           "idempotency key (default: generated and printed)"};
-const FlagSpec kWait{"wait", true, false,
-                     "wait up to MS milliseconds for the saga to settle"};
+const FlagSpec kWait{"wait", true, false, "wait up to MS milliseconds for the saga to settle"};
 
 // "SKU:QTY"; the SKU may itself contain ':' so the last one separates.
 absl::StatusOr<surge::v1::OrderLine> ParseLine(const std::string& text) {
   const size_t colon = text.rfind(':');
   int64_t qty = 0;
-  if (colon == std::string::npos || colon == 0 ||
-      !absl::SimpleAtoi(text.substr(colon + 1), &qty)) {
+  if (colon == std::string::npos || colon == 0 || !absl::SimpleAtoi(text.substr(colon + 1), &qty)) {
     return absl::InvalidArgumentError(
         absl::StrCat("--line must look like SKU:QTY, got \"", text, "\""));
   }
@@ -87,17 +85,22 @@ int Cancel(const ParsedArgs& args, CommandEnv& env) {
 
 std::vector<Command> OrderCommands() {
   return {
-      {{"order place", "--user U --line SKU:QTY [--line ...] [--request-id R]",
+      {{"order place",
+        "--user U --line SKU:QTY [--line ...] [--request-id R]",
         "Places an order; it starts PENDING and the saga settles it.",
         {{"user", true, false, "user placing the order"},
          {"line", true, true, "an order line SKU:QTY (repeat for more lines)"},
          kRequestId},
-        0, 0},
+        0,
+        0},
        Place},
       {{"order get", "ID [--wait MS]", "Shows an order.", {kWait}, 1, 1}, Get},
-      {{"order cancel", "ID [--request-id R] [--wait MS]",
+      {{"order cancel",
+        "ID [--request-id R] [--wait MS]",
         "Cancels an order; its stock is released by the saga.",
-        {kRequestId, kWait}, 1, 1},
+        {kRequestId, kWait},
+        1,
+        1},
        Cancel},
   };
 }

@@ -47,14 +47,13 @@ std::string FormatBytes(const std::string& bytes) {
 void FlattenInto(const Message& m, const std::string& prefix, KeyValues* out);
 
 // Appends one value of `field` (index -1 = singular).
-void FlattenValue(const Message& m, const FieldDescriptor* field, int index,
-                  const std::string& key, KeyValues* out) {
+void FlattenValue(const Message& m, const FieldDescriptor* field, int index, const std::string& key,
+                  KeyValues* out) {
   const Reflection* r = m.GetReflection();
   const bool rep = index >= 0;
   switch (field->cpp_type()) {
     case FieldDescriptor::CPPTYPE_MESSAGE: {
-      const Message& sub =
-          rep ? r->GetRepeatedMessage(m, field, index) : r->GetMessage(m, field);
+      const Message& sub = rep ? r->GetRepeatedMessage(m, field, index) : r->GetMessage(m, field);
       if (field->message_type()->full_name() == "google.protobuf.Timestamp") {
         out->emplace_back(key, FormatTimestamp(sub));
       } else {
@@ -75,32 +74,33 @@ void FlattenValue(const Message& m, const FieldDescriptor* field, int index,
       return;
     }
     case FieldDescriptor::CPPTYPE_BOOL:
-      out->emplace_back(key, (rep ? r->GetRepeatedBool(m, field, index)
-                                  : r->GetBool(m, field)) ? "true" : "false");
+      out->emplace_back(key, (rep ? r->GetRepeatedBool(m, field, index) : r->GetBool(m, field))
+                                 ? "true"
+                                 : "false");
       return;
     case FieldDescriptor::CPPTYPE_INT32:
-      out->emplace_back(key, absl::StrCat(rep ? r->GetRepeatedInt32(m, field, index)
-                                              : r->GetInt32(m, field)));
+      out->emplace_back(
+          key, absl::StrCat(rep ? r->GetRepeatedInt32(m, field, index) : r->GetInt32(m, field)));
       return;
     case FieldDescriptor::CPPTYPE_INT64:
-      out->emplace_back(key, absl::StrCat(rep ? r->GetRepeatedInt64(m, field, index)
-                                              : r->GetInt64(m, field)));
+      out->emplace_back(
+          key, absl::StrCat(rep ? r->GetRepeatedInt64(m, field, index) : r->GetInt64(m, field)));
       return;
     case FieldDescriptor::CPPTYPE_UINT32:
-      out->emplace_back(key, absl::StrCat(rep ? r->GetRepeatedUInt32(m, field, index)
-                                              : r->GetUInt32(m, field)));
+      out->emplace_back(
+          key, absl::StrCat(rep ? r->GetRepeatedUInt32(m, field, index) : r->GetUInt32(m, field)));
       return;
     case FieldDescriptor::CPPTYPE_UINT64:
-      out->emplace_back(key, absl::StrCat(rep ? r->GetRepeatedUInt64(m, field, index)
-                                              : r->GetUInt64(m, field)));
+      out->emplace_back(
+          key, absl::StrCat(rep ? r->GetRepeatedUInt64(m, field, index) : r->GetUInt64(m, field)));
       return;
     case FieldDescriptor::CPPTYPE_DOUBLE:
-      out->emplace_back(key, absl::StrCat(rep ? r->GetRepeatedDouble(m, field, index)
-                                              : r->GetDouble(m, field)));
+      out->emplace_back(
+          key, absl::StrCat(rep ? r->GetRepeatedDouble(m, field, index) : r->GetDouble(m, field)));
       return;
     case FieldDescriptor::CPPTYPE_FLOAT:
-      out->emplace_back(key, absl::StrCat(rep ? r->GetRepeatedFloat(m, field, index)
-                                              : r->GetFloat(m, field)));
+      out->emplace_back(
+          key, absl::StrCat(rep ? r->GetRepeatedFloat(m, field, index) : r->GetFloat(m, field)));
       return;
   }
 }
@@ -149,8 +149,7 @@ std::string FormatKeyValues(const KeyValues& pairs) {
   for (const auto& [k, v] : pairs) width = std::max(width, k.size() + 1);
   std::string text;
   for (const auto& [k, v] : pairs) {
-    absl::StrAppend(&text, absl::StrFormat("%-*s %s\n", static_cast<int>(width),
-                                           k + ":", v));
+    absl::StrAppend(&text, absl::StrFormat("%-*s %s\n", static_cast<int>(width), k + ":", v));
   }
   return text;
 }
@@ -173,18 +172,16 @@ std::string FormatEventLine(const surge::v1::Event& event) {
   std::string type = "-";
   std::string payload;
   const auto* oneof = event.GetDescriptor()->FindOneofByName("payload");
-  if (const FieldDescriptor* f =
-          event.GetReflection()->GetOneofFieldDescriptor(event, oneof)) {
+  if (const FieldDescriptor* f = event.GetReflection()->GetOneofFieldDescriptor(event, oneof)) {
     type = f->message_type()->name();
     payload = event.GetReflection()->GetMessage(event, f).ShortDebugString();
   }
   std::string when = event.has_recorded_at() ? FormatTimestamp(event.recorded_at()) : "-";
-  return absl::StrFormat("%8d  %s  %s@%d  %s  %s", event.position(), when,
-                         event.stream_id(), event.stream_version(), type, payload);
+  return absl::StrFormat("%8d  %s  %s@%d  %s  %s", event.position(), when, event.stream_id(),
+                         event.stream_version(), type, payload);
 }
 
-void Printer::PrintMessage(const google::protobuf::Message& message,
-                           const KeyValues& extra) {
+void Printer::PrintMessage(const google::protobuf::Message& message, const KeyValues& extra) {
   if (json_) {
     for (const auto& [k, v] : extra) err_ << k << ": " << v << "\n";
     out_ << ToJsonLine(message) << "\n";

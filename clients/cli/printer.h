@@ -40,8 +40,7 @@ std::string FormatEventLine(const surge::v1::Event& event);
 
 class Printer {
  public:
-  Printer(bool json, std::ostream& out, std::ostream& err)
-      : json_(json), out_(out), err_(err) {}
+  Printer(bool json, std::ostream& out, std::ostream& err) : json_(json), out_(out), err_(err) {}
 
   bool json() const { return json_; }
   std::ostream& out() { return out_; }
@@ -49,8 +48,7 @@ class Printer {
 
   // Prints a response. `extra` (e.g. a generated request_id) comes first in
   // human output; in JSON mode it goes to stderr so stdout stays pure JSON.
-  void PrintMessage(const google::protobuf::Message& message,
-                    const KeyValues& extra = {});
+  void PrintMessage(const google::protobuf::Message& message, const KeyValues& extra = {});
   // Prints one event: a JSON line, or FormatEventLine.
   void PrintEvent(const surge::v1::Event& event);
   // Human mode: "key: value" pairs; JSON mode: nothing (they are in the

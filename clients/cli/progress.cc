@@ -8,8 +8,7 @@ namespace surge::cli {
 
 std::string RenderProgress(int64_t done, int64_t total, absl::Duration elapsed) {
   constexpr int kWidth = 20;
-  const double fraction =
-      total > 0 ? std::min(1.0, static_cast<double>(done) / total) : 1.0;
+  const double fraction = total > 0 ? std::min(1.0, static_cast<double>(done) / total) : 1.0;
   const int filled = static_cast<int>(fraction * kWidth);
   const double secs = absl::ToDoubleSeconds(elapsed);
   const double rate = secs > 0 ? done / secs : 0.0;
@@ -18,9 +17,9 @@ std::string RenderProgress(int64_t done, int64_t total, absl::Duration elapsed) 
     const int64_t left = static_cast<int64_t>((total - done) / rate + 0.5);
     eta = absl::StrFormat("%d:%02d:%02d", left / 3600, left / 60 % 60, left % 60);
   }
-  return absl::StrFormat("[%s%s] %d/%d %3d%% %.1f/s ETA %s",
-                         std::string(filled, '#'), std::string(kWidth - filled, '.'),
-                         done, total, static_cast<int>(fraction * 100), rate, eta);
+  return absl::StrFormat("[%s%s] %d/%d %3d%% %.1f/s ETA %s", std::string(filled, '#'),
+                         std::string(kWidth - filled, '.'), done, total,
+                         static_cast<int>(fraction * 100), rate, eta);
 }
 
 void ProgressBar::Start() {

@@ -38,10 +38,12 @@ int Get(const ParsedArgs& args, CommandEnv& env) {
 
 std::vector<Command> StockCommands() {
   return {
-      {{"stock adjust", "SKU DELTA [--request-id R]",
+      {{"stock adjust",
+        "SKU DELTA [--request-id R]",
         "Restocks (DELTA > 0) or writes off (DELTA < 0) a SKU. Admin.",
         {{"request-id", true, false, "idempotency key (default: generated and printed)"}},
-        2, 2},
+        2,
+        2},
        Adjust},
       {{"stock get", "SKU", "Shows the stock of a SKU.", {}, 1, 1}, Get},
   };

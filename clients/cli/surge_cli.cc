@@ -47,11 +47,11 @@ std::string TopUsage(const std::vector<CommandGroup>& groups) {
 }
 
 std::string GroupUsage(const CommandGroup& g) {
-  std::string text = absl::StrCat("usage: surge-cli ", g.name, " <subcommand>\n\n",
-                                  g.summary, "\n\nsubcommands:\n");
+  std::string text = absl::StrCat("usage: surge-cli ", g.name, " <subcommand>\n\n", g.summary,
+                                  "\n\nsubcommands:\n");
   for (const Command& c : g.commands) {
-    absl::StrAppend(&text, "  ", c.spec.name, " ", c.spec.synopsis, "\n      ",
-                    c.spec.summary, "\n");
+    absl::StrAppend(&text, "  ", c.spec.name, " ", c.spec.synopsis, "\n      ", c.spec.summary,
+                    "\n");
   }
   return text;
 }
@@ -159,7 +159,8 @@ int RunCli(const std::vector<std::string>& tokens, std::ostream& out, std::ostre
   if (std::optional<std::string> t = args->Get("timeout")) {
     if (!absl::ParseDuration(*t, &globals.timeout) || globals.timeout <= absl::ZeroDuration()) {
       err << "error: --timeout wants a positive duration such as 5s or 500ms, got \"" << *t
-          << "\"\n\n" << UsageText(command->spec);
+          << "\"\n\n"
+          << UsageText(command->spec);
       return kExitUsage;
     }
   }

@@ -39,15 +39,13 @@ absl::StatusOr<std::string> DynamicClient::CallUnaryJson(const std::string& meth
   absl::Notification done;
   // The HTTP/2 path is "/package.Service/Method".
   const std::string path = absl::StrCat("/", md->service()->full_name(), "/", md->name());
-  stub_.UnaryCall(&context, path, grpc::StubOptions(), &send, &received,
-                  [&](grpc::Status s) {
-                    status = std::move(s);
-                    done.Notify();
-                  });
+  stub_.UnaryCall(&context, path, grpc::StubOptions(), &send, &received, [&](grpc::Status s) {
+    status = std::move(s);
+    done.Notify();
+  });
   done.WaitForNotification();
   if (!status.ok()) {
-    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                        status.error_message());
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
   }
 
   std::vector<grpc::Slice> slices;

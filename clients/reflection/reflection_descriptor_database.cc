@@ -7,8 +7,8 @@ namespace surge::reflection {
 
 using google::protobuf::FileDescriptorProto;
 
-ReflectionDescriptorDatabase::ReflectionDescriptorDatabase(
-    std::shared_ptr<grpc::Channel> channel, Options options)
+ReflectionDescriptorDatabase::ReflectionDescriptorDatabase(std::shared_ptr<grpc::Channel> channel,
+                                                           Options options)
     : channel_(std::move(channel)),
       stub_(grpc::reflection::v1alpha::ServerReflection::NewStub(channel_)) {
   context_.set_deadline(absl::ToChronoTime(absl::Now() + options.stream_deadline));
@@ -25,15 +25,15 @@ ReflectionDescriptorDatabase::~ReflectionDescriptorDatabase() {
   }
 }
 
-absl::StatusOr<ReflectionDescriptorDatabase::Response>
-ReflectionDescriptorDatabase::Exchange(const Request& request) {
+absl::StatusOr<ReflectionDescriptorDatabase::Response> ReflectionDescriptorDatabase::Exchange(
+    const Request& request) {
   if (stream_ == nullptr) stream_ = stub_->ServerReflectionInfo(&context_);
   Response response;
   if (!stream_->Write(request) || !stream_->Read(&response)) {
     grpc::Status status = stream_->Finish();
     stream_.reset();
-    return absl::UnavailableError(absl::StrCat(
-        "reflection stream failed: ", status.error_code(), " ", status.error_message()));
+    return absl::UnavailableError(absl::StrCat("reflection stream failed: ", status.error_code(),
+                                               " ", status.error_message()));
   }
   if (response.has_error_response()) {
     // NOT_FOUND (5) is the normal "no such symbol" answer.
@@ -56,8 +56,7 @@ absl::StatusOr<std::vector<std::string>> ReflectionDescriptorDatabase::ListServi
   return names;
 }
 
-bool ReflectionDescriptorDatabase::FetchFiles(const Request& request,
-                                              FileDescriptorProto* output) {
+bool ReflectionDescriptorDatabase::FetchFiles(const Request& request, FileDescriptorProto* output) {
   absl::StatusOr<Response> response = Exchange(request);
   if (!response.ok()) {
     SURGE_LOG(DEBUG, "reflection") << response.status();
@@ -98,8 +97,9 @@ bool ReflectionDescriptorDatabase::FindFileContainingSymbol(const std::string& s
   return FetchFiles(request, output);
 }
 
-bool ReflectionDescriptorDatabase::FindFileContainingExtension(
-    const std::string& containing_type, int field_number, FileDescriptorProto* output) {
+bool ReflectionDescriptorDatabase::FindFileContainingExtension(const std::string& containing_type,
+                                                               int field_number,
+                                                               FileDescriptorProto* output) {
   absl::MutexLock lock(&mu_);
   Request request;
   request.mutable_file_containing_extension()->set_containing_type(containing_type);

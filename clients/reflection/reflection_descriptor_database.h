@@ -38,8 +38,7 @@ class ReflectionDescriptorDatabase : public google::protobuf::DescriptorDatabase
     absl::Duration stream_deadline = absl::Seconds(30);
   };
 
-  ReflectionDescriptorDatabase(std::shared_ptr<grpc::Channel> channel,
-                               Options options);
+  ReflectionDescriptorDatabase(std::shared_ptr<grpc::Channel> channel, Options options);
   explicit ReflectionDescriptorDatabase(std::shared_ptr<grpc::Channel> channel)
       : ReflectionDescriptorDatabase(std::move(channel), Options()) {}
   ~ReflectionDescriptorDatabase() override;
@@ -61,8 +60,7 @@ class ReflectionDescriptorDatabase : public google::protobuf::DescriptorDatabase
   using Response = grpc::reflection::v1alpha::ServerReflectionResponse;
 
   // One request/response round trip on the stream.
-  absl::StatusOr<Response> Exchange(const Request& request)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<Response> Exchange(const Request& request) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Asks with `request`, caches every file in the answer, and copies the
   // first one (the one asked for) to `output`.
   bool FetchFiles(const Request& request, google::protobuf::FileDescriptorProto* output)

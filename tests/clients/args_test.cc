@@ -8,8 +8,7 @@
 namespace surge::cli {
 namespace {
 
-const std::vector<FlagSpec> kGlobals = {{"json", false, false, ""},
-                                        {"addr", true, false, ""}};
+const std::vector<FlagSpec> kGlobals = {{"json", false, false, ""}, {"addr", true, false, ""}};
 
 CommandSpec PlaceSpec() {
   return {"order place", "", "", {{"user", true, false, ""}, {"line", true, true, ""}}, 0, 0};
@@ -45,8 +44,7 @@ TEST(ArgsTest, ChecksPositionalCountAndKeepsNegativeNumbersAsValues) {
   std::vector<std::string> few = {"sku-1"};
   EXPECT_FALSE(ParseArgs(adjust, kGlobals, few).ok());
   std::vector<std::string> many = {"a", "1", "extra"};
-  EXPECT_EQ(ParseArgs(adjust, kGlobals, many).status().message(),
-            "unexpected argument \"extra\"");
+  EXPECT_EQ(ParseArgs(adjust, kGlobals, many).status().message(), "unexpected argument \"extra\"");
 }
 
 TEST(ArgsTest, HelpSkipsArityChecks) {

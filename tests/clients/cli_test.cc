@@ -27,7 +27,8 @@ std::string Unique(const std::string& what) {
 std::string PlaceConfirmableOrder(const std::string& sku, int qty) {
   RunResult stock = AdminCli({"stock", "adjust", sku, "100"});
   EXPECT_EQ(stock.exit_code, 0) << Describe(stock);
-  RunResult placed = Cli({"order", "place", "--user", "u-1", "--line", absl::StrCat(sku, ":", qty)});
+  RunResult placed =
+      Cli({"order", "place", "--user", "u-1", "--line", absl::StrCat(sku, ":", qty)});
   EXPECT_EQ(placed.exit_code, 0) << Describe(placed);
   return ValueOf(placed.out, "order_id");
 }
@@ -143,7 +144,7 @@ TEST(CliTest, JsonOutputIsOneProtobufObjectPerLine) {
 TEST(CliTest, RepeatedRequestIdReturnsTheFirstAnswer) {
   const std::string sku = Unique("sku");
   const std::string rid = Unique("req");
-  std::vector<std::string> args = {"order", "place", "--user", "u-1",
+  std::vector<std::string> args = {"order",  "place",    "--user",       "u-1",
                                    "--line", sku + ":1", "--request-id", rid};
   RunResult first = Cli(args);
   RunResult second = Cli(args);
@@ -200,8 +201,7 @@ TEST(CliTest, EventsReadAndStreamShowTheLog) {
 
   RunResult stream = Cli({"events", "stream", "order-" + order_id});
   ASSERT_EQ(stream.exit_code, 0) << Describe(stream);
-  EXPECT_TRUE(absl::StrContains(stream.out, "order-" + order_id + "@0  OrderPlaced"))
-      << stream.out;
+  EXPECT_TRUE(absl::StrContains(stream.out, "order-" + order_id + "@0  OrderPlaced")) << stream.out;
   EXPECT_NE(ValueOf(stream.out, "current_version"), "-1") << stream.out;
 }
 

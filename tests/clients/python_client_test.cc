@@ -8,11 +8,11 @@ namespace surge::testing {
 namespace {
 
 TEST(PythonClientTest, PlacesAndReadsAnOrderAgainstTheLiveServer) {
-  RunResult r = RunProcess(
-      {"/usr/bin/python3", SURGE_PLACE_ORDER_PY, "--addr", LiveServer::Get().addr(),
-       "--token", LiveServer::kAdminToken, "--sku", "py-sku", "--restock", "5",
-       "--quantity", "2", "--wait-ms", "15000"},
-      {{"PYTHONPATH", std::string(SURGE_PYTHON_STUBS_DIR)}}, absl::Seconds(45));
+  RunResult r =
+      RunProcess({"/usr/bin/python3", SURGE_PLACE_ORDER_PY, "--addr", LiveServer::Get().addr(),
+                  "--token", LiveServer::kAdminToken, "--sku", "py-sku", "--restock", "5",
+                  "--quantity", "2", "--wait-ms", "15000"},
+                 {{"PYTHONPATH", std::string(SURGE_PYTHON_STUBS_DIR)}}, absl::Seconds(45));
   ASSERT_EQ(r.exit_code, 0) << Describe(r);
   EXPECT_TRUE(absl::StrContains(r.out, "restocked:  py-sku +5")) << r.out;
   EXPECT_EQ(ValueOf(r.out, "status"), "CONFIRMED") << r.out;
@@ -26,11 +26,11 @@ TEST(PythonClientTest, PlacesAndReadsAnOrderAgainstTheLiveServer) {
 }
 
 TEST(PythonClientTest, ReportsRpcErrorsWithExitOne) {
-  RunResult r = RunProcess({"/usr/bin/python3", SURGE_PLACE_ORDER_PY, "--addr",
-                            LiveServer::Get().addr(), "--sku", "bad sku"},
-                           {{"PYTHONPATH", std::string(SURGE_PYTHON_STUBS_DIR)},
-                            {"SURGE_ADMIN_TOKEN", std::nullopt}},
-                           absl::Seconds(45));
+  RunResult r = RunProcess(
+      {"/usr/bin/python3", SURGE_PLACE_ORDER_PY, "--addr", LiveServer::Get().addr(), "--sku",
+       "bad sku"},
+      {{"PYTHONPATH", std::string(SURGE_PYTHON_STUBS_DIR)}, {"SURGE_ADMIN_TOKEN", std::nullopt}},
+      absl::Seconds(45));
   EXPECT_EQ(r.exit_code, 1) << Describe(r);
   EXPECT_TRUE(absl::StartsWith(r.err, "error: INVALID_ARGUMENT: ")) << r.err;
 }

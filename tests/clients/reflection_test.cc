@@ -17,9 +17,9 @@ TEST(ReflectionTest, ListsTheSurgeServices) {
   DynamicClient client(LiveServer::Get().channel());
   absl::StatusOr<std::vector<std::string>> services = client.ListServices();
   ASSERT_TRUE(services.ok()) << services.status();
-  for (const char* name : {"surge.v1.OrderService", "surge.v1.InventoryService",
-                           "surge.v1.CouponService", "surge.v1.EventStoreService",
-                           "surge.v1.DeadLetterService", "grpc.health.v1.Health"}) {
+  for (const char* name :
+       {"surge.v1.OrderService", "surge.v1.InventoryService", "surge.v1.CouponService",
+        "surge.v1.EventStoreService", "surge.v1.DeadLetterService", "grpc.health.v1.Health"}) {
     EXPECT_NE(std::find(services->begin(), services->end(), name), services->end())
         << name << " not listed";
   }

@@ -113,12 +113,16 @@ absl::Status ProjectionApplier::Commit(OverlayState& state, std::vector<v1::Even
   return absl::OkStatus();
 }
 
-absl::Status ProjectionApplier::ApplyOne(const Item& item, BatchResult& result) {
+absl::Status ProjectionApplier::ApplyOne(const Item& item, BatchResult& result,
+                                         bool& store_failed) {
+  store_failed = false;
   OverlayState state(&store_reader_);
   SURGE_ASSIGN_OR_RETURN(std::vector<v1::Event> emitted, projection_.Handle(state, *item.event));
   std::map<int32_t, uint64_t> positions;
   if (item.position.has_value()) positions[item.message->partition] = *item.position;
-  return Commit(state, std::move(emitted), positions, result);
+  absl::Status status = Commit(state, std::move(emitted), positions, result);
+  store_failed = !status.ok();
+  return status;
 }
 
 bool ProjectionApplier::Backoff(int attempt) {
@@ -129,11 +133,23 @@ bool ProjectionApplier::Backoff(int attempt) {
 
 absl::Status ProjectionApplier::ApplyWithRetries(const Item& item, BatchResult& result) {
   DeliveryFailure failure;
+  int store_failures = 0;
   for (int attempt = 1;; ++attempt) {
-    absl::Status status = ApplyOne(item, result);
+    bool store_failed = false;
+    absl::Status status = ApplyOne(item, result, store_failed);
     if (status.ok()) {
       ++result.applied;
       return absl::OkStatus();
+    }
+    if (store_failed && status.code() != absl::StatusCode::kInvalidArgument) {
+      // The store refused the append (queue full, disk trouble): not the
+      // message's fault, so it is never dead-lettered for it; wait and retry.
+      // (INVALID_ARGUMENT means the handler emitted something malformed.)
+      SURGE_LOG(WARNING, "projections")
+          << options_.projection_name << ": append failed, retrying: " << status;
+      if (!Backoff(++store_failures)) return absl::CancelledError("projection applier stopping");
+      --attempt;
+      continue;
     }
     if (attempt == 1) failure.first_failure_unix_ms = absl::ToUnixMillis(absl::Now());
     failure.attempts = attempt;

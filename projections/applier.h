@@ -51,6 +51,8 @@ class ProjectionApplier {
     // Handling attempts of one message before it is dead-lettered. A
     // message that cannot be decoded, or whose handler answers
     // INVALID_ARGUMENT, is dead-lettered at once (retrying cannot help).
+    // Failed appends do not count: a store under pressure never turns good
+    // messages into dead letters (they are retried until Stop()).
     int retry_attempts = 5;
     // A gap on a partition asks for a replay at most once per this period
     // unless the partition's applied position moved meanwhile.
@@ -124,8 +126,11 @@ class ProjectionApplier {
                       const std::map<int32_t, uint64_t>& positions, BatchResult& result)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // One handling attempt of one message, committed on its own.
-  absl::Status ApplyOne(const Item& item, BatchResult& result) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Retries ApplyOne with backoff, then dead-letters.
+  // `store_failed` tells a failed append apart from a handler error.
+  absl::Status ApplyOne(const Item& item, BatchResult& result, bool& store_failed)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Retries ApplyOne with backoff, then dead-letters. Handler errors count
+  // towards Options::retry_attempts; append errors are retried until Stop().
   absl::Status ApplyWithRetries(const Item& item, BatchResult& result)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status DeadLetter(const Item& item, const DeliveryFailure& failure, BatchResult& result)

@@ -251,6 +251,28 @@ TEST(ProjectionApplierTest, FailingMessageIsRetriedAloneThenDeadLettered) {
   EXPECT_GT(published[0].second.first_failure_unix_ms, 0);
 }
 
+TEST(ProjectionApplierTest, RefusedAppendsAreRetriedNeverDeadLettered) {
+  TempStore real;
+  testing::RefusingStore store(*real);
+  CouponProjection coupons;
+  FakePublisher publisher;
+  ProjectionApplier::Options options = FastOptions();
+  options.retry_attempts = 2;
+  ProjectionApplier applier(options, coupons, store, &publisher, nullptr);
+  // Far more refusals than retry_attempts: the batch append, then the
+  // one-by-one appends keep failing for a while.
+  store.RefuseAppends(6);
+  auto result = applier.ApplyBatch(
+      {Message(CampaignEvent(1, 5), 0, 0), Message(RequestEvent(2, "r1", "u1"), 0, 1)});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(store.refused(), 6);
+  EXPECT_EQ(result->applied, 2u);
+  EXPECT_EQ(result->dead_lettered, 0u);
+  EXPECT_TRUE(publisher.published().empty());
+  EXPECT_EQ(CampaignRow(*real).issued(), 1);
+  EXPECT_EQ(Checkpoint(*real, 0), 2u);
+}
+
 TEST(ProjectionApplierTest, ReplayAfterFixAppliesExactlyOnce) {
   TempStore store;
   FlakyCoupons coupons;

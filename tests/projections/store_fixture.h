@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 
+#include <atomic>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -50,6 +51,65 @@ class TempStore {
 
   std::string dir_;
   std::unique_ptr<eventstore::EventStore> store_;
+};
+
+// Delegates to a real store but refuses the next `n` appends with
+// RESOURCE_EXHAUSTED (a full append queue). Thread-safe.
+class RefusingStore : public eventstore::EventStore {
+ public:
+  explicit RefusingStore(eventstore::EventStore& real) : real_(real) {}
+  void RefuseAppends(int n) { refusals_.store(n); }
+  int refused() const { return refused_.load(); }
+
+  absl::StatusOr<eventstore::AppendResult> Append(eventstore::AppendRequest request) override {
+    if (refusals_.fetch_sub(1) > 0) {
+      refused_.fetch_add(1);
+      return absl::ResourceExhaustedError("append queue full");
+    }
+    return real_.Append(std::move(request));
+  }
+  void AppendAsync(eventstore::AppendRequest request, AppendCallback done) override {
+    done(Append(std::move(request)));
+  }
+  absl::StatusOr<std::vector<v1::Event>> ReadAll(uint64_t from, size_t max) override {
+    return real_.ReadAll(from, max);
+  }
+  absl::StatusOr<std::vector<v1::Event>> ReadStream(const std::string& stream, int64_t from,
+                                                    size_t max) override {
+    return real_.ReadStream(stream, from, max);
+  }
+  absl::StatusOr<int64_t> StreamVersion(const std::string& stream) override {
+    return real_.StreamVersion(stream);
+  }
+  uint64_t HeadPosition() const override { return real_.HeadPosition(); }
+  bool WaitForHead(uint64_t position, absl::Time deadline) const override {
+    return real_.WaitForHead(position, deadline);
+  }
+  std::unique_ptr<eventstore::Subscription> Subscribe(uint64_t from) override {
+    return real_.Subscribe(from);
+  }
+  absl::StatusOr<std::optional<std::string>> Get(const std::string& cf,
+                                                 const std::string& key) override {
+    return real_.Get(cf, key);
+  }
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Scan(const std::string& cf,
+                                                                        const std::string& prefix,
+                                                                        size_t limit) override {
+    return real_.Scan(cf, prefix, limit);
+  }
+  absl::StatusOr<std::optional<eventstore::AppendResult>> LookupIdempotencyKey(
+      const std::string& key) override {
+    return real_.LookupIdempotencyKey(key);
+  }
+  Stats GetStats() const override { return real_.GetStats(); }
+  void SetBatchObserver(BatchObserver observer) override {
+    real_.SetBatchObserver(std::move(observer));
+  }
+
+ private:
+  eventstore::EventStore& real_;
+  std::atomic<int> refusals_{0};  // may go negative: only "> 0" matters
+  std::atomic<int> refused_{0};
 };
 
 }  // namespace surge::projections::testing

@@ -238,6 +238,20 @@ TEST(CliTest, LoadOrdersShowsProgressAndSummary) {
   EXPECT_FALSE(ValueOf(load.out, "latency_p99").empty()) << load.out;
 }
 
+TEST(CliTest, LoadStopsOnSigintAndStillPrintsTheSummary) {
+  auto load =
+      ChildProcess::Start({SURGE_CLI_BIN, "--addr", LiveServer::Get().addr(), "load", "orders",
+                           "--count", "1000000", "--concurrency", "2", "--sku", Unique("sku")});
+  // The bar is drawn every 200 ms; once it shows, requests are flowing.
+  ASSERT_TRUE(load->WaitForStderr("/1000000", absl::Seconds(15))) << load->err();
+  load->Signal(SIGINT);
+  EXPECT_EQ(load->Wait(absl::Seconds(15)), 0) << load->err();
+  const std::string out = load->out();
+  EXPECT_EQ(ValueOf(out, "interrupted"), "true") << out;
+  EXPECT_LT(std::stoll(ValueOf(out, "requests")), 1000000) << out;
+  EXPECT_EQ(ValueOf(out, "failed"), "0") << out;
+}
+
 TEST(CliTest, LoadCouponsNeverIssuesMoreThanTheQuantity) {
   const std::string code = Unique("code");
   ASSERT_EQ(AdminCli({"coupon", "create", code, "--quantity", "10"}).exit_code, 0);

@@ -28,13 +28,11 @@ void WatchLoop() {
   for (;;) {
     int sig = 0;
     if (sigwait(&set, &sig) != 0) continue;
-    std::function<void()> current;
-    {
-      absl::MutexLock lock(&handler_mu);
-      if (handler != nullptr) current = *handler;
-    }
-    if (!current) std::_Exit(128 + sig);
-    current();
+    // The handler runs under the lock so that SetHandler(nullptr), which
+    // commands call before their captured state goes away, waits for it.
+    absl::MutexLock lock(&handler_mu);
+    if (handler == nullptr) std::_Exit(128 + sig);
+    (*handler)();
   }
 }
 

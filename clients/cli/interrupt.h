@@ -7,7 +7,9 @@
 // Start() blocks both signals in the calling thread, so every thread created
 // afterwards (gRPC's included) inherits the mask, and one detached thread
 // takes them with sigwait(). When a signal arrives the current handler runs
-// on that thread; with no handler set the process exits with 128+signal, as
+// on that thread (under a lock: SetHandler waits for a running handler, so a
+// handler may capture locals that die after SetHandler(nullptr)); with no
+// handler set the process exits with 128+signal, as
 // it would by default. Thread-safe.
 #ifndef SURGE_CLIENTS_CLI_INTERRUPT_H_
 #define SURGE_CLIENTS_CLI_INTERRUPT_H_

@@ -68,7 +68,7 @@ class QueryHandler {
   // at once (shutdown: stop waiting before the server stops serving).
   void DrainWaits() { waiter_.Drain(); }
 
-  // Async waits not answered yet (tests, metrics).
+  // Async waits not answered yet (tests, metrics); may lag by one sweep.
   size_t pending_waits() const { return waiter_.pending(); }
 
  private:

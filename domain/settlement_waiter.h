@@ -46,7 +46,8 @@ class SettlementWaiter {
   // server stops waiting for settlement before it stops serving.
   void Drain();
 
-  // Waits currently registered (tests, metrics).
+  // Waits currently registered (tests, metrics). May lag behind answers by
+  // one sweep of the waiter thread.
   size_t pending() const;
 
  private:

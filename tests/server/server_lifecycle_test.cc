@@ -26,7 +26,7 @@ using ::testing::IsSupersetOf;
 
 // --- admin auth ---------------------------------------------------------------
 
-class AdminAuthTest : public ServerTest {
+class AdminAuthRpcTest : public ServerTest {
  protected:
   ServerProcess::Options ServerOptions() override {
     const std::string path = token_dir_.Path("token");
@@ -43,7 +43,7 @@ class AdminAuthTest : public ServerTest {
   TempDir token_dir_;
 };
 
-TEST_F(AdminAuthTest, AdminRpcsNeedTheBearerTokenAndWriteNothingWithoutIt) {
+TEST_F(AdminAuthRpcTest, AdminRpcsNeedTheBearerTokenAndWriteNothingWithoutIt) {
   auto inventory = server_->Inventory();
   auto coupons = server_->Coupons();
   v1::AdjustStockRequest adjust;

@@ -116,13 +116,17 @@ absl::Status App::Init() {
   SURGE_LOG(INFO, "app") << "event store open at " << options_.data_dir << " (head position "
                          << store_->HeadPosition() << ")";
 
-  // ---- PIPELINE START-UP GOES HERE ------------------------------------------
-  // The store is open and nothing serves yet. Start, in this order, the Kafka
-  // broker (embedded when options_.kafka_brokers is empty), the relay (reads
-  // store_) and the projections (write through store_, and call
-  // notifier_.Notify() after every applied batch so settlement waits wake).
-  // Stop them in Shutdown() at the matching marked place.
-  // ----------------------------------------------------------------------------
+  // The asynchronous half: broker, relay, projections. Started before gRPC
+  // serves, so a command accepted is relayed and applied without delay.
+  Pipeline::Options pipeline_options;
+  pipeline_options.kafka_brokers = options_.kafka_brokers;
+  pipeline_options.partitions = options_.kafka_partitions;
+  pipeline_options.data_dir = options_.data_dir;
+  pipeline_options.retry_attempts = options_.projection_retry_attempts;
+  pipeline_options.relay_window = options_.relay_window;
+  pipeline_options.projection_batch = options_.projection_batch;
+  SURGE_ASSIGN_OR_RETURN(pipeline_, Pipeline::Start(pipeline_options, *store_, notifier_));
+  SURGE_RETURN_IF_ERROR(StartMetrics());
 
   commands_ = std::make_unique<domain::CommandHandler>(*store_);
   queries_ = std::make_unique<domain::QueryHandler>(*store_, notifier_);
@@ -131,7 +135,7 @@ absl::Status App::Init() {
   coupon_service_ = std::make_unique<CouponService>(*commands_, *queries_, *auth_);
   event_store_service_ = std::make_unique<EventStoreService>(
       *store_, EventStoreService::Options{.max_subscriptions = options_.max_subscriptions});
-  dead_letter_service_ = std::make_unique<DeadLetterService>(*auth_);
+  dead_letter_service_ = std::make_unique<DeadLetterService>(*auth_, pipeline_->dead_letters());
 
   SURGE_RETURN_IF_ERROR(StartGrpc());
   if (!options_.port_file.empty()) {
@@ -145,8 +149,66 @@ absl::Status App::Init() {
                          << (options_.tls_client_ca_file.empty() ? "" : " (mutual)")
                          << ", admin auth " << (auth_->enabled() ? "on" : "OFF") << ", kafka "
                          << (options_.kafka_brokers.empty() ? "embedded" : options_.kafka_brokers)
-                         << ", metrics_addr " << options_.metrics_addr << ")";
+                         << ", metrics " << (metrics_port() ? absl::StrCat("port ", metrics_port()) : "off")
+                         << ")";
   return absl::OkStatus();
+}
+
+absl::Status App::StartMetrics() {
+  SURGE_ASSIGN_OR_RETURN(metrics_,
+                         metrics::Metrics::Create({.listen_address = options_.metrics_addr}));
+  if (!options_.metrics_port_file.empty()) {
+    SURGE_RETURN_IF_ERROR(WritePortFile(options_.metrics_port_file, metrics_->port()));
+  }
+  RegisterMetrics();
+  return absl::OkStatus();
+}
+
+void App::RegisterMetrics() {
+  using metrics::Metrics;
+  using Samples = std::vector<metrics::Sample>;
+  metrics::Metrics* metrics = metrics_.get();
+  store_->SetBatchObserver([metrics](size_t appends, absl::Duration commit) {
+    metrics->RecordAppendBatch(appends, commit);
+  });
+  eventstore::EventStore* store = store_.get();
+  metrics_->RegisterCallback("surge_log_head_position", "Position of the last durable event.",
+                             Metrics::Kind::kGauge, [store] {
+                               return Samples{{{}, static_cast<double>(store->HeadPosition())}};
+                             });
+  metrics_->RegisterCallback(
+      "surge_eventstore_queue_depth", "Appends waiting for the appender thread.",
+      Metrics::Kind::kGauge,
+      [store] { return Samples{{{}, static_cast<double>(store->GetStats().queue_depth)}}; });
+  metrics_->RegisterCallback(
+      "surge_eventstore_rejected_total", "Appends refused because the queue was full.",
+      Metrics::Kind::kCounter, [store] {
+        return Samples{{{}, static_cast<double>(store->GetStats().rejected_queue_full)}};
+      });
+  metrics_->RegisterCallback(
+      "surge_eventstore_events_total", "Events committed to the log since start.",
+      Metrics::Kind::kCounter,
+      [store] { return Samples{{{}, static_cast<double>(store->GetStats().events)}}; });
+  // Read-model figures: campaigns are few (bounded label cardinality).
+  auto per_campaign = [store](int64_t (v1::Campaign::*field)() const) {
+    return [store, field] {
+      Samples samples;
+      auto rows = store->Scan(projections::kCampaignsCf, "", 1000);
+      if (!rows.ok()) return samples;
+      for (const auto& [code, bytes] : *rows) {
+        v1::Campaign campaign;
+        if (campaign.ParseFromString(bytes)) {
+          samples.push_back({{{"campaign", code}}, static_cast<double>((campaign.*field)())});
+        }
+      }
+      return samples;
+    };
+  };
+  metrics_->RegisterCallback("surge_coupons_issued", "Coupons issued per campaign.",
+                             Metrics::Kind::kGauge, per_campaign(&v1::Campaign::issued));
+  metrics_->RegisterCallback("surge_coupons_remaining", "Coupons left per campaign.",
+                             Metrics::Kind::kGauge, per_campaign(&v1::Campaign::remaining));
+  pipeline_->RegisterMetrics(*metrics_);
 }
 
 absl::Status App::StartGrpc() {
@@ -170,7 +232,7 @@ absl::Status App::StartGrpc() {
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
         interceptors;
     interceptors.push_back(in_flight_.NewInterceptorFactory());
-    // More interceptors (e.g. metrics) go here.
+    if (metrics_ != nullptr) interceptors.push_back(metrics_->NewGrpcInterceptorFactory());
     builder.experimental().SetInterceptorCreators(std::move(interceptors));
   }
   builder.RegisterService(order_service_.get());
@@ -221,7 +283,11 @@ void App::Shutdown() {
     SURGE_LOG(WARNING, "app") << "Subscribe streams still running at shutdown";
   }
 
-  // ---- PIPELINE SHUTDOWN GOES HERE (projections, relay, broker) -------------
+  // Metrics first: its scrape callbacks read the pipeline and the store.
+  if (store_ != nullptr) store_->SetBatchObserver(nullptr);
+  metrics_.reset();
+  // Projections stop consuming, the relay flushes, the broker goes.
+  pipeline_.reset();
 
   server_.reset();
   dead_letter_service_.reset();

@@ -27,6 +27,7 @@
 #include "domain/commands.h"
 #include "domain/queries.h"
 #include "eventstore/event_store.h"
+#include "metrics/metrics.h"
 #include "server/admin_auth.h"
 #include "server/coupon_service.h"
 #include "server/dead_letter_service.h"
@@ -34,6 +35,7 @@
 #include "server/internal/in_flight_calls.h"
 #include "server/inventory_service.h"
 #include "server/order_service.h"
+#include "server/pipeline.h"
 
 namespace surge::server {
 
@@ -44,9 +46,11 @@ class App {
     // host:port to serve gRPC on; port 0 picks a free port (see port()).
     // A non-loopback address needs admin_token_file.
     std::string grpc_addr = "127.0.0.1:50051";
-    // host:port of the Prometheus endpoint. Stored for the metrics wiring;
-    // not served by App yet.
+    // host:port of the Prometheus endpoint (/metrics). Port 0 picks a free
+    // port; empty disables the endpoint.
     std::string metrics_addr = "127.0.0.1:9464";
+    // When set, the bound metrics port is written there once serving.
+    std::string metrics_port_file;
     // The RocksDB data directory (created when missing).
     std::string data_dir = "./surge-data";
     // kSync: every acknowledged command survives a machine crash.
@@ -59,9 +63,14 @@ class App {
     std::string tls_key_file;
     // PEM CA bundle; when set, clients must present a certificate it signed.
     std::string tls_client_ca_file;
-    // Kafka bootstrap servers; empty = the embedded broker. Stored for the
-    // pipeline wiring.
+    // Kafka bootstrap servers; empty = the embedded broker (in-process,
+    // memory only; its address is written to <data_dir>/kafka-bootstrap).
     std::string kafka_brokers;
+    // Partitions of each event topic (embedded: created so; external: must
+    // match the existing topics).
+    int kafka_partitions = 6;
+    // Handling attempts of a failing message before it is dead-lettered.
+    int projection_retry_attempts = 5;
     // This node's id in events and event ids ([A-Za-z0-9._:-], 1-128 bytes).
     std::string node_id = "node-1";
     // When set, the bound gRPC port is written there (atomically) once
@@ -79,6 +88,10 @@ class App {
     absl::Duration shutdown_grace = absl::Seconds(5);
     // Event store tuning (queue, batches, caches); see eventstore::Options.
     size_t append_queue_capacity = eventstore::Options().queue_capacity;
+    // Events the relay may run ahead of the slowest projection.
+    uint64_t relay_window = 20000;
+    // Messages a projection applies per atomic append.
+    size_t projection_batch = 500;
   };
 
   // INVALID_ARGUMENT for inconsistent options (non-loopback without token,
@@ -98,6 +111,8 @@ class App {
   void Shutdown();
 
   int port() const { return port_; }
+  // The bound metrics port, 0 without an endpoint.
+  int metrics_port() const { return metrics_ ? metrics_->port() : 0; }
   eventstore::EventStore& store() { return *store_; }
   // Bumped by the projections after every applied batch; wakes settlement
   // waits.
@@ -107,10 +122,14 @@ class App {
   explicit App(Options options) : options_(std::move(options)) {}
   absl::Status Init();
   absl::Status StartGrpc();
+  absl::Status StartMetrics();
+  void RegisterMetrics();
 
   const Options options_;
   Notifier notifier_;
   std::unique_ptr<eventstore::EventStore> store_;
+  std::unique_ptr<Pipeline> pipeline_;
+  std::unique_ptr<metrics::Metrics> metrics_;
   std::unique_ptr<AdminAuth> auth_;
   std::unique_ptr<domain::CommandHandler> commands_;
   std::unique_ptr<domain::QueryHandler> queries_;

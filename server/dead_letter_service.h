@@ -1,11 +1,12 @@
-// surge.v1.DeadLetterService: admin-only. The dead-letter core is not built
-// yet, so an authenticated call answers UNIMPLEMENTED (and an
-// unauthenticated one UNAUTHENTICATED, as it will once implemented).
+// surge.v1.DeadLetterService: admin-only listing and replay of the messages
+// the projections dead-lettered, a thin layer over projections::DeadLetters.
+// Missing/wrong token -> UNAUTHENTICATED before anything is read.
 //
-// Thread-safe; stateless.
+// Thread-safe; holds no state. Borrows the auth and the dead-letter core.
 #ifndef SURGE_SERVER_DEAD_LETTER_SERVICE_H_
 #define SURGE_SERVER_DEAD_LETTER_SERVICE_H_
 
+#include "projections/dead_letters.h"
 #include "server/admin_auth.h"
 #include "surge/v1/surge.grpc.pb.h"
 
@@ -13,7 +14,8 @@ namespace surge::server {
 
 class DeadLetterService final : public v1::DeadLetterService::CallbackService {
  public:
-  explicit DeadLetterService(const AdminAuth& auth) : auth_(auth) {}
+  DeadLetterService(const AdminAuth& auth, projections::DeadLetters& dead_letters)
+      : auth_(auth), dead_letters_(dead_letters) {}
 
   grpc::ServerUnaryReactor* ListDeadLetters(grpc::CallbackServerContext* context,
                                             const v1::ListDeadLettersRequest* request,
@@ -23,9 +25,8 @@ class DeadLetterService final : public v1::DeadLetterService::CallbackService {
                                              v1::ReplayDeadLetterResponse* response) override;
 
  private:
-  grpc::ServerUnaryReactor* Unimplemented(grpc::CallbackServerContext* context, const char* method);
-
   const AdminAuth& auth_;
+  projections::DeadLetters& dead_letters_;
 };
 
 }  // namespace surge::server

@@ -17,7 +17,10 @@ ABSL_FLAG(std::string, grpc_addr, "127.0.0.1:50051",
           "host:port to serve gRPC on. Port 0 picks a free port (see --port_file). A "
           "non-loopback address requires --admin_token_file.");
 ABSL_FLAG(std::string, metrics_addr, "127.0.0.1:9464",
-          "host:port of the Prometheus /metrics endpoint.");
+          "host:port of the Prometheus /metrics endpoint (text format). Port 0 picks a free "
+          "port (see --metrics_port_file); empty disables it.");
+ABSL_FLAG(std::string, metrics_port_file, "",
+          "After binding, write the metrics port to this file.");
 ABSL_FLAG(std::string, data_dir, "./surge-data",
           "RocksDB data directory (event log and read models); created when missing.");
 ABSL_FLAG(std::string, durability, "sync",
@@ -32,7 +35,18 @@ ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
 ABSL_FLAG(std::string, tls_client_ca, "",
           "PEM CA bundle; when set, clients must present a certificate signed by it (mTLS).");
 ABSL_FLAG(std::string, kafka_brokers, "",
-          "Kafka bootstrap servers (host:port,...). Empty: run the embedded broker.");
+          "Kafka bootstrap servers (host:port,...). Empty: run the embedded broker "
+          "(librdkafka's mock cluster, in-process, memory only); its address is logged and "
+          "written to <data_dir>/kafka-bootstrap for kcat and other processes.");
+ABSL_FLAG(int, kafka_partitions, 6,
+          "Partitions of each event topic (surge.orders, surge.stock, surge.coupons). With "
+          "--kafka_brokers the topics must already exist with this many partitions.");
+ABSL_FLAG(int, projection_retry_attempts, 5,
+          "Attempts (with capped exponential backoff) before a failing message is sent to "
+          "<topic>.dlt.");
+ABSL_FLAG(int64_t, relay_window, 20000,
+          "Most log events the relay publishes ahead of the slowest projection (bounds what "
+          "a lagging consumer can lose to the embedded broker's retention).");
 ABSL_FLAG(std::string, log_level, "info", "debug | info | warning | error.");
 ABSL_FLAG(std::string, node_id, "node-1",
           "This node's id, written into every event ([A-Za-z0-9._:-], 1-128 bytes).");
@@ -91,6 +105,17 @@ int main(int argc, char** argv) {
   options.kafka_brokers = absl::GetFlag(FLAGS_kafka_brokers);
   options.node_id = absl::GetFlag(FLAGS_node_id);
   options.port_file = absl::GetFlag(FLAGS_port_file);
+  options.metrics_port_file = absl::GetFlag(FLAGS_metrics_port_file);
+  if (absl::GetFlag(FLAGS_kafka_partitions) < 1 || absl::GetFlag(FLAGS_kafka_partitions) > 1000) {
+    return Fail("--kafka_partitions: must be between 1 and 1000");
+  }
+  options.kafka_partitions = absl::GetFlag(FLAGS_kafka_partitions);
+  if (absl::GetFlag(FLAGS_projection_retry_attempts) < 1) {
+    return Fail("--projection_retry_attempts: must be >= 1");
+  }
+  options.projection_retry_attempts = absl::GetFlag(FLAGS_projection_retry_attempts);
+  if (absl::GetFlag(FLAGS_relay_window) < 100) return Fail("--relay_window: must be >= 100");
+  options.relay_window = static_cast<uint64_t>(absl::GetFlag(FLAGS_relay_window));
   if (absl::GetFlag(FLAGS_max_subscriptions) < 0) {
     return Fail("--max_subscriptions: must be >= 0");
   }

@@ -111,6 +111,13 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(Options opti
   return server;
 }
 
+int ServerProcess::metrics_port() const {
+  std::ifstream in(dir_->Path("metrics_port"));
+  int port = 0;
+  in >> port;
+  return port;
+}
+
 absl::Status ServerProcess::Spawn() {
   const std::string port_file = dir_->Path("port");
   ::unlink(port_file.c_str());
@@ -118,7 +125,10 @@ absl::Status ServerProcess::Spawn() {
   channel_.reset();
   std::vector<std::string> argv = {BinaryPath(), "--grpc_addr=127.0.0.1:0",
                                    absl::StrCat("--port_file=", port_file),
-                                   absl::StrCat("--data_dir=", data_dir())};
+                                   absl::StrCat("--data_dir=", data_dir()),
+                                   // Tests run side by side: never the default metrics port.
+                                   "--metrics_addr=127.0.0.1:0",
+                                   absl::StrCat("--metrics_port_file=", dir_->Path("metrics_port"))};
   argv.insert(argv.end(), options_.flags.begin(), options_.flags.end());
   {
     std::ofstream log(log_path(), std::ios::app);

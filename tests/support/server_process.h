@@ -82,6 +82,9 @@ class ServerProcess {
   bool running() const { return pid_ > 0; }
 
   int port() const { return port_; }
+  // The Prometheus port the child bound (from its --metrics_port_file); 0
+  // when not known (yet).
+  int metrics_port() const;
   std::string address() const;  // "127.0.0.1:<port>"
   const std::string& dir() const { return dir_->path(); }
   std::string data_dir() const { return dir_->Path("data"); }

@@ -246,9 +246,10 @@ void ProjectionRunner::HandleBatch(std::vector<ConsumedMessage>& batch) {
   if (!result.ok()) {
     // Nothing is lost: uncommitted messages come back (after a restart or a
     // replay) and are deduplicated.
+    if (stopping()) return;  // a retry loop interrupted by shutdown
     SURGE_LOG(ERROR, "projections")
         << applier_->projection_name() << ": batch failed: " << result.status();
-    if (!stopping()) {
+    {
       // The consumer moved past the unhandled part: have the relay re-send it.
       absl::Status status = applier_->RequestReplayFromApplied(partitions());
       if (!status.ok()) SURGE_LOG(ERROR, "projections") << "replay request failed: " << status;

@@ -7,7 +7,8 @@
 #   SURGE_FUZZ_TARGETS="validation_fuzzer" scripts/fuzz.sh 60
 #
 # Each target starts from its committed seeds (tests/fuzz/corpus/<target>/,
-# read only) plus the inputs earlier runs found (<build>/corpus/<target>/).
+# copied, never written) plus the inputs earlier runs found
+# (<build>/corpus/<target>/).
 # A crash leaves the input in <build>/artifacts/; after fixing the bug, copy
 # it into tests/fuzz/corpus/<target>/ so the corpus replay test (part of the
 # default gcc suite) keeps it fixed. Exit status 1 when any target failed.
@@ -38,12 +39,16 @@ for target in $TARGETS; do
   work="$BUILD_DIR/corpus/$target"
   artifacts="$BUILD_DIR/artifacts"
   mkdir -p "$work" "$artifacts"
+  # Seeds go into the work corpus, except "finding_*" files: inputs of known,
+  # still open bugs, which the corpus replay tests run but which would stop
+  # the fuzzer at its first step.
+  find "$seeds" -maxdepth 1 -type f ! -name 'finding_*' -exec cp -n {} "$work/" \;
   log="$BUILD_DIR/$target.log"
   echo "== $target: ${SECONDS_PER_TARGET}s (log $log)"
   status=0
   "$BUILD_DIR/tests/fuzz/$target" -max_total_time="$SECONDS_PER_TARGET" -timeout=10 \
     -rss_limit_mb=2048 -max_len=8192 -print_final_stats=1 \
-    -artifact_prefix="$artifacts/$target-" "$work" "$seeds" >"$log" 2>&1 || status=$?
+    -artifact_prefix="$artifacts/$target-" "$work" >"$log" 2>&1 || status=$?
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 || true)
   summary+=("$target: exit $status, ${runs:-?} inputs, ${cov:-cov ?}, corpus $(ls "$work" | wc -l) files")

@@ -21,7 +21,7 @@ TEST_F(RpcTest, PlaceOrderThenGetOrderAnswersPending) {
   EXPECT_EQ(placed.status(), v1::ORDER_STATUS_PENDING);
   EXPECT_EQ(placed.position(), 1u);
   EXPECT_FALSE(placed.duplicate());
-  EXPECT_EQ(Head(), 3u);  // OrderPlaced + two StockDecreaseRequested
+  EXPECT_EQ(CommandEvents(), 3);  // OrderPlaced + two StockDecreaseRequested
 
   v1::GetOrderRequest get;
   get.set_order_id(placed.order_id());
@@ -30,7 +30,8 @@ TEST_F(RpcTest, PlaceOrderThenGetOrderAnswersPending) {
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(order.order_id(), placed.order_id());
   EXPECT_EQ(order.user_id(), "user-1");
-  EXPECT_EQ(order.status(), v1::ORDER_STATUS_PENDING);
+  // PENDING unless a running saga already decided.
+  EXPECT_NE(order.status(), v1::ORDER_STATUS_UNSPECIFIED);
   EXPECT_EQ(order.lines_size(), 2);
 
   get.set_order_id("o-unknown");
@@ -41,23 +42,23 @@ TEST_F(RpcTest, RepeatedPlaceOrderIsADuplicateOfTheSameOrderAndWritesNothing) {
   auto orders = server_->Orders();
   v1::PlaceOrderResponse first, again;
   ASSERT_TRUE(orders->PlaceOrder(Ctx().get(), OrderRequest("r-1"), &first).ok());
-  const uint64_t head = Head();
+  const int written = CommandEvents();
   grpc::Status status = orders->PlaceOrder(Ctx().get(), OrderRequest("r-1"), &again);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_TRUE(again.duplicate());
   EXPECT_EQ(again.order_id(), first.order_id());
   EXPECT_EQ(again.position(), first.position());
-  EXPECT_EQ(Head(), head);
+  EXPECT_EQ(CommandEvents(), written);
 
   // Same request_id, different order: refused, nothing written.
   v1::PlaceOrderRequest other = OrderRequest("r-1");
   other.mutable_lines(0)->set_quantity(9);
   EXPECT_EQ(orders->PlaceOrder(Ctx().get(), other, &again).error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_EQ(Head(), head);
+  EXPECT_EQ(CommandEvents(), written);
 }
 
-TEST_F(RpcTest, GetOrderWithAWaitAnswersPendingAtTheDeadline) {
+TEST_F(RpcTest, GetOrderWithAWaitAnswersWhenSettledOrPendingAtTheDeadline) {
   auto orders = server_->Orders();
   v1::PlaceOrderResponse placed;
   ASSERT_TRUE(orders->PlaceOrder(Ctx().get(), OrderRequest("r-1"), &placed).ok());
@@ -67,8 +68,13 @@ TEST_F(RpcTest, GetOrderWithAWaitAnswersPendingAtTheDeadline) {
   v1::Order order;
   const absl::Time start = absl::Now();
   ASSERT_TRUE(orders->GetOrder(Ctx().get(), get, &order).ok());
-  EXPECT_EQ(order.status(), v1::ORDER_STATUS_PENDING);
-  EXPECT_GE(absl::Now() - start, absl::Milliseconds(300));
+  const absl::Duration took = absl::Now() - start;
+  // Without a saga deciding, the wait runs to its deadline; with one, it
+  // ends as soon as the order settles.
+  if (order.status() == v1::ORDER_STATUS_PENDING) {
+    EXPECT_GE(took, absl::Milliseconds(300));
+  }
+  EXPECT_LT(took, absl::Seconds(5));
 }
 
 TEST_F(RpcTest, CancelOrderAppendsARequestAndAnswersTheOrder) {
@@ -82,16 +88,16 @@ TEST_F(RpcTest, CancelOrderAppendsARequestAndAnswersTheOrder) {
   grpc::Status status = orders->CancelOrder(Ctx().get(), cancel, &order);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(order.order_id(), placed.order_id());
-  EXPECT_EQ(Head(), 4u);
+  EXPECT_EQ(CommandEvents(), 4);
   // A repeat writes nothing more.
   ASSERT_TRUE(orders->CancelOrder(Ctx().get(), cancel, &order).ok());
-  EXPECT_EQ(Head(), 4u);
+  EXPECT_EQ(CommandEvents(), 4);
 
   cancel.set_request_id("x-2");
   cancel.set_order_id("o-unknown");
   EXPECT_EQ(orders->CancelOrder(Ctx().get(), cancel, &order).error_code(),
             grpc::StatusCode::NOT_FOUND);
-  EXPECT_EQ(Head(), 4u);
+  EXPECT_EQ(CommandEvents(), 4);
 }
 
 TEST_F(RpcTest, AdjustStockThenGetStock) {
@@ -107,7 +113,7 @@ TEST_F(RpcTest, AdjustStockThenGetStock) {
   EXPECT_FALSE(adjusted.duplicate());
   ASSERT_TRUE(inventory->AdjustStock(Ctx().get(), adjust, &adjusted).ok());
   EXPECT_TRUE(adjusted.duplicate());
-  EXPECT_EQ(Head(), 1u);
+  EXPECT_EQ(CommandEvents(), 1);
 
   v1::GetStockRequest get;
   get.set_sku("sku-a");
@@ -137,7 +143,7 @@ TEST_F(RpcTest, CampaignsAndCouponRequests) {
   status = coupons->CreateCampaign(Ctx().get(), create, &created);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::ALREADY_EXISTS);
   EXPECT_THAT(status.error_message(), HasSubstr("campaign SALE already exists"));
-  EXPECT_EQ(Head(), 1u);
+  EXPECT_EQ(CommandEvents(), 1);
 
   v1::GetCampaignRequest get_campaign;
   get_campaign.set_code("SALE");
@@ -154,20 +160,23 @@ TEST_F(RpcTest, CampaignsAndCouponRequests) {
   v1::RequestCouponResponse requested;
   EXPECT_EQ(coupons->RequestCoupon(Ctx().get(), request, &requested).error_code(),
             grpc::StatusCode::NOT_FOUND);
-  EXPECT_EQ(Head(), 1u);
+  EXPECT_EQ(CommandEvents(), 1);
   request.set_code("SALE");
   ASSERT_TRUE(coupons->RequestCoupon(Ctx().get(), request, &requested).ok());
-  EXPECT_EQ(requested.position(), 2u);
+  EXPECT_GT(requested.position(), created.position());
   EXPECT_FALSE(requested.duplicate());
+  const uint64_t first_position = requested.position();
   ASSERT_TRUE(coupons->RequestCoupon(Ctx().get(), request, &requested).ok());
   EXPECT_TRUE(requested.duplicate());
-  EXPECT_EQ(Head(), 2u);
+  EXPECT_EQ(requested.position(), first_position);
+  EXPECT_EQ(CommandEvents(), 2);
 
   v1::GetCouponRequestRequest get_request;
   get_request.set_request_id("q-1");
   v1::CouponRequest coupon_request;
   ASSERT_TRUE(coupons->GetCouponRequest(Ctx().get(), get_request, &coupon_request).ok());
-  EXPECT_EQ(coupon_request.status(), v1::COUPON_REQUEST_STATUS_PENDING);
+  // PENDING unless a running coupon projection already decided.
+  EXPECT_NE(coupon_request.status(), v1::COUPON_REQUEST_STATUS_UNSPECIFIED);
   EXPECT_EQ(coupon_request.user_id(), "u-1");
   EXPECT_EQ(coupon_request.code(), "SALE");
 }
@@ -185,11 +194,13 @@ TEST_F(RpcTest, ReadAllAndReadStreamPageThroughTheLog) {
   ASSERT_TRUE(log->ReadAll(Ctx().get(), read_all, &page).ok());
   ASSERT_EQ(page.events_size(), 4);
   EXPECT_EQ(page.events(0).position(), 1u);
+  EXPECT_EQ(page.events(3).position(), 4u);
   EXPECT_EQ(page.next_position(), 5u);
-  EXPECT_EQ(page.head_position(), 6u);
+  EXPECT_GE(page.head_position(), 6u);
   read_all.set_from_position(page.next_position());
   ASSERT_TRUE(log->ReadAll(Ctx().get(), read_all, &page).ok());
-  ASSERT_EQ(page.events_size(), 2);
+  ASSERT_GE(page.events_size(), 2);
+  EXPECT_EQ(page.events(0).position(), 5u);
   EXPECT_EQ(page.events(1).position(), 6u);
 
   v1::ReadStreamRequest read_stream;
@@ -200,19 +211,19 @@ TEST_F(RpcTest, ReadAllAndReadStreamPageThroughTheLog) {
   ASSERT_EQ(stream.events_size(), 2);
   EXPECT_EQ(stream.events(0).stream_version(), 1);
   EXPECT_TRUE(stream.events(0).has_stock_decrease_requested());
-  EXPECT_EQ(stream.current_version(), 2);
+  EXPECT_GE(stream.current_version(), 2);
   read_stream.set_stream_id("order-none");
   ASSERT_TRUE(log->ReadStream(Ctx().get(), read_stream, &stream).ok());
   EXPECT_EQ(stream.events_size(), 0);
   EXPECT_EQ(stream.current_version(), -1);
 }
 
-TEST_F(RpcTest, DeadLettersAreNotServedYet) {
+TEST_F(RpcTest, DeadLettersAreEmptyOnAFreshServer) {
   v1::ListDeadLettersResponse list;
-  EXPECT_EQ(server_->DeadLetters()
-                ->ListDeadLetters(Ctx().get(), v1::ListDeadLettersRequest(), &list)
-                .error_code(),
-            grpc::StatusCode::UNIMPLEMENTED);
+  grpc::Status status =
+      server_->DeadLetters()->ListDeadLetters(Ctx().get(), v1::ListDeadLettersRequest(), &list);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(list.entries_size(), 0);
 }
 
 }  // namespace

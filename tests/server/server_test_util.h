@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
@@ -52,6 +53,38 @@ class ServerTest : public ::testing::Test {
     auto head = server_->HeadPosition();
     EXPECT_TRUE(head.ok()) << head.status();
     return head.ok() ? *head : 0;
+  }
+
+  // The whole log, paged through ReadAll.
+  std::vector<v1::Event> ReadLog() {
+    std::vector<v1::Event> events;
+    auto log = server_->EventStore();
+    v1::ReadAllRequest request;
+    request.set_max_count(1000);
+    request.set_from_position(1);
+    while (true) {
+      v1::ReadAllResponse page;
+      grpc::Status status = log->ReadAll(Ctx().get(), request, &page);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+      if (!status.ok() || page.events_size() == 0) return events;
+      for (const v1::Event& e : page.events()) events.push_back(e);
+      request.set_from_position(page.next_position());
+    }
+  }
+
+  // Events only command handlers append. The projections (when the server
+  // runs them) append their decisions concurrently, so "nothing written" is
+  // checked on these rather than on the head position.
+  int CommandEvents() {
+    int count = 0;
+    for (const v1::Event& e : ReadLog()) {
+      if (e.has_order_placed() || e.has_stock_decrease_requested() ||
+          e.has_order_cancellation_requested() || e.has_stock_adjusted() ||
+          e.has_campaign_created() || e.has_coupon_requested()) {
+        ++count;
+      }
+    }
+    return count;
   }
 
   std::unique_ptr<ServerProcess> server_;

@@ -118,6 +118,13 @@ absl::Status RocksEventStore::Validate(const AppendRequest& request) const {
 }
 
 absl::StatusOr<AppendResult> RocksEventStore::Append(AppendRequest request) {
+  // A blocking Append from an AppendAsync callback would wait for the very
+  // thread that runs it: refuse instead of deadlocking.
+  if (std::this_thread::get_id() == appender_.get_id()) {
+    return absl::FailedPreconditionError(
+        "blocking Append called from an AppendAsync callback (the appender thread); use "
+        "AppendAsync there");
+  }
   absl::Notification done;
   absl::StatusOr<AppendResult> result;
   AppendAsync(std::move(request), [&](absl::StatusOr<AppendResult> r) {

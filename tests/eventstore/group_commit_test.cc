@@ -224,5 +224,20 @@ TEST(GroupCommitTest, DestructorDrainsQueuedAppends) {
   EXPECT_EQ(reopened->HeadPosition(), kQueued + 1);
 }
 
+TEST(GroupCommitTest, BlockingAppendFromCallbackIsRefusedNotDeadlocked) {
+  ScratchDir dir;
+  auto store = std::move(EventStore::Open(Options(), dir.data())).value();
+  absl::Notification done;
+  absl::Status nested;
+  store->AppendAsync(OneEvent("s"), [&](absl::StatusOr<AppendResult> result) {
+    EXPECT_TRUE(result.ok());
+    nested = store->Append(OneEvent("s")).status();
+    done.Notify();
+  });
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(nested.code(), absl::StatusCode::kFailedPrecondition) << nested;
+  EXPECT_EQ(store->HeadPosition(), 1u);
+}
+
 }  // namespace
 }  // namespace surge::eventstore

@@ -48,9 +48,7 @@ TEST_P(CorpusReplayTest, InputRunsCleanly) {
 }
 
 // Also the empty input, which no corpus needs to carry.
-TEST(CorpusTest, EmptyInputRunsCleanly) {
-  EXPECT_EQ(LLVMFuzzerTestOneInput(nullptr, 0), 0);
-}
+TEST(CorpusTest, EmptyInputRunsCleanly) { EXPECT_EQ(LLVMFuzzerTestOneInput(nullptr, 0), 0); }
 
 std::string TestName(const ::testing::TestParamInfo<std::string>& info) {
   std::string name = info.param;

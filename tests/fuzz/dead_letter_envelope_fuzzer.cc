@@ -28,8 +28,7 @@ void CheckField(const FlatJson& json, size_t index, const char* name, bool is_st
   SURGE_FUZZ_CHECK(json.fields[index].first == name, "field %zu is %s, expected %s", index,
                    json.fields[index].first.c_str(), name);
   SURGE_FUZZ_CHECK(json.is_string[index] == is_string, "field %s has the wrong JSON type", name);
-  SURGE_FUZZ_CHECK(json.fields[index].second == expected, "field %s reads back differently",
-                   name);
+  SURGE_FUZZ_CHECK(json.fields[index].second == expected, "field %s reads back differently", name);
 }
 
 void CheckBase64Field(const FlatJson& json, size_t index, const char* name,
@@ -63,9 +62,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // JsonQuote alone: any text is one JSON string that reads back as itself.
   const std::optional<FlatJson> quoted =
       ParseFlatJson(absl::StrCat("{\"t\":", projections::JsonQuote(failure.error), "}"));
-  SURGE_FUZZ_CHECK(quoted.has_value() && quoted->fields.size() == 1 &&
-                       quoted->fields[0].second == failure.error,
-                   "JsonQuote does not round-trip");
+  SURGE_FUZZ_CHECK(
+      quoted.has_value() && quoted->fields.size() == 1 && quoted->fields[0].second == failure.error,
+      "JsonQuote does not round-trip");
 
   const std::string envelope = projections::DeadLetterEnvelopeJson(message, failure);
   const std::optional<FlatJson> json = ParseFlatJson(envelope);
@@ -79,7 +78,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CheckBase64Field(*json, 4, "value_b64", message.value);
   CheckField(*json, 5, "error", true, failure.error);
   CheckField(*json, 6, "attempts", false, absl::StrCat(failure.attempts));
-  CheckField(*json, 7, "first_failure_unix_ms", false,
-             absl::StrCat(failure.first_failure_unix_ms));
+  CheckField(*json, 7, "first_failure_unix_ms", false, absl::StrCat(failure.first_failure_unix_ms));
   return 0;
 }

@@ -69,8 +69,7 @@ void CheckReadModels(const projections::InMemoryStateStore& store) {
   }
   for (const auto& [code, bytes] : store.Rows(projections::kCampaignsCf)) {
     v1::Campaign campaign;
-    SURGE_FUZZ_CHECK(campaign.ParseFromString(bytes), "unreadable campaign row %s",
-                     code.c_str());
+    SURGE_FUZZ_CHECK(campaign.ParseFromString(bytes), "unreadable campaign row %s", code.c_str());
     SURGE_FUZZ_CHECK(campaign.issued() >= 0 &&
                          (campaign.issued() == 0 || campaign.issued() <= campaign.total_quantity()),
                      "campaign %s issued %lld of %lld", code.c_str(),

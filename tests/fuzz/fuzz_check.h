@@ -7,15 +7,14 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define SURGE_FUZZ_CHECK(condition, ...)                                         \
-  do {                                                                           \
-    if (!(condition)) {                                                          \
-      std::fprintf(stderr, "%s:%d: fuzz check failed: %s\n", __FILE__, __LINE__, \
-                   #condition);                                                  \
-      std::fprintf(stderr, "  " __VA_ARGS__);                                    \
-      std::fprintf(stderr, "\n");                                                \
-      std::abort();                                                              \
-    }                                                                            \
+#define SURGE_FUZZ_CHECK(condition, ...)                                                      \
+  do {                                                                                        \
+    if (!(condition)) {                                                                       \
+      std::fprintf(stderr, "%s:%d: fuzz check failed: %s\n", __FILE__, __LINE__, #condition); \
+      std::fprintf(stderr, "  " __VA_ARGS__);                                                 \
+      std::fprintf(stderr, "\n");                                                             \
+      std::abort();                                                                           \
+    }                                                                                         \
   } while (false)
 
 #endif  // SURGE_TESTS_FUZZ_FUZZ_CHECK_H_

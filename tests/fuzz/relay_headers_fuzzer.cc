@@ -72,8 +72,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                              value);
     size_t known = 0;
     while (known < topics.size() && topics[known] != topic) ++known;
-    if (projection.empty() || known == topics.size() || partition < 0 ||
-        partition >= partitions || value.size() < 8) {
+    if (projection.empty() || known == topics.size() || partition < 0 || partition >= partitions ||
+        value.size() < 8) {
       continue;
     }
     expected_by_projection[projection][known][partition] = BigEndian(value);  // last wins

@@ -49,7 +49,9 @@ std::vector<Garbage> MalformedPayloads() {
       {"truncated request", whole.substr(0, whole.size() - 3)},
       {"truncated varint", std::string("\x10\xff\xff", 3)},
       {"field number 0", std::string("\x02\x01x", 3)},
-      {"length past the end", std::string("\x0a\x7f" "abc", 5)},
+      {"length past the end", std::string("\x0a\x7f"
+                                          "abc",
+                                          5)},
       {"unterminated group", std::string("\x0b", 1)},
       {"stray end-group", std::string("\x0c", 1)},
       {"wire type 7", std::string("\x0f\x00", 2)},
@@ -65,8 +67,7 @@ std::vector<Garbage> MalformedPayloads() {
 // reactor creator failed"). That exact answer is accepted as the library's;
 // anything else (OK above all) is not.
 bool IsUndecodableRefusal(const grpc::Status& status) {
-  return status.error_code() == Code::INTERNAL ||
-         status.error_code() == Code::INVALID_ARGUMENT ||
+  return status.error_code() == Code::INTERNAL || status.error_code() == Code::INVALID_ARGUMENT ||
          (status.error_code() == Code::UNIMPLEMENTED && status.error_message().empty());
 }
 
@@ -101,8 +102,7 @@ TEST_F(GarbageBytesTest, InvalidUtf8InAStringFieldIsRefused) {
   for (const std::string& method : UnaryMethods()) {
     if (absl::EndsWith(method, "/ReadAll")) continue;
     const grpc::Status status = RawUnaryCall(server_->channel(), method, payload);
-    EXPECT_TRUE(IsUndecodableRefusal(status))
-        << method << " answered " << Describe(status);
+    EXPECT_TRUE(IsUndecodableRefusal(status)) << method << " answered " << Describe(status);
   }
   EXPECT_EQ(Head(), head);
   ExpectServerStillServes();
@@ -112,8 +112,7 @@ TEST_F(GarbageBytesTest, MessagesBeyondTheMaximumSizeAreResourceExhausted) {
   const uint64_t head = Head();
   const std::string huge = LengthDelimited(1, std::string(kServerMaxMessageBytes + 1024, 'a'));
   for (const std::string& method : AllMethods()) {
-    const grpc::Status status =
-        RawUnaryCall(server_->channel(), method, huge, absl::Seconds(20));
+    const grpc::Status status = RawUnaryCall(server_->channel(), method, huge, absl::Seconds(20));
     EXPECT_EQ(status.error_code(), Code::RESOURCE_EXHAUSTED)
         << method << " answered " << Describe(status);
   }

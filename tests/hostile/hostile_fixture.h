@@ -46,9 +46,8 @@ std::string Describe(const grpc::Status& status);
 
 // Sends `payload` as the request of `method` ("/surge.v1.OrderService/PlaceOrder")
 // through a GenericStub and returns the final status.
-grpc::Status RawUnaryCall(const std::shared_ptr<grpc::Channel>& channel,
-                          const std::string& method, const std::string& payload,
-                          absl::Duration timeout = absl::Seconds(10));
+grpc::Status RawUnaryCall(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
+                          const std::string& payload, absl::Duration timeout = absl::Seconds(10));
 
 // Every unary RPC of surge.v1, as full method names.
 std::vector<std::string> UnaryMethods();

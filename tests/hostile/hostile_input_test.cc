@@ -187,8 +187,8 @@ TEST_F(HostileRpcTest, InventoryServiceRefusesMalformedInputAndWritesNothing) {
                      },
                      invalid});
   }
-  for (int64_t delta : {int64_t{0}, int64_t{1'000'001}, int64_t{-1'000'001}, kInt64Min,
-                        kInt64Max, kInt64Min + 1}) {
+  for (int64_t delta :
+       {int64_t{0}, int64_t{1'000'001}, int64_t{-1'000'001}, kInt64Min, kInt64Max, kInt64Min + 1}) {
     adjust(absl::StrCat("delta ", delta), "hostile-adjust", "SKU-1", delta);
   }
   RunAll(cases);
@@ -256,7 +256,8 @@ TEST_F(HostileRpcTest, CouponServiceRefusesMalformedInputAndWritesNothing) {
     create(absl::StrCat("total_quantity ", q), [q](auto& r) { r.set_total_quantity(q); });
   }
   for (int64_t limit : {int64_t{-1}, int64_t{1'000'001}, kInt64Min, kInt64Max}) {
-    create(absl::StrCat("per_user_limit ", limit), [limit](auto& r) { r.set_per_user_limit(limit); });
+    create(absl::StrCat("per_user_limit ", limit),
+           [limit](auto& r) { r.set_per_user_limit(limit); });
   }
   for (int64_t ms : {int64_t{-1}, int64_t{30'001}, kInt64Min, kInt64Max}) {
     cases.push_back({absl::StrCat("GetCouponRequest wait_for_settlement_ms ", ms),
@@ -355,8 +356,8 @@ TEST_F(HostileRpcTest, EventStoreAndDeadLetterServicesRefuseMalformedInput) {
   }
   for (const auto& id : {std::string("surge.orders.dlt/-1/-1"),
                          std::string("surge.orders.dlt/99999999999999999999/0"),
-                         std::string("surge.orders.dlt/0/9223372036854775808"),
-                         std::string("///"), std::string("../../etc/passwd")}) {
+                         std::string("surge.orders.dlt/0/9223372036854775808"), std::string("///"),
+                         std::string("../../etc/passwd")}) {
     cases.push_back({"ReplayDeadLetter id " + id,
                      [&dead_letters, id] {
                        v1::ReplayDeadLetterRequest r;

@@ -81,8 +81,8 @@ absl::StatusOr<std::vector<v1::Event>> Decrease(ProjectionState& state, const v1
     f->set_quantity(request.quantity());
     f->set_line_index(request.line_index());
     f->set_available(stock.available());
-    f->set_reason(absl::StrCat("insufficient stock: requested ", request.quantity(), ", available ",
-                               stock.available()));
+    f->set_reason(absl::StrCat("insufficient stock for ", request.sku(), ": requested ",
+                               request.quantity(), ", available ", stock.available()));
   }
   PutRow(state, kOrderSagaCf, line_key, record);
   return out;

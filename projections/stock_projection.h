@@ -4,7 +4,7 @@
 // - StockAdjusted: available += delta; a write-off beyond the available stock
 //   is refused with StockAdjustmentRejected and changes nothing.
 // - StockDecreaseRequested: enough stock -> take it, emit StockDecreased;
-//   otherwise emit StockDecreaseFailed{"insufficient stock: ..."}.
+//   otherwise emit StockDecreaseFailed{"insufficient stock for <sku>: ..."}.
 // - StockReleaseRequested: gives back a line that was decreased and not yet
 //   released, emits StockReleased; anything else is a no-op.
 //

@@ -44,7 +44,7 @@ TEST(DeadLetterFlowTest, PoisonMessageIsDeadLetteredAndNeighboursAreProcessed) {
   // The DLT topic holds it with the documented headers and envelope.
   auto dlt = ConsumeFromBeginning(*bootstrap, "surge.coupons.dlt", 1);
   ASSERT_EQ(dlt.size(), 1u) << server->LogTail();
-  const ConsumedMessage& m = dlt[0];
+  ConsumedMessage m = dlt[0];
   EXPECT_EQ(m.headers["surge-dlt-original-topic"], "surge.coupons");
   EXPECT_EQ(m.headers["surge-dlt-original-key"], "POISON");
   EXPECT_FALSE(m.headers["surge-dlt-original-partition"].empty());

@@ -52,7 +52,7 @@ class DevBroker {
   pid_t pid_ = -1;
 };
 
-std::string Run(const std::string& command) {
+std::string RunCommand(const std::string& command) {
   std::string out;
   FILE* pipe = ::popen(command.c_str(), "r");
   if (pipe == nullptr) return out;
@@ -85,7 +85,7 @@ TEST(ExternalBrokerTest, ServerUsesExternalBrokerAndKcatReadsTheTopics) {
 
   // kcat sees the order's events with surge's headers.
   if (std::system("command -v kcat >/dev/null 2>&1") != 0) GTEST_SKIP() << "kcat not installed";
-  const std::string out = Run(absl::StrCat("kcat -b ", *bootstrap,
+  const std::string out = RunCommand(absl::StrCat("kcat -b ", *bootstrap,
                                            " -C -t surge.orders -o beginning -e -q "
                                            "-f '%k %h\\n' 2>&1"));
   EXPECT_TRUE(absl::StrContains(out, placed->order_id())) << out;

@@ -32,7 +32,7 @@ TEST(OrderSagaProjectionTest, ReferenceScenarioConfirmsTwoCancelsOne) {
   EXPECT_EQ(OrderOf(flow, "o2").status(), v1::ORDER_STATUS_CONFIRMED);
   v1::Order o3 = OrderOf(flow, "o3");
   EXPECT_EQ(o3.status(), v1::ORDER_STATUS_CANCELLED);
-  EXPECT_EQ(o3.reason(), "insufficient stock: requested 5, available 0");
+  EXPECT_EQ(o3.reason(), "insufficient stock for sku-1: requested 5, available 0");
   EXPECT_EQ(StockOf(flow, "sku-1").available(), 0);
   EXPECT_EQ(StockOf(flow, "sku-1").reserved_total(), 10);
   EXPECT_EQ(flow.OfType(v1::Event::kOrderConfirmed).size(), 2u);
@@ -52,7 +52,7 @@ TEST(OrderSagaProjectionTest, FailedLineCompensatesEveryTakenLine) {
   flow.Run();
   v1::Order order = OrderOf(flow, "o1");
   EXPECT_EQ(order.status(), v1::ORDER_STATUS_CANCELLED);
-  EXPECT_EQ(order.reason(), "insufficient stock: requested 2, available 1");
+  EXPECT_EQ(order.reason(), "insufficient stock for plum: requested 2, available 1");
   auto releases = flow.OfType(v1::Event::kStockReleaseRequested);
   ASSERT_EQ(releases.size(), 2u);
   EXPECT_EQ(releases[0].stock_release_requested().sku(), "apple");

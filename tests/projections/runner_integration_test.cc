@@ -232,7 +232,7 @@ TEST_F(ProjectionRunnerTest, OrdersFlowToConfirmedAndCancelled) {
   EXPECT_EQ(Row<v1::Order>(kOrdersCf, "o2")->status(), v1::ORDER_STATUS_CONFIRMED);
   v1::Order o3 = *Row<v1::Order>(kOrdersCf, "o3");
   EXPECT_EQ(o3.status(), v1::ORDER_STATUS_CANCELLED);
-  EXPECT_EQ(o3.reason(), "insufficient stock: requested 5, available 0");
+  EXPECT_EQ(o3.reason(), "insufficient stock for sku-1: requested 5, available 0");
   EXPECT_EQ(Row<v1::Stock>(kStockCf, "sku-1")->available(), 0);
 }
 

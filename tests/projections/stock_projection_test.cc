@@ -78,7 +78,7 @@ TEST(StockProjectionTest, DecreaseFailsWithReasonWhenStockIsShort) {
   auto failed = flow.OfType(v1::Event::kStockDecreaseFailed);
   ASSERT_EQ(failed.size(), 1u);
   EXPECT_EQ(failed[0].stock_decrease_failed().reason(),
-            "insufficient stock: requested 5, available 3");
+            "insufficient stock for apple: requested 5, available 3");
   EXPECT_EQ(failed[0].stock_decrease_failed().available(), 3);
   EXPECT_TRUE(flow.OfType(v1::Event::kStockDecreased).empty());
   EXPECT_EQ(StockOf(flow, "apple").available(), 3);

@@ -1,5 +1,7 @@
 #include "eventstore/internal/rocks_db.h"
 
+#include <cstdarg>
+#include <cstdio>
 #include <set>
 #include <vector>
 
@@ -7,10 +9,41 @@
 #include "common/logging.h"
 #include "eventstore/internal/rocks_status.h"
 #include "rocksdb/cache.h"
+#include "rocksdb/env.h"
 #include "rocksdb/table.h"
 
 namespace surge::eventstore::internal {
 
+namespace {
+
+// RocksDB's own diagnostics go to surge's log, not to a LOG file in the data
+// dir: on a full disk that file's writer fails, and Debian's librocksdb
+// (built with assertions) aborts the whole process on the next line logged
+// after the failure (WritableFileWriter, "sync_without_flush_called_"),
+// which RocksDB itself logs while handling the write error. Only warnings
+// and errors are kept: RocksDB's INFO chatter (options, every flush and
+// compaction) would drown surge's log.
+class RocksLogger : public rocksdb::Logger {
+ public:
+  RocksLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+
+  void LogHeader(const char* /*format*/, va_list /*ap*/) override {}  // INFO-level banner
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
+  }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel()) return;
+    char line[2048];
+    std::vsnprintf(line, sizeof(line), format, ap);
+    if (level >= rocksdb::InfoLogLevel::ERROR_LEVEL) {
+      SURGE_LOG(ERROR, "rocksdb") << line;
+    } else {
+      SURGE_LOG(WARNING, "rocksdb") << line;
+    }
+  }
+};
+
+}  // namespace
 absl::StatusOr<std::unique_ptr<RocksDb>> RocksDb::Open(const Options& options,
                                                        const std::string& dir, rocksdb::Env* env) {
   rocksdb::Options db_options;
@@ -18,6 +51,7 @@ absl::StatusOr<std::unique_ptr<RocksDb>> RocksDb::Open(const Options& options,
   db_options.create_if_missing = true;  // the data dir's FORMAT was checked already
   db_options.create_missing_column_families = true;
   // A torn last WAL record (crash mid-write) is dropped; anything after a
+  db_options.info_log = std::make_shared<RocksLogger>();
   // real corruption is not silently skipped.
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
 

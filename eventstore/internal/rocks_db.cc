@@ -13,7 +13,6 @@
 #include "rocksdb/table.h"
 
 namespace surge::eventstore::internal {
-
 namespace {
 
 // RocksDB's own diagnostics go to surge's log, not to a LOG file in the data
@@ -44,14 +43,15 @@ class RocksLogger : public rocksdb::Logger {
 };
 
 }  // namespace
+
 absl::StatusOr<std::unique_ptr<RocksDb>> RocksDb::Open(const Options& options,
                                                        const std::string& dir, rocksdb::Env* env) {
   rocksdb::Options db_options;
   if (env != nullptr) db_options.env = env;
   db_options.create_if_missing = true;  // the data dir's FORMAT was checked already
   db_options.create_missing_column_families = true;
-  // A torn last WAL record (crash mid-write) is dropped; anything after a
   db_options.info_log = std::make_shared<RocksLogger>();
+  // A torn last WAL record (crash mid-write) is dropped; anything after a
   // real corruption is not silently skipped.
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
 

@@ -56,6 +56,8 @@ void Load(ServerProcess& server, int thread, const std::atomic<bool>& stop, Acke
                                     {{sku, quantity}});
     const std::string coupon_request = absl::StrCat("faults-coupon-", thread, "-", i);
     auto requested = client.RequestCoupon(coupon_request, user, kCampaign);
+    // Paces the load so it lasts through the whole fault schedule.
+    absl::SleepFor(absl::Milliseconds(10));
     absl::MutexLock lock(&acked.mu);
     if (placed.ok()) {
       acked.orders[placed->order_id()] = {sku, quantity};
@@ -68,7 +70,7 @@ void Load(ServerProcess& server, int thread, const std::atomic<bool>& stop, Acke
       ++acked.refused;
     }
     // Bounds the test's work (and its settlement checks) on a fast machine.
-    if (acked.orders.size() >= 1500) break;
+    if (acked.orders.size() >= 4000) break;
   }
 }
 
@@ -95,10 +97,17 @@ TEST(BrokerFaultsTest, AcknowledgedCommandsSettleOnceThroughOutagesLeaderMovesAn
     load.emplace_back([&, t] { Load(*server, t, stop, acked); });
   }
 
+  auto acked_orders = [&] {
+    absl::MutexLock lock(&acked.mu);
+    return acked.orders.size();
+  };
   // The fault schedule.
   Hold(absl::Milliseconds(500));
   ASSERT_TRUE(broker.Command("down all").ok());
+  const size_t at_outage = acked_orders();
   Hold(absl::Seconds(3));
+  // Commands are durable in the log: a broker outage must not stop them.
+  EXPECT_GT(acked_orders(), at_outage) << "no command acknowledged while the brokers were down";
   ASSERT_TRUE(broker.Command("up all").ok());
   Hold(absl::Seconds(1));
   for (const char* move : {"leader surge.stock 0 2", "leader surge.stock 1 3",
@@ -120,7 +129,9 @@ TEST(BrokerFaultsTest, AcknowledgedCommandsSettleOnceThroughOutagesLeaderMovesAn
   ASSERT_TRUE(broker.Command("down 2").ok());
   Hold(absl::Seconds(1));
   ASSERT_TRUE(broker.Command("up 2").ok());
+  const size_t at_last_fault = acked_orders();
   Hold(absl::Milliseconds(500));
+  EXPECT_GT(acked_orders(), at_last_fault) << "the load ended before the faults did";
   stop.store(true);
   for (auto& t : load) t.join();
   // The control channel answers errors too (the broker is still alive).
@@ -224,6 +235,11 @@ TEST(BrokerFaultsTest, AcknowledgedCommandsSettleOnceThroughOutagesLeaderMovesAn
       },
       absl::Seconds(30));
   EXPECT_TRUE(caught_up) << "surge_relay_lag_events = " << lag;
+  if (auto body = ScrapeMetrics(server->metrics_port()); body.ok()) {
+    std::printf("[ info ] relay errors %.0f, rewinds %.0f\n",
+                UnlabelledSample(*body, "surge_relay_errors_total").value_or(-1),
+                UnlabelledSample(*body, "surge_relay_rewinds_total").value_or(-1));
+  }
 }
 
 }  // namespace

@@ -37,11 +37,13 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "common/flags_help.h"
 #include "common/logging.h"
 #include "kafka/embedded_broker.h"
 
@@ -121,8 +123,7 @@ absl::Status Execute(surge::kafka::EmbeddedBroker& broker, absl::string_view lin
   }
   if (verb == "errors") {
     if (!(st = want(3)).ok() || !(st = ParseInt(w[1], "api_key", &a)).ok() ||
-        !(st = ParseInt(w[2], "error code", &b)).ok() ||
-        !(st = ParseInt(w[3], "count", &c)).ok()) {
+        !(st = ParseInt(w[2], "error code", &b)).ok() || !(st = ParseInt(w[3], "count", &c)).ok()) {
       return st;
     }
     if (a < 0 || a > 100) return absl::InvalidArgumentError("api_key out of range");
@@ -159,8 +160,7 @@ void ServeControl(surge::kafka::EmbeddedBroker& broker, const std::atomic<bool>&
       if (!line.empty() && line.back() == '\r') line.pop_back();
       const absl::Status status = Execute(broker, line);
       SURGE_LOG(INFO, "kafka-dev") << "control \"" << line << "\": " << status;
-      const std::string answer =
-          status.ok() ? "ok" : absl::StrCat("error ", status.message());
+      const std::string answer = status.ok() ? "ok" : absl::StrCat("error ", status.message());
       std::printf("%s\n", answer.c_str());
       std::fflush(stdout);
     }
@@ -170,6 +170,11 @@ void ServeControl(surge::kafka::EmbeddedBroker& broker, const std::atomic<bool>&
 }  // namespace
 
 int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "a standalone Kafka-protocol broker for development and tests (librdkafka's mock "
+      "cluster, memory only) with surge's topics.\n"
+      "  surge-kafka-dev --brokers=3 --partitions=6 --bootstrap_file=/tmp/kafka.txt");
+  surge::ShowOwnFlagsInHelp("kafka/dev_broker_main.cc");
   absl::ParseCommandLine(argc, argv);
 
   // Block the stop signals before any thread starts so every librdkafka

@@ -52,8 +52,8 @@ void Load(ServerProcess& server, int thread, const std::atomic<bool>& stop, Acke
     const std::string sku = Sku((thread + i) % kSkus);
     const int64_t quantity = 1 + (i % 3);
     const std::string user = absl::StrCat("user-", (thread * 37 + i) % kUsers);
-    auto placed = client.PlaceOrder(absl::StrCat("faults-order-", thread, "-", i), user,
-                                    {{sku, quantity}});
+    auto placed =
+        client.PlaceOrder(absl::StrCat("faults-order-", thread, "-", i), user, {{sku, quantity}});
     const std::string coupon_request = absl::StrCat("faults-coupon-", thread, "-", i);
     auto requested = client.RequestCoupon(coupon_request, user, kCampaign);
     // Paces the load so it lasts through the whole fault schedule.
@@ -81,9 +81,9 @@ void Hold(absl::Duration d) { absl::SleepFor(d); }
 TEST(BrokerFaultsTest, AcknowledgedCommandsSettleOnceThroughOutagesLeaderMovesAndErrors) {
   DevBrokerProcess broker;
   ASSERT_TRUE(broker.Start(SURGE_KAFKA_DEV_BIN).ok());
-  auto started = ServerProcess::Start(
-      {.flags = {absl::StrCat("--kafka_brokers=", broker.bootstrap_servers()),
-                 "--durability=async"}});
+  auto started =
+      ServerProcess::Start({.flags = {absl::StrCat("--kafka_brokers=", broker.bootstrap_servers()),
+                                      "--durability=async"}});
   ASSERT_TRUE(started.ok()) << started.status();
   std::unique_ptr<ServerProcess> server = *std::move(started);
   PipelineClient setup(*server);
@@ -110,9 +110,9 @@ TEST(BrokerFaultsTest, AcknowledgedCommandsSettleOnceThroughOutagesLeaderMovesAn
   EXPECT_GT(acked_orders(), at_outage) << "no command acknowledged while the brokers were down";
   ASSERT_TRUE(broker.Command("up all").ok());
   Hold(absl::Seconds(1));
-  for (const char* move : {"leader surge.stock 0 2", "leader surge.stock 1 3",
-                           "leader surge.orders 0 3", "leader surge.orders 2 1",
-                           "leader surge.coupons 0 2", "leader surge.coupons 3 3"}) {
+  for (const char* move :
+       {"leader surge.stock 0 2", "leader surge.stock 1 3", "leader surge.orders 0 3",
+        "leader surge.orders 2 1", "leader surge.coupons 0 2", "leader surge.coupons 3 3"}) {
     ASSERT_TRUE(broker.Command(move).ok()) << move;
   }
   Hold(absl::Seconds(1));
@@ -157,8 +157,8 @@ TEST(BrokerFaultsTest, AcknowledgedCommandsSettleOnceThroughOutagesLeaderMovesAn
     const absl::Duration left = std::max(settle_deadline - absl::Now(), absl::Seconds(1));
     auto order = client.SettledOrder(order_id, std::min(left, absl::Seconds(20)));
     ASSERT_TRUE(order.ok()) << order_id << ": " << order.status();
-    ASSERT_NE(order->status(), v1::ORDER_STATUS_PENDING)
-        << order_id << " never settled\n" << server->LogTail();
+    ASSERT_NE(order->status(), v1::ORDER_STATUS_PENDING) << order_id << " never settled\n"
+                                                         << server->LogTail();
     if (order->status() == v1::ORDER_STATUS_CONFIRMED) confirmed_per_sku[line.first] += line.second;
   }
   int issued = 0;
@@ -167,7 +167,8 @@ TEST(BrokerFaultsTest, AcknowledgedCommandsSettleOnceThroughOutagesLeaderMovesAn
     auto answer = client.SettledCouponRequest(request_id, std::min(left, absl::Seconds(20)));
     ASSERT_TRUE(answer.ok()) << request_id << ": " << answer.status();
     ASSERT_NE(answer->status(), v1::COUPON_REQUEST_STATUS_PENDING)
-        << request_id << " never settled\n" << server->LogTail();
+        << request_id << " never settled\n"
+        << server->LogTail();
     if (answer->status() == v1::COUPON_REQUEST_STATUS_ISSUED) ++issued;
   }
 

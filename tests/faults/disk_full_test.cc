@@ -75,8 +75,8 @@ TEST(DiskFullTest, FullDiskRefusesWithUnavailableKeepsTheLogAndRecoversWhenSpace
   if (!mounted.ok()) GTEST_SKIP() << "cannot mount a tmpfs here (needs root): " << mounted;
   const std::string data_dir = small.path() + "/data";
 
-  auto started = ServerProcess::Start(
-      {.flags = {absl::StrCat("--data_dir=", data_dir)}, .keep_dir = getenv("SURGE_FAULTS_KEEP") != nullptr});
+  auto started = ServerProcess::Start({.flags = {absl::StrCat("--data_dir=", data_dir)},
+                                       .keep_dir = getenv("SURGE_FAULTS_KEEP") != nullptr});
   ASSERT_TRUE(started.ok()) << started.status();
   std::unique_ptr<ServerProcess> server = *std::move(started);
 
@@ -159,9 +159,9 @@ TEST(DiskFullTest, FullDiskRefusesWithUnavailableKeepsTheLogAndRecoversWhenSpace
   int attempt = 0;
   const bool recovered_live = testing::Eventually(
       [&] { return try_command(absl::StrCat("after-grow-", attempt++)); }, absl::Seconds(5));
-  std::printf("[ info ] after growing the disk: %s\n",
-              recovered_live ? "the running server accepts commands again"
-                             : "the server needed a restart");
+  std::printf(
+      "[ info ] after growing the disk: %s\n",
+      recovered_live ? "the running server accepts commands again" : "the server needed a restart");
   if (!recovered_live) {
     server->Kill();
     ASSERT_TRUE(server->Restart().ok()) << server->LogTail();

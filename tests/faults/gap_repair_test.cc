@@ -113,8 +113,8 @@ TEST(GapRepairTest, ConsumerBehindBrokerRetentionGetsEveryEventExactlyOnce) {
   ASSERT_EQ(last, static_cast<uint64_t>(kEvents));
 
   // Phase 1: the relay delivers everything while nobody consumes.
-  ASSERT_TRUE(WaitUntil([&] { return relay->GetStats().delivered_position >= last; },
-                        absl::Seconds(30)))
+  ASSERT_TRUE(
+      WaitUntil([&] { return relay->GetStats().delivered_position >= last; }, absl::Seconds(30)))
       << "relay delivered only up to " << relay->GetStats().delivered_position << " of " << last;
   const int32_t partition = kafka::PartitionFor(sku, relay_options.partitions);
   auto marks = Watermarks(broker->bootstrap_servers(), kafka::kStockTopic, partition);
@@ -145,8 +145,7 @@ TEST(GapRepairTest, ConsumerBehindBrokerRetentionGetsEveryEventExactlyOnce) {
     if (!value.ok() || !value->has_value()) return 0;
     return projections::internal::DecodeU64(**value).value_or(0);
   };
-  const bool caught_up =
-      WaitUntil([&] { return applied_checkpoint() >= last; }, absl::Seconds(45));
+  const bool caught_up = WaitUntil([&] { return applied_checkpoint() >= last; }, absl::Seconds(45));
   auto stock_stats = [&] {
     for (const auto& r : pipeline->GetStats()) {
       if (r.projection == "stock") return r.stats;
@@ -155,9 +154,9 @@ TEST(GapRepairTest, ConsumerBehindBrokerRetentionGetsEveryEventExactlyOnce) {
   };
   const projections::ProjectionRunner::Stats stats = stock_stats();
   const kafka::Relay::Stats relay_stats = relay->GetStats();
-  ASSERT_TRUE(caught_up) << "stock projection applied only up to " << applied_checkpoint()
-                         << " of " << last << " (gaps " << stats.gaps << ", duplicates "
-                         << stats.duplicates << ", relay rewinds " << relay_stats.rewinds << ")";
+  ASSERT_TRUE(caught_up) << "stock projection applied only up to " << applied_checkpoint() << " of "
+                         << last << " (gaps " << stats.gaps << ", duplicates " << stats.duplicates
+                         << ", relay rewinds " << relay_stats.rewinds << ")";
 
   EXPECT_EQ(applied_checkpoint(), last);
   EXPECT_TRUE(stats.gaps > 0 || relay_stats.rewinds > 0)
@@ -170,12 +169,13 @@ TEST(GapRepairTest, ConsumerBehindBrokerRetentionGetsEveryEventExactlyOnce) {
   EXPECT_EQ(stock.available(), expected_available)
       << "stock differs from the sum of all deltas: events lost or applied twice";
   EXPECT_EQ(stock.updated_position(), last);
-  std::printf("[ info ] gaps %llu, duplicates %llu, applied %llu, relay rewinds %llu, produced %llu\n",
-              static_cast<unsigned long long>(stats.gaps),
-              static_cast<unsigned long long>(stats.duplicates),
-              static_cast<unsigned long long>(stats.applied),
-              static_cast<unsigned long long>(relay_stats.rewinds),
-              static_cast<unsigned long long>(relay_stats.produced));
+  std::printf(
+      "[ info ] gaps %llu, duplicates %llu, applied %llu, relay rewinds %llu, produced %llu\n",
+      static_cast<unsigned long long>(stats.gaps),
+      static_cast<unsigned long long>(stats.duplicates),
+      static_cast<unsigned long long>(stats.applied),
+      static_cast<unsigned long long>(relay_stats.rewinds),
+      static_cast<unsigned long long>(relay_stats.produced));
 
   pipeline.reset();  // stop consuming before the relay and broker go
   relay.reset();

@@ -22,10 +22,9 @@ absl::Status TmpfsMount::Mount(const std::string& path, uint64_t bytes) {
   const std::string data = absl::StrCat("size=", bytes, ",mode=0700");
   if (::mount("tmpfs", path.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, data.c_str()) != 0) {
     const int err = errno;
-    return absl::Status(err == EPERM ? absl::StatusCode::kPermissionDenied
-                                     : absl::StatusCode::kUnavailable,
-                        absl::StrCat("mount -t tmpfs -o ", data, " ", path, ": ",
-                                     std::strerror(err)));
+    return absl::Status(
+        err == EPERM ? absl::StatusCode::kPermissionDenied : absl::StatusCode::kUnavailable,
+        absl::StrCat("mount -t tmpfs -o ", data, " ", path, ": ", std::strerror(err)));
   }
   path_ = path;
   return absl::OkStatus();

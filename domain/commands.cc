@@ -4,8 +4,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "domain/fingerprint.h"
+#include "domain/internal/await.h"
 #include "domain/order_id.h"
 #include "domain/validation.h"
 
@@ -36,18 +36,6 @@ absl::Status MapStoreError(const absl::Status& status, absl::string_view request
 
 WriteResult ToWriteResult(const AppendResult& result) {
   return WriteResult{.position = result.first_position, .duplicate = result.duplicate};
-}
-
-template <typename T, typename Start>
-absl::StatusOr<T> Await(Start start) {
-  absl::Notification done;
-  absl::StatusOr<T> result = absl::UnknownError("no answer");
-  start([&](absl::StatusOr<T> r) {
-    result = std::move(r);
-    done.Notify();
-  });
-  done.WaitForNotification();
-  return result;
 }
 
 }  // namespace
@@ -236,11 +224,7 @@ void CommandHandler::CreateCampaignAsync(CreateCampaignCommand command,
 
 void CommandHandler::RequestCouponAsync(RequestCouponCommand command, Callback<WriteResult> done) {
   if (absl::Status s = Validate(command); !s.ok()) return done(s);
-  absl::StatusOr<int64_t> campaign_version = store_.StreamVersion(CampaignStream(command.code));
-  if (!campaign_version.ok()) return done(campaign_version.status());
-  if (*campaign_version == eventstore::kNoStream) {
-    return done(absl::NotFoundError(absl::StrCat("campaign ", command.code, " not found")));
-  }
+  if (absl::Status s = CheckCampaignExists(command.code); !s.ok()) return done(s);
   AppendRequest request;
   v1::Event event = NewEvent(CouponStream(command.code), command.request_id, command.request_id);
   v1::CouponRequested* requested = event.mutable_coupon_requested();
@@ -259,30 +243,49 @@ void CommandHandler::RequestCouponAsync(RequestCouponCommand command, Callback<W
                      });
 }
 
+absl::Status CommandHandler::CheckCampaignExists(const std::string& code) {
+  // Bounds the cache; campaigns are admin-created and few, so this is a
+  // safety net, not an eviction policy.
+  constexpr size_t kMaxKnownCampaigns = 100000;
+  {
+    absl::MutexLock lock(&campaigns_mu_);
+    if (known_campaigns_.count(code) != 0) return absl::OkStatus();
+  }
+  absl::StatusOr<int64_t> version = store_.StreamVersion(CampaignStream(code));
+  if (!version.ok()) return version.status();
+  if (*version == eventstore::kNoStream) {
+    return absl::NotFoundError(absl::StrCat("campaign ", code, " not found"));
+  }
+  absl::MutexLock lock(&campaigns_mu_);
+  if (known_campaigns_.size() >= kMaxKnownCampaigns) known_campaigns_.clear();
+  known_campaigns_.insert(code);
+  return absl::OkStatus();
+}
+
 // --- blocking forms ---------------------------------------------------------
 
 absl::StatusOr<PlaceOrderResult> CommandHandler::PlaceOrder(PlaceOrderCommand command) {
-  return Await<PlaceOrderResult>(
+  return internal::AwaitAnswer<PlaceOrderResult>(
       [&](Callback<PlaceOrderResult> cb) { PlaceOrderAsync(std::move(command), std::move(cb)); });
 }
 
 absl::StatusOr<CancelOrderResult> CommandHandler::CancelOrder(CancelOrderCommand command) {
-  return Await<CancelOrderResult>(
+  return internal::AwaitAnswer<CancelOrderResult>(
       [&](Callback<CancelOrderResult> cb) { CancelOrderAsync(std::move(command), std::move(cb)); });
 }
 
 absl::StatusOr<WriteResult> CommandHandler::AdjustStock(AdjustStockCommand command) {
-  return Await<WriteResult>(
+  return internal::AwaitAnswer<WriteResult>(
       [&](Callback<WriteResult> cb) { AdjustStockAsync(std::move(command), std::move(cb)); });
 }
 
 absl::StatusOr<WriteResult> CommandHandler::CreateCampaign(CreateCampaignCommand command) {
-  return Await<WriteResult>(
+  return internal::AwaitAnswer<WriteResult>(
       [&](Callback<WriteResult> cb) { CreateCampaignAsync(std::move(command), std::move(cb)); });
 }
 
 absl::StatusOr<WriteResult> CommandHandler::RequestCoupon(RequestCouponCommand command) {
-  return Await<WriteResult>(
+  return internal::AwaitAnswer<WriteResult>(
       [&](Callback<WriteResult> cb) { RequestCouponAsync(std::move(command), std::move(cb)); });
 }
 

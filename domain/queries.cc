@@ -5,9 +5,9 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/status_macros.h"
+#include "domain/internal/await.h"
 #include "domain/commands.h"
 #include "domain/validation.h"
 #include "projections/read_models.h"
@@ -26,18 +26,6 @@ absl::StatusOr<std::optional<T>> ReadRow(eventstore::EventStore& store, const ch
     return absl::DataLossError(absl::StrCat("corrupt row '", key, "' in ", cf));
   }
   return std::optional<T>(std::move(row));
-}
-
-template <typename T>
-absl::StatusOr<T> AwaitAnswer(std::function<void(std::function<void(absl::StatusOr<T>)>)> start) {
-  absl::Notification done;
-  absl::StatusOr<T> result = absl::UnknownError("no answer");
-  start([&](absl::StatusOr<T> r) {
-    result = std::move(r);
-    done.Notify();
-  });
-  done.WaitForNotification();
-  return result;
 }
 
 }  // namespace
@@ -114,7 +102,7 @@ void QueryHandler::GetOrderUntilCancelledAsync(std::string order_id, int64_t wai
 
 absl::StatusOr<v1::Order> QueryHandler::GetOrder(std::string order_id,
                                                  int64_t wait_for_settlement_ms) {
-  return AwaitAnswer<v1::Order>([&](Callback<v1::Order> cb) {
+  return internal::AwaitAnswer<v1::Order>([&](Callback<v1::Order> cb) {
     GetOrderAsync(std::move(order_id), wait_for_settlement_ms, std::move(cb));
   });
 }
@@ -164,7 +152,7 @@ void QueryHandler::GetCouponRequestAsync(std::string request_id, int64_t wait_fo
 
 absl::StatusOr<v1::CouponRequest> QueryHandler::GetCouponRequest(std::string request_id,
                                                                  int64_t wait_for_settlement_ms) {
-  return AwaitAnswer<v1::CouponRequest>([&](Callback<v1::CouponRequest> cb) {
+  return internal::AwaitAnswer<v1::CouponRequest>([&](Callback<v1::CouponRequest> cb) {
     GetCouponRequestAsync(std::move(request_id), wait_for_settlement_ms, std::move(cb));
   });
 }

@@ -13,18 +13,7 @@
 namespace surge::testing {
 namespace {
 
-class CouponFlowTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto server = ServerProcess::Start({});
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    client_ = std::make_unique<PipelineClient>(*server_);
-  }
-
-  std::unique_ptr<ServerProcess> server_;
-  std::unique_ptr<PipelineClient> client_;
-};
+using CouponFlowTest = PipelineTest;
 
 TEST_F(CouponFlowTest, SameRequestIdTwiceAppendsOneCouponRequested) {
   client_->CreateCampaign("DUP", 10);

@@ -13,18 +13,7 @@
 namespace surge::testing {
 namespace {
 
-class OrderFlowTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto server = ServerProcess::Start({});
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    client_ = std::make_unique<PipelineClient>(*server_);
-  }
-
-  std::unique_ptr<ServerProcess> server_;
-  std::unique_ptr<PipelineClient> client_;
-};
+using OrderFlowTest = PipelineTest;
 
 // The reference scenario: stock 10; three users order 5 at the same moment.
 TEST_F(OrderFlowTest, ThreeConcurrentOrdersOfFiveAgainstTenConfirmTwoAndCancelOne) {

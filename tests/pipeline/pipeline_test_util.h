@@ -185,6 +185,20 @@ class PipelineClient {
   int counter_ = 0;
 };
 
+// A fixture with one fresh server (embedded broker) per test and a client.
+class PipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto server = ServerProcess::Start({});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    client_ = std::make_unique<PipelineClient>(*server_);
+  }
+
+  std::unique_ptr<ServerProcess> server_;
+  std::unique_ptr<PipelineClient> client_;
+};
+
 // Runs `fn(i)` for i in [0, n) on `threads` threads.
 inline void ParallelFor(int n, int threads, const std::function<void(int)>& fn) {
   std::vector<std::thread> pool;

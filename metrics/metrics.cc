@@ -1,6 +1,7 @@
 #include "metrics/metrics.h"
 
 #include <exception>
+#include <limits>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
@@ -23,8 +24,8 @@ namespace {
 // Latency buckets from 50 µs to 10 s: the interesting range of a durable
 // append (a few hundred µs fsync) up to a badly stalled call.
 prometheus::Histogram::BucketBoundaries LatencyBuckets() {
-  return {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-          0.025,   0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
+  return {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+          0.05,    0.1,    0.25,    0.5,    1,     2.5,    5,     10};
 }
 
 // Powers of two up to the largest sensible batch.
@@ -34,13 +35,27 @@ prometheus::Histogram::BucketBoundaries SizeBuckets() {
   return b;
 }
 
-// Serves the scrape-time callbacks as metric families.
+// Serves the scrape-time callbacks as metric families, in registration order.
 class CallbackCollectable : public prometheus::Collectable {
  public:
   void Add(std::string name, std::string help, Metrics::Kind kind,
            std::function<std::vector<Sample>()> collect) {
     absl::MutexLock lock(&mu_);
-    entries_.push_back({std::move(name), std::move(help), kind, std::move(collect)});
+    Entry& e = entries_.emplace_back();
+    e.name = std::move(name);
+    e.help = std::move(help);
+    e.kind = kind;
+    e.collect = std::move(collect);
+  }
+
+  void AddHistogram(std::string name, std::string help, std::vector<double> bounds,
+                    std::function<std::vector<HistogramSample>()> collect) {
+    absl::MutexLock lock(&mu_);
+    Entry& e = entries_.emplace_back();
+    e.name = std::move(name);
+    e.help = std::move(help);
+    e.bounds = std::move(bounds);
+    e.collect_histogram = std::move(collect);
   }
 
   std::vector<prometheus::MetricFamily> Collect() const override {
@@ -51,6 +66,14 @@ class CallbackCollectable : public prometheus::Collectable {
       prometheus::MetricFamily family;
       family.name = e.name;
       family.help = e.help;
+      if (e.collect_histogram) {
+        family.type = prometheus::MetricType::Histogram;
+        for (const HistogramSample& s : e.collect_histogram()) {
+          family.metric.push_back(ToClientMetric(s, e.bounds));
+        }
+        out.push_back(std::move(family));
+        continue;
+      }
       family.type = e.kind == Metrics::Kind::kCounter ? prometheus::MetricType::Counter
                                                       : prometheus::MetricType::Gauge;
       for (const Sample& s : e.collect()) {
@@ -72,9 +95,37 @@ class CallbackCollectable : public prometheus::Collectable {
   struct Entry {
     std::string name;
     std::string help;
-    Metrics::Kind kind;
+    Metrics::Kind kind = Metrics::Kind::kGauge;
     std::function<std::vector<Sample>()> collect;
+    // Set for histogram families (then `collect` is unused).
+    std::vector<double> bounds;
+    std::function<std::vector<HistogramSample>()> collect_histogram;
   };
+
+  // Per-bucket counts -> the cumulative buckets of the exposition format,
+  // ending with +Inf (whose count is the sample count).
+  static prometheus::ClientMetric ToClientMetric(const HistogramSample& s,
+                                                 const std::vector<double>& bounds) {
+    prometheus::ClientMetric m;
+    for (const auto& [k, v] : s.labels) m.label.push_back({k, v});
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i <= bounds.size(); ++i) {
+      if (i < s.bucket_counts.size()) cumulative += s.bucket_counts[i];
+      prometheus::ClientMetric::Bucket bucket;
+      bucket.cumulative_count = cumulative;
+      bucket.upper_bound = i < bounds.size() ? bounds[i] : std::numeric_limits<double>::infinity();
+      m.histogram.bucket.push_back(bucket);
+    }
+    // Counts beyond the declared buckets still belong to +Inf.
+    for (size_t i = bounds.size() + 1; i < s.bucket_counts.size(); ++i) {
+      cumulative += s.bucket_counts[i];
+      m.histogram.bucket.back().cumulative_count = cumulative;
+    }
+    m.histogram.sample_count = cumulative;
+    m.histogram.sample_sum = s.sum;
+    return m;
+  }
+
   mutable absl::Mutex mu_;
   std::vector<Entry> entries_ ABSL_GUARDED_BY(mu_);
 };
@@ -106,29 +157,8 @@ struct Metrics::Impl {
           .Name("surge_eventstore_commit_seconds")
           .Help("Time to write and sync one WriteBatch.")
           .Register(*registry);
-  prometheus::Family<prometheus::Histogram>& projection_batch =
-      prometheus::BuildHistogram()
-          .Name("surge_projection_batch_size")
-          .Help("Kafka messages applied per projection batch.")
-          .Register(*registry);
-  prometheus::Family<prometheus::Counter>& projection_retries =
-      prometheus::BuildCounter()
-          .Name("surge_projection_retries_total")
-          .Help("Projection handling attempts that failed and were retried.")
-          .Register(*registry);
-  prometheus::Family<prometheus::Counter>& dead_letters =
-      prometheus::BuildCounter()
-          .Name("surge_dead_letters_total")
-          .Help("Messages sent to a dead-letter topic, by original topic.")
-          .Register(*registry);
-  prometheus::Family<prometheus::Counter>& relay_errors =
-      prometheus::BuildCounter()
-          .Name("surge_relay_produce_errors_total")
-          .Help("Relay produce/delivery errors (retried; nothing is dropped).")
-          .Register(*registry);
   prometheus::Histogram& batch_size_h = batch_size.Add({}, SizeBuckets());
   prometheus::Histogram& commit_seconds_h = commit_seconds.Add({}, LatencyBuckets());
-  prometheus::Counter& relay_errors_c = relay_errors.Add({});
 
   // A client can send any method path; label values stay bounded by keeping
   // the first kMaxMethods names and folding the rest into "other".
@@ -155,8 +185,8 @@ absl::StatusOr<std::unique_ptr<Metrics>> Metrics::Create(const Options& options)
       // civetweb takes "host:port"; one worker thread is plenty for scrapes.
       impl->exposer = std::make_unique<prometheus::Exposer>(options.listen_address, 1);
     } catch (const std::exception& e) {
-      return absl::UnavailableError(absl::StrCat("cannot serve metrics on ",
-                                                 options.listen_address, ": ", e.what()));
+      return absl::UnavailableError(
+          absl::StrCat("cannot serve metrics on ", options.listen_address, ": ", e.what()));
     }
     impl->exposer->RegisterCollectable(impl->registry);
     impl->exposer->RegisterCollectable(impl->callbacks);
@@ -170,8 +200,7 @@ int Metrics::port() const {
   return ports.empty() ? 0 : ports.front();
 }
 
-void Metrics::RecordRpc(absl::string_view method, absl::string_view code,
-                        absl::Duration latency) {
+void Metrics::RecordRpc(absl::string_view method, absl::string_view code, absl::Duration latency) {
   prometheus::Labels labels{{"method", impl_->BoundedMethod(method)}, {"code", std::string(code)}};
   impl_->rpc_total.Add(labels).Increment();
   impl_->rpc_seconds.Add(labels, LatencyBuckets()).Observe(absl::ToDoubleSeconds(latency));
@@ -182,24 +211,16 @@ void Metrics::RecordAppendBatch(size_t appends, absl::Duration commit_latency) {
   impl_->commit_seconds_h.Observe(absl::ToDoubleSeconds(commit_latency));
 }
 
-void Metrics::RecordProjectionBatch(absl::string_view projection, size_t messages) {
-  impl_->projection_batch.Add({{"projection", std::string(projection)}}, SizeBuckets())
-      .Observe(static_cast<double>(messages));
-}
-
-void Metrics::RecordProjectionRetry(absl::string_view projection) {
-  impl_->projection_retries.Add({{"projection", std::string(projection)}}).Increment();
-}
-
-void Metrics::RecordDeadLetter(absl::string_view topic) {
-  impl_->dead_letters.Add({{"topic", std::string(topic)}}).Increment();
-}
-
-void Metrics::RecordRelayProduceError() { impl_->relay_errors_c.Increment(); }
-
 void Metrics::RegisterCallback(std::string name, std::string help, Kind kind,
                                std::function<std::vector<Sample>()> collect) {
   impl_->callbacks->Add(std::move(name), std::move(help), kind, std::move(collect));
+}
+
+void Metrics::RegisterHistogramCallback(std::string name, std::string help,
+                                        std::vector<double> bounds,
+                                        std::function<std::vector<HistogramSample>()> collect) {
+  impl_->callbacks->AddHistogram(std::move(name), std::move(help), std::move(bounds),
+                                 std::move(collect));
 }
 
 std::string Metrics::RenderText() const {

@@ -6,7 +6,12 @@
 //   SURGE_ASSIGN_OR_RETURN(auto metrics, Metrics::Create({.listen_address = "127.0.0.1:9464"}));
 //   metrics->RecordAppendBatch(batch_size, commit_latency);
 //   metrics->RegisterCallback("surge_log_head_position", "...", Metrics::Kind::kGauge,
-//                             [&] { return std::vector<Sample>{{{}, double(store.HeadPosition())}}; });
+//                             [&] { return std::vector<Sample>{{{}, double(store.HeadPosition())}};
+//                             });
+//
+// Values another module already counts (positions, per-projection batch
+// sizes and retries, relay errors) are read through callbacks at scrape time
+// rather than pushed, so those modules stay free of this one.
 //
 // Naming follows Prometheus conventions: `surge_` prefix, base units
 // (`_seconds`), `_total` for counters. Labels are bounded: method and code,
@@ -19,6 +24,7 @@
 #define SURGE_METRICS_METRICS_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -39,6 +45,18 @@ namespace surge::metrics {
 struct Sample {
   std::map<std::string, std::string> labels;
   double value = 0;
+};
+
+// One labelled histogram of a scrape-time histogram family, kept by its
+// owner as plain counts (so modules need not link prometheus-cpp).
+struct HistogramSample {
+  std::map<std::string, std::string> labels;
+  // Observations per bucket, NOT cumulative: bucket_counts[i] counts values
+  // in (bounds[i-1], bounds[i]]; the last entry (index bounds.size()) counts
+  // values above every bound. Missing entries count as 0.
+  std::vector<uint64_t> bucket_counts;
+  // Sum of every observed value.
+  double sum = 0;
 };
 
 class Metrics {
@@ -64,17 +82,15 @@ class Metrics {
   void RecordRpc(absl::string_view method, absl::string_view code, absl::Duration latency);
   // Event store: one committed WriteBatch of `appends` appends.
   void RecordAppendBatch(size_t appends, absl::Duration commit_latency);
-  // Projections.
-  void RecordProjectionBatch(absl::string_view projection, size_t messages);
-  void RecordProjectionRetry(absl::string_view projection);
-  void RecordDeadLetter(absl::string_view topic);
-  // Relay.
-  void RecordRelayProduceError();
-
   // Registers a family whose samples are computed at each scrape. `name`
   // must be unique and follow the conventions (counters end in _total).
   void RegisterCallback(std::string name, std::string help, Kind kind,
                         std::function<std::vector<Sample>()> collect);
+  // Registers a histogram family computed at each scrape from counts its
+  // owner keeps. `bounds` are the buckets' upper bounds, ascending (the +Inf
+  // bucket is implied).
+  void RegisterHistogramCallback(std::string name, std::string help, std::vector<double> bounds,
+                                 std::function<std::vector<HistogramSample>()> collect);
 
   // A gRPC server interceptor factory recording RecordRpc for every call.
   // The factory borrows this Metrics: it must outlive the gRPC server.

@@ -74,9 +74,10 @@ void ProjectionApplier::MaybeRequestReplay(int32_t partition, uint64_t applied) 
     return;  // already asked; the relay is re-sending
   }
   last_replay_request_[partition] = {applied, now};
-  SURGE_LOG(INFO, "projections") << options_.projection_name << ": gap on " << options_.topic << "/"
-                                 << partition << " after position " << applied
-                                 << ", asking for a replay";
+  // Lost messages are trouble even though the relay repairs them.
+  SURGE_LOG(WARNING, "projections")
+      << options_.projection_name << ": gap on " << options_.topic << "/" << partition
+      << " after position " << applied << ", asking for a replay";
   if (request_replay_) request_replay_(applied + 1);
 }
 
@@ -147,6 +148,7 @@ absl::Status ProjectionApplier::ApplyWithRetries(const Item& item, BatchResult& 
       // (INVALID_ARGUMENT means the handler emitted something malformed.)
       SURGE_LOG(WARNING, "projections")
           << options_.projection_name << ": append failed, retrying: " << status;
+      ++result.retries;
       if (!Backoff(++store_failures)) return absl::CancelledError("projection applier stopping");
       --attempt;
       continue;
@@ -158,6 +160,7 @@ absl::Status ProjectionApplier::ApplyWithRetries(const Item& item, BatchResult& 
         << options_.projection_name << ": " << options_.topic << "/" << item.message->partition
         << "@" << item.message->offset << " failed (attempt " << attempt << "): " << status;
     if (!Retryable(status) || attempt >= options_.retry_attempts) break;
+    ++result.retries;
     if (!Backoff(attempt)) return absl::CancelledError("projection applier stopping");
   }
   return DeadLetter(item, failure, result);
@@ -174,6 +177,7 @@ absl::Status ProjectionApplier::DeadLetter(const Item& item, const DeliveryFailu
   // partition is lost meanwhile (the consumer is simply stalled).
   for (int attempt = 1; !where.ok(); ++attempt) {
     SURGE_LOG(WARNING, "projections") << "dead-letter publication failed: " << where.status();
+    ++result.retries;
     if (!Backoff(attempt)) return absl::CancelledError("projection applier stopping");
     where = publisher_->Publish(m, failure);
   }
@@ -197,6 +201,7 @@ absl::Status ProjectionApplier::DeadLetter(const Item& item, const DeliveryFailu
     if (status.ok()) break;
     SURGE_LOG(WARNING, "projections")
         << "recording dead letter " << row.id() << " failed: " << status;
+    ++result.retries;
     if (!Backoff(attempt)) return absl::CancelledError("projection applier stopping");
   }
   SURGE_LOG(WARNING, "projections")

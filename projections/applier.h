@@ -72,6 +72,7 @@ class ProjectionApplier {
     size_t gaps = 0;           // skipped because earlier messages are missing
     size_t dead_lettered = 0;  // given up on
     size_t appends = 0;        // EventStore appends made (0 = nothing changed)
+    size_t retries = 0;        // failed attempts (handling, append, dead-letter) tried again
   };
 
   // What replaying a dead letter did.

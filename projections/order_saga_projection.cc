@@ -1,9 +1,11 @@
 #include "projections/order_saga_projection.h"
 
 #include <optional>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "projections/internal/big_endian.h"
 #include "projections/read_models.h"
 #include "projections/saga_state.pb.h"
 #include "surge/v1/surge.pb.h"
@@ -14,6 +16,36 @@ namespace {
 using internal::OrderSagaState;
 
 std::string OrderStream(absl::string_view order_id) { return absl::StrCat("order-", order_id); }
+
+absl::StatusOr<uint64_t> DecodeCount(const std::optional<std::string>& bytes,
+                                     v1::OrderStatus status) {
+  if (!bytes.has_value()) return 0;
+  std::optional<uint64_t> count = internal::DecodeU64(*bytes);
+  if (!count.has_value()) {
+    return absl::DataLossError(
+        absl::StrCat("unreadable order count ", OrderStatusCountKey(status)));
+  }
+  return *count;
+}
+
+// Moves `order` to status `to` and the per-status counts with it (through
+// `state`, so they commit with the order row).
+absl::Status MoveStatus(ProjectionState& state, v1::Order& order, v1::OrderStatus to) {
+  const v1::OrderStatus from = order.status();
+  if (from == to) return absl::OkStatus();
+  for (const auto& [status, delta] : {std::pair{from, -1}, std::pair{to, 1}}) {
+    if (status == v1::ORDER_STATUS_UNSPECIFIED) continue;  // a new order
+    const std::string key = OrderStatusCountKey(status);
+    SURGE_ASSIGN_OR_RETURN(std::optional<std::string> bytes, state.Get(kOrdersCf, key));
+    SURGE_ASSIGN_OR_RETURN(uint64_t count, DecodeCount(bytes, status));
+    // Never below zero: orders a data dir held before the counts existed
+    // were never counted in.
+    count = delta < 0 ? (count > 0 ? count - 1 : 0) : count + 1;
+    state.Put(kOrdersCf, key, internal::EncodeU64(count));
+  }
+  order.set_status(to);
+  return absl::OkStatus();
+}
 
 // An order's saga state and row, loaded together and saved together.
 struct Saga {
@@ -69,11 +101,11 @@ void EmitRelease(const v1::Event& cause, const std::string& order_id, int32_t li
 }
 
 // Cancels a live order: OrderCancelled plus the release of every taken line.
-void Cancel(const v1::Event& cause, Saga& saga, const std::string& reason,
-            std::vector<v1::Event>& out) {
+absl::Status Cancel(ProjectionState& state, const v1::Event& cause, Saga& saga,
+                    const std::string& reason, std::vector<v1::Event>& out) {
   const std::string& order_id = saga.state.order_id();
   saga.state.set_status(internal::SAGA_STATUS_CANCELLED);
-  saga.order.set_status(v1::ORDER_STATUS_CANCELLED);
+  SURGE_RETURN_IF_ERROR(MoveStatus(state, saga.order, v1::ORDER_STATUS_CANCELLED));
   saga.order.set_reason(reason);
   v1::Event& cancelled = out.emplace_back(EmittedBy(cause, OrderStream(order_id)));
   cancelled.mutable_order_cancelled()->set_order_id(order_id);
@@ -82,6 +114,7 @@ void Cancel(const v1::Event& cause, Saga& saga, const std::string& reason,
     internal::SagaLine& line = *saga.state.mutable_lines(i);
     if (line.state() == internal::LINE_STATE_DECREASED) EmitRelease(cause, order_id, i, line, out);
   }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<v1::Event>> Placed(ProjectionState& state, const v1::Event& event) {
@@ -102,7 +135,7 @@ absl::StatusOr<std::vector<v1::Event>> Placed(ProjectionState& state, const v1::
   saga.order.set_order_id(placed.order_id());
   saga.order.set_user_id(placed.user_id());
   *saga.order.mutable_lines() = placed.lines();
-  saga.order.set_status(v1::ORDER_STATUS_PENDING);
+  SURGE_RETURN_IF_ERROR(MoveStatus(state, saga.order, v1::ORDER_STATUS_PENDING));
   SaveSaga(state, saga, event.position());
   return std::vector<v1::Event>();
 }
@@ -125,7 +158,7 @@ absl::StatusOr<std::vector<v1::Event>> Decreased(ProjectionState& state, const v
     }
     if (all_taken) {
       saga.state.set_status(internal::SAGA_STATUS_CONFIRMED);
-      saga.order.set_status(v1::ORDER_STATUS_CONFIRMED);
+      SURGE_RETURN_IF_ERROR(MoveStatus(state, saga.order, v1::ORDER_STATUS_CONFIRMED));
       v1::Event& confirmed = out.emplace_back(EmittedBy(event, OrderStream(decreased.order_id())));
       confirmed.mutable_order_confirmed()->set_order_id(decreased.order_id());
     }
@@ -143,7 +176,7 @@ absl::StatusOr<std::vector<v1::Event>> DecreaseFailed(ProjectionState& state,
   if (line->state() != internal::LINE_STATE_PENDING) return out;  // already answered
   line->set_state(internal::LINE_STATE_FAILED);
   if (saga.state.status() == internal::SAGA_STATUS_PENDING) {
-    Cancel(event, saga, failed.reason(), out);
+    SURGE_RETURN_IF_ERROR(Cancel(state, event, saga, failed.reason(), out));
   }
   SaveSaga(state, saga, event.position());
   return out;
@@ -156,12 +189,23 @@ absl::StatusOr<std::vector<v1::Event>> CancellationRequested(ProjectionState& st
   std::vector<v1::Event> out;
   // Nothing to cancel: unknown (the command side validates) or already cancelled.
   if (!saga.has_value() || saga->state.status() == internal::SAGA_STATUS_CANCELLED) return out;
-  Cancel(event, *saga, request.reason().empty() ? "cancelled by user" : request.reason(), out);
+  SURGE_RETURN_IF_ERROR(Cancel(
+      state, event, *saga, request.reason().empty() ? "cancelled by user" : request.reason(), out));
   SaveSaga(state, *saga, event.position());
   return out;
 }
 
 }  // namespace
+
+std::string OrderStatusCountKey(v1::OrderStatus status) {
+  return absl::StrCat("#count/", v1::OrderStatus_Name(status));
+}
+
+absl::StatusOr<uint64_t> ReadOrderStatusCount(StateReader& reader, v1::OrderStatus status) {
+  SURGE_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                         reader.Get(kOrdersCf, OrderStatusCountKey(status)));
+  return DecodeCount(bytes, status);
+}
 
 absl::StatusOr<std::vector<v1::Event>> OrderSagaProjection::Handle(ProjectionState& state,
                                                                    const v1::Event& event) {

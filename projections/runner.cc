@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <optional>
 #include <utility>
@@ -210,6 +211,9 @@ void ProjectionRunner::Run() {
   rd_kafka_t* rk = kafka_->consumer.get();
   const int poll_ms = static_cast<int>(absl::ToInt64Milliseconds(options_.poll_timeout));
   std::vector<ConsumedMessage> batch;
+  // Set by a consumer error, cleared (and logged) by the next message: the
+  // operator sees when the broker trouble ended, not only that it began.
+  bool consumer_failing = false;
   while (!stopping()) {
     batch.clear();
     bool offsets_lost = false;
@@ -218,6 +222,11 @@ void ProjectionRunner::Run() {
       MessageHandle msg(rd_kafka_consumer_poll(rk, timeout));
       if (msg == nullptr) break;
       if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (consumer_failing) {
+          consumer_failing = false;
+          SURGE_LOG(INFO, "projections") << applier_->projection_name() << ": consuming "
+                                         << options_.topic << " again after consumer errors";
+        }
         batch.push_back(ToConsumed(msg.get()));
         continue;
       }
@@ -226,6 +235,7 @@ void ProjectionRunner::Run() {
           msg->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
         offsets_lost = true;
       }
+      consumer_failing = true;
       SURGE_LOG(WARNING, "projections")
           << applier_->projection_name() << ": consumer error: " << rd_kafka_err2name(msg->err)
           << ": " << rd_kafka_message_errstr(msg.get());
@@ -234,11 +244,44 @@ void ProjectionRunner::Run() {
     }
     if (offsets_lost) {
       // The broker dropped data we had not consumed: re-relay from the log.
+      SURGE_LOG(WARNING, "projections")
+          << applier_->projection_name() << ": offsets of " << options_.topic
+          << " are gone from the broker, asking for a re-relay from the applied positions";
       absl::Status status = applier_->RequestReplayFromApplied(partitions());
       if (!status.ok()) SURGE_LOG(ERROR, "projections") << "replay request failed: " << status;
     }
     if (!batch.empty()) HandleBatch(batch);
+    UpdateLag();
   }
+}
+
+void ProjectionRunner::UpdateLag() {
+  rd_kafka_t* rk = kafka_->consumer.get();
+  const std::vector<int32_t> assigned = partitions();
+  TopicPartitionListHandle list(
+      rd_kafka_topic_partition_list_new(static_cast<int>(assigned.size())));
+  for (int32_t p : assigned) {
+    rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), p);
+  }
+  if (rd_kafka_position(rk, list.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  uint64_t lag = 0;
+  for (int i = 0; i < list->cnt; ++i) {
+    const rd_kafka_topic_partition_t& tp = list->elems[i];
+    int64_t low = RD_KAFKA_OFFSET_INVALID;
+    int64_t high = RD_KAFKA_OFFSET_INVALID;
+    // Cached values only (no broker round trip): the high watermark comes
+    // with every fetch response.
+    if (rd_kafka_get_watermark_offsets(rk, options_.topic.c_str(), tp.partition, &low, &high) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR ||
+        high < 0) {
+      continue;
+    }
+    // Nothing consumed yet on this partition: all it retains is pending.
+    const int64_t position = tp.offset >= 0 ? tp.offset : std::max<int64_t>(low, 0);
+    if (high > position) lag += static_cast<uint64_t>(high - position);
+  }
+  absl::MutexLock lock(&mu_);
+  stats_.lag_messages = lag;
 }
 
 void ProjectionRunner::HandleBatch(std::vector<ConsumedMessage>& batch) {
@@ -268,6 +311,11 @@ void ProjectionRunner::HandleBatch(std::vector<ConsumedMessage>& batch) {
   {
     absl::MutexLock lock(&mu_);
     ++stats_.batches;
+    stats_.retries += result->retries;
+    stats_.consumed += batch.size();
+    // Smallest i with 2^i >= size; batches are never empty.
+    const size_t bucket = std::bit_width(batch.size() - 1);
+    ++stats_.batch_sizes[std::min(bucket, Stats::kBatchSizeBuckets)];
     stats_.applied += result->applied;
     stats_.duplicates += result->duplicates;
     stats_.gaps += result->gaps;

@@ -22,6 +22,7 @@
 #ifndef SURGE_PROJECTIONS_RUNNER_H_
 #define SURGE_PROJECTIONS_RUNNER_H_
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -97,7 +98,22 @@ class ProjectionRunner {
     // Highest log position applied (or skipped as a dead letter) on any
     // partition: the projection's position for metrics and lag.
     uint64_t applied_position = 0;
+    // Failed attempts tried again (handling, appends, dead-letter writes).
+    uint64_t retries = 0;
+    // Messages on the topic not consumed yet: the broker's high watermark
+    // minus the consumer's position, summed over partitions (as last seen
+    // by the consumer; refreshed every poll).
+    uint64_t lag_messages = 0;
+    // Messages per handled batch, as per-bucket counts for a histogram:
+    // batch_sizes[i] counts batches of (BatchSizeBound(i-1), BatchSizeBound(i)]
+    // messages; the last entry counts batches above every bound.
+    static constexpr size_t kBatchSizeBuckets = 14;  // bounds 1, 2, 4, ..., 8192
+    std::array<uint64_t, kBatchSizeBuckets + 1> batch_sizes{};
+    uint64_t consumed = 0;  // messages in all handled batches (the histogram's sum)
   };
+
+  // Upper bound of batch-size bucket `i` (< Stats::kBatchSizeBuckets): 2^i.
+  static constexpr double BatchSizeBound(size_t i) { return static_cast<double>(1ULL << i); }
 
   // Validates options and creates the clients (no connection yet).
   // INVALID_ARGUMENT for missing fields or bad librdkafka settings.
@@ -131,6 +147,8 @@ class ProjectionRunner {
                    std::unique_ptr<ProjectionApplier> applier);
   void Run();
   void HandleBatch(std::vector<ConsumedMessage>& batch);
+  // Recomputes Stats::lag_messages from librdkafka's cached watermarks.
+  void UpdateLag();
   bool stopping() const;
 
   const Options options_;

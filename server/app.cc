@@ -16,6 +16,8 @@
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "domain/validation.h"
+#include "projections/order_saga_projection.h"
+#include "projections/projection_state.h"
 #include "projections/read_models.h"
 
 namespace surge::server {
@@ -208,6 +210,22 @@ void App::RegisterMetrics() {
                              Metrics::Kind::kGauge, per_campaign(&v1::Campaign::issued));
   metrics_->RegisterCallback("surge_coupons_remaining", "Coupons left per campaign.",
                              Metrics::Kind::kGauge, per_campaign(&v1::Campaign::remaining));
+  // The order saga keeps these counts in the same batches as the order rows:
+  // exact, and three point reads per scrape.
+  metrics_->RegisterCallback(
+      "surge_orders", "Orders in the order read model, by status.", Metrics::Kind::kGauge,
+      [store] {
+        Samples samples;
+        projections::EventStoreStateReader reader(store);
+        for (const auto& [status, label] :
+             {std::pair{v1::ORDER_STATUS_PENDING, "PENDING"},
+              std::pair{v1::ORDER_STATUS_CONFIRMED, "CONFIRMED"},
+              std::pair{v1::ORDER_STATUS_CANCELLED, "CANCELLED"}}) {
+          absl::StatusOr<uint64_t> count = projections::ReadOrderStatusCount(reader, status);
+          if (count.ok()) samples.push_back({{{"status", label}}, static_cast<double>(*count)});
+        }
+        return samples;
+      });
   pipeline_->RegisterMetrics(*metrics_);
 }
 

@@ -1,5 +1,6 @@
 #include "server/pipeline.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <utility>
@@ -127,12 +128,20 @@ void Pipeline::RegisterMetrics(metrics::Metrics& metrics) {
       });
   metrics.RegisterCallback(
       "surge_relay_lag_seconds",
-      "Seconds since the last delivery while events wait to be delivered (0 when caught up).",
+      "Age of the oldest event not yet delivered to Kafka (0 when caught up).",
       Metrics::Kind::kGauge, [this] {
-        const kafka::Relay::Stats s = relay_->GetStats();
+        // The event right after the delivered position is the oldest one
+        // waiting; its recorded time says how long (one point read).
+        const uint64_t delivered = relay_->GetStats().delivered_position;
         double lag = 0;
-        if (store_.HeadPosition() > s.delivered_position && s.last_delivery.has_value()) {
-          lag = absl::ToDoubleSeconds(absl::Now() - *s.last_delivery);
+        if (store_.HeadPosition() > delivered) {
+          absl::StatusOr<std::vector<v1::Event>> next = store_.ReadAll(delivered + 1, 1);
+          if (next.ok() && !next->empty() && next->front().has_recorded_at()) {
+            const google::protobuf::Timestamp& t = next->front().recorded_at();
+            const absl::Time recorded =
+                absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+            lag = std::max(0.0, absl::ToDoubleSeconds(absl::Now() - recorded));
+          }
         }
         return Samples{{{}, lag}};
       });
@@ -160,18 +169,13 @@ void Pipeline::RegisterMetrics(metrics::Metrics& metrics) {
   metrics.RegisterCallback("surge_projection_position",
                            "Highest log position each projection applied.", Metrics::Kind::kGauge,
                            per_projection([](const RunnerStats& s) { return s.applied_position; }));
-  metrics.RegisterCallback("surge_projection_lag_events",
-                           "Log head minus the projection's applied position.",
-                           Metrics::Kind::kGauge, [this] {
-                             Samples samples;
-                             const uint64_t head = store_.HeadPosition();
-                             for (const auto& r : projections_->GetStats()) {
-                               const uint64_t p = r.stats.applied_position;
-                               samples.push_back({{{"projection", r.projection}},
-                                                  static_cast<double>(head > p ? head - p : 0)});
-                             }
-                             return samples;
-                           });
+  // Measured on the projection's own topic: the log head also counts events
+  // of other topics, which the projection never sees, so "head - applied
+  // position" would not reach 0 when it is idle and caught up.
+  metrics.RegisterCallback(
+      "surge_projection_lag_messages",
+      "Messages on the projection's topic not consumed yet (high watermark - position).",
+      Metrics::Kind::kGauge, per_projection([](const RunnerStats& s) { return s.lag_messages; }));
   metrics.RegisterCallback("surge_projection_messages_total",
                            "Messages applied by each projection.", Metrics::Kind::kCounter,
                            per_projection([](const RunnerStats& s) { return s.applied; }));
@@ -185,6 +189,27 @@ void Pipeline::RegisterMetrics(metrics::Metrics& metrics) {
   metrics.RegisterCallback(
       "surge_projection_gaps_total", "Gaps detected (lost messages) that triggered a re-relay.",
       Metrics::Kind::kCounter, per_projection([](const RunnerStats& s) { return s.gaps; }));
+  metrics.RegisterCallback(
+      "surge_projection_retries_total",
+      "Failed handling, append or dead-letter attempts that were tried again.",
+      Metrics::Kind::kCounter, per_projection([](const RunnerStats& s) { return s.retries; }));
+  {
+    std::vector<double> bounds;
+    for (size_t i = 0; i < RunnerStats::kBatchSizeBuckets; ++i) {
+      bounds.push_back(projections::ProjectionRunner::BatchSizeBound(i));
+    }
+    metrics.RegisterHistogramCallback(
+        "surge_projection_batch_size", "Kafka messages handled per projection batch.",
+        std::move(bounds), [this] {
+          std::vector<metrics::HistogramSample> samples;
+          for (const auto& r : projections_->GetStats()) {
+            samples.push_back({{{"projection", r.projection}},
+                               {r.stats.batch_sizes.begin(), r.stats.batch_sizes.end()},
+                               static_cast<double>(r.stats.consumed)});
+          }
+          return samples;
+        });
+  }
   metrics.RegisterCallback(
       "surge_projection_dead_lettered_total", "Messages sent to the dead-letter topic, by topic.",
       Metrics::Kind::kCounter, [this] {

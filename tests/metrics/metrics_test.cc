@@ -47,9 +47,13 @@ TEST(MetricsTest, ServesRecordedInstrumentsOverHttp) {
   ASSERT_GT((*metrics)->port(), 0);
   (*metrics)->RecordRpc("surge.v1.OrderService/PlaceOrder", "OK", absl::Milliseconds(2));
   (*metrics)->RecordAppendBatch(17, absl::Microseconds(300));
-  (*metrics)->RecordDeadLetter("surge.coupons");
-  (*metrics)->RegisterCallback("surge_log_head_position", "Log head.", Metrics::Kind::kGauge,
-                               [] { return std::vector<Sample>{{{}, 42}}; });
+  (*metrics)->RegisterCallback("surge_projection_dead_lettered_total", "Dead letters.",
+                               Metrics::Kind::kCounter, [] {
+                                 return std::vector<Sample>{{{{"topic", "surge.coupons"}}, 1}};
+                               });
+  (*metrics)->RegisterCallback("surge_log_head_position", "Log head.", Metrics::Kind::kGauge, [] {
+    return std::vector<Sample>{{{}, 42}};
+  });
 
   std::string body = HttpGet((*metrics)->port(), "/metrics");
   EXPECT_TRUE(absl::StrContains(body, "200 OK")) << body.substr(0, 200);
@@ -58,7 +62,9 @@ TEST(MetricsTest, ServesRecordedInstrumentsOverHttp) {
       "surge_grpc_server_handled_total{code=\"OK\",method=\"surge.v1.OrderService/PlaceOrder\"} 1"))
       << body;
   EXPECT_TRUE(absl::StrContains(body, "surge_eventstore_append_batch_size_count 1")) << body;
-  EXPECT_TRUE(absl::StrContains(body, "surge_dead_letters_total{topic=\"surge.coupons\"} 1"));
+  EXPECT_TRUE(
+      absl::StrContains(body, "surge_projection_dead_lettered_total{topic=\"surge.coupons\"} 1"))
+      << body;
   EXPECT_TRUE(absl::StrContains(body, "surge_log_head_position 42")) << body;
 }
 
@@ -73,6 +79,34 @@ TEST(MetricsTest, MethodLabelCardinalityIsBounded) {
   EXPECT_FALSE(absl::StrContains(text, "bogus/method499"));
 }
 
+TEST(MetricsTest, HistogramCallbackRendersCumulativeBuckets) {
+  auto metrics = Metrics::Create({.listen_address = ""});
+  ASSERT_TRUE(metrics.ok());
+  // Per-bucket counts 2, 0, 3 and 4 above every bound; one extra trailing
+  // entry beyond the declared buckets still counts towards +Inf.
+  (*metrics)->RegisterHistogramCallback("surge_test_batch_size", "Test.", {1, 4, 16}, [] {
+    return std::vector<HistogramSample>{{{{"projection", "stock"}}, {2, 0, 3, 4, 1}, 99.5}};
+  });
+  const std::string text = (*metrics)->RenderText();
+  EXPECT_TRUE(absl::StrContains(text, "# TYPE surge_test_batch_size histogram")) << text;
+  EXPECT_TRUE(
+      absl::StrContains(text, "surge_test_batch_size_bucket{projection=\"stock\",le=\"1\"} 2"))
+      << text;
+  EXPECT_TRUE(
+      absl::StrContains(text, "surge_test_batch_size_bucket{projection=\"stock\",le=\"4\"} 2"))
+      << text;
+  EXPECT_TRUE(
+      absl::StrContains(text, "surge_test_batch_size_bucket{projection=\"stock\",le=\"16\"} 5"))
+      << text;
+  EXPECT_TRUE(
+      absl::StrContains(text, "surge_test_batch_size_bucket{projection=\"stock\",le=\"+Inf\"} 10"))
+      << text;
+  EXPECT_TRUE(absl::StrContains(text, "surge_test_batch_size_count{projection=\"stock\"} 10"))
+      << text;
+  EXPECT_TRUE(absl::StrContains(text, "surge_test_batch_size_sum{projection=\"stock\"} 99.5"))
+      << text;
+}
+
 TEST(MetricsTest, PromtoolAcceptsTheOutput) {
   if (std::system("command -v promtool >/dev/null 2>&1") != 0) {
     GTEST_SKIP() << "promtool not installed (scripts/install-deps.sh installs it)";
@@ -82,12 +116,18 @@ TEST(MetricsTest, PromtoolAcceptsTheOutput) {
   (*metrics)->RecordRpc("surge.v1.CouponService/RequestCoupon", "RESOURCE_EXHAUSTED",
                         absl::Milliseconds(1));
   (*metrics)->RecordAppendBatch(3, absl::Microseconds(250));
-  (*metrics)->RecordProjectionBatch("coupons", 12);
-  (*metrics)->RecordProjectionRetry("coupons");
-  (*metrics)->RecordRelayProduceError();
+  (*metrics)->RegisterHistogramCallback(
+      "surge_projection_batch_size", "Messages per batch.", {1, 2, 4}, [] {
+        return std::vector<HistogramSample>{{{{"projection", "coupons"}}, {1, 0, 2, 1}, 17}};
+      });
+  (*metrics)->RegisterCallback("surge_projection_retries_total", "Retries.",
+                               Metrics::Kind::kCounter, [] {
+                                 return std::vector<Sample>{{{{"projection", "coupons"}}, 3}};
+                               });
   (*metrics)->RegisterCallback("surge_coupons_remaining", "Coupons left per campaign.",
-                               Metrics::Kind::kGauge,
-                               [] { return std::vector<Sample>{{{{"campaign", "FLASH"}}, 5}}; });
+                               Metrics::Kind::kGauge, [] {
+                                 return std::vector<Sample>{{{{"campaign", "FLASH"}}, 5}};
+                               });
   std::string path = ::testing::TempDir() + "/metrics.txt";
   std::ofstream(path) << (*metrics)->RenderText();
   int rc = std::system(("promtool check metrics < " + path + " > " + path + ".out 2>&1").c_str());

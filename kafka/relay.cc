@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,6 +29,12 @@ constexpr size_t kMaxCheckpointRows = 100000;
 // Longest the relay thread blocks in one wait, so stop requests, replays and
 // delivery reports are handled promptly.
 constexpr absl::Duration kMaxWait = absl::Milliseconds(10);
+// How often the applied checkpoints are found by a prefix scan (new
+// projections or partitions appear); in between the known keys are read by
+// point lookups. A scan steps over every overwritten version of the rows in
+// the memtable (each projection batch rewrites them): under load it cost
+// ~9% of the server's instructions when it ran on every applied batch.
+constexpr absl::Duration kAppliedRescanInterval = absl::Seconds(1);
 
 int ToMillis(absl::Duration d) {
   return static_cast<int>(std::clamp<int64_t>(absl::ToInt64Milliseconds(d), 0, 1 << 30));
@@ -66,6 +73,8 @@ struct RelayState {
   uint64_t last_w = 0;
   absl::Time last_w_change;
   absl::Time next_applied_poll = absl::InfinitePast();
+  absl::Time next_applied_rescan = absl::InfinitePast();
+  std::vector<std::string> applied_keys;  // found by the last scan
   absl::Time next_checkpoint = absl::InfinitePast();
   absl::Time backoff_until = absl::InfinitePast();
   int consecutive_errors = 0;
@@ -119,7 +128,9 @@ absl::StatusOr<internal::ClientHandle> MakeProducer(const Relay::Options& option
       // librdkafka's own retries; acks=all is what makes it durable.
       {"enable.idempotence", "true"},
       {"acks", "all"},
-      {"linger.ms", "5"},
+      // Each hop of a saga waits for it once: keep it short. Under load,
+      // batches still form while earlier requests are in flight.
+      {"linger.ms", "1"},
   };
   for (const auto& [key, value] : options.producer_config) settings[key] = value;
   absl::StatusOr<internal::ConfHandle> conf = internal::MakeConf(settings);
@@ -276,11 +287,11 @@ class Loop {
 
   void RefreshApplied(bool force) {
     const uint64_t seq = applied_notifier_.sequence();
-    if (!force && seq == s_.applied_seen_seq && absl::Now() < s_.next_applied_poll) return;
+    const absl::Time now = absl::Now();
+    if (!force && seq == s_.applied_seen_seq && now < s_.next_applied_poll) return;
     s_.applied_seen_seq = seq;
-    s_.next_applied_poll = absl::Now() + options_.applied_poll_interval;
-    absl::StatusOr<std::vector<std::pair<std::string, std::string>>> rows =
-        store_.Scan(eventstore::kCheckpointsCf, kAppliedPrefix, kMaxCheckpointRows);
+    s_.next_applied_poll = now + options_.applied_poll_interval;
+    absl::StatusOr<std::vector<std::pair<std::string, std::string>>> rows = ReadApplied(force, now);
     if (!rows.ok()) {
       ++s_.errors;
       SURGE_LOG(WARNING, kComponent) << "cannot read applied checkpoints: " << rows.status();
@@ -288,6 +299,31 @@ class Loop {
     }
     s_.applied = internal::LowestAppliedPositions(*rows, s_.topics, options_.partitions);
     for (size_t slot = 0; slot < s_.slots; ++slot) s_.watermarks.OnApplied(slot, s_.applied[slot]);
+  }
+
+  // The applied checkpoint rows: a prefix scan when due, else one point
+  // lookup per key the last scan found (a checkpoint row is never deleted).
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ReadApplied(bool force,
+                                                                               absl::Time now) {
+    if (force || s_.applied_keys.empty() || now >= s_.next_applied_rescan) {
+      s_.next_applied_rescan = now + kAppliedRescanInterval;
+      absl::StatusOr<std::vector<std::pair<std::string, std::string>>> rows =
+          store_.Scan(eventstore::kCheckpointsCf, kAppliedPrefix, kMaxCheckpointRows);
+      if (rows.ok()) {
+        s_.applied_keys.clear();
+        for (const auto& [key, value] : *rows) s_.applied_keys.push_back(key);
+      }
+      return rows;
+    }
+    std::vector<std::pair<std::string, std::string>> rows;
+    rows.reserve(s_.applied_keys.size());
+    for (const std::string& key : s_.applied_keys) {
+      absl::StatusOr<std::optional<std::string>> value =
+          store_.Get(eventstore::kCheckpointsCf, key);
+      if (!value.ok()) return value.status();
+      if (value->has_value()) rows.emplace_back(key, **value);
+    }
+    return rows;
   }
 
   void PersistCheckpoints(bool force) {
@@ -453,7 +489,10 @@ void Relay::Run() {
     loop.RefreshApplied(/*force=*/false);
     const uint64_t w = loop.LowWatermark();
     const absl::Time now = absl::Now();
-    if (w != s.last_w) {
+    // The stall clock runs only while something produced is unapplied: an
+    // idle relay is not stalled, and the first event after a quiet period
+    // gets the full stall_timeout to be applied.
+    if (w != s.last_w || s.watermarks.unapplied() == 0) {
       s.last_w = w;
       s.last_w_change = now;
     } else if (s.watermarks.unapplied() > 0 && now - s.last_w_change >= options_.stall_timeout) {

@@ -1,5 +1,7 @@
 #include "projections/stock_projection.h"
 
+#include <cstdint>
+
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -28,14 +30,20 @@ absl::StatusOr<std::vector<v1::Event>> Adjust(ProjectionState& state, const v1::
   if (adjusted.sku().empty()) return absl::InvalidArgumentError("StockAdjusted without sku");
   SURGE_ASSIGN_OR_RETURN(v1::Stock stock, LoadStock(state, adjusted.sku()));
   std::vector<v1::Event> out;
-  if (adjusted.delta() < 0 && -adjusted.delta() > stock.available()) {
+  // Written so that no forged delta (e.g. INT64_MIN) can overflow: the
+  // command side bounds |delta| to 1,000,000, but the log is input too.
+  const int64_t delta = adjusted.delta();
+  const bool below_zero = delta < -stock.available();
+  const bool overflows = delta > 0 && stock.available() > INT64_MAX - delta;
+  if (below_zero || overflows) {
     v1::Event& rejected = out.emplace_back(EmittedBy(event, StockStream(adjusted.sku())));
     v1::StockAdjustmentRejected* r = rejected.mutable_stock_adjustment_rejected();
     r->set_sku(adjusted.sku());
-    r->set_delta(adjusted.delta());
+    r->set_delta(delta);
     r->set_available(stock.available());
-    r->set_reason(absl::StrCat("write-off of ", -adjusted.delta(), " exceeds available stock ",
-                               stock.available()));
+    r->set_reason(below_zero ? absl::StrCat("write-off of ", 0 - static_cast<uint64_t>(delta),
+                                            " exceeds available stock ", stock.available())
+                             : absl::StrCat("restock of ", delta, " would overflow the stock"));
     return out;
   }
   stock.set_available(stock.available() + adjusted.delta());

@@ -10,6 +10,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "common/flags_help.h"
 #include "common/logging.h"
 #include "server/app.h"
 
@@ -68,9 +69,10 @@ int Fail(const std::string& message) {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "surge-server: orders with stock reservation and first-come coupons over gRPC "
-      "(surge.v1), backed by a durable RocksDB event log.\n"
+      "orders with stock reservation and first-come coupons over gRPC (surge.v1), backed by "
+      "a durable RocksDB event log, relayed to Kafka and projected into read models.\n"
       "  surge-server --data_dir=./surge-data --grpc_addr=127.0.0.1:50051");
+  surge::ShowOwnFlagsInHelp("server/main.cc");
   absl::ParseCommandLine(argc, argv);
 
   // Block the shutdown signals before any thread starts, so every thread

@@ -30,8 +30,11 @@
 
 #include <functional>
 #include <string>
+#include <unordered_set>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "domain/command_types.h"
 #include "eventstore/event_store.h"
 
@@ -79,8 +82,16 @@ class CommandHandler {
   void CancelOrderAttempt(CancelOrderCommand command, int attempt,
                           Callback<CancelOrderResult> done);
 
+  // OK when the campaign exists, NOT_FOUND when it does not.
+  absl::Status CheckCampaignExists(const std::string& code);
+
   eventstore::EventStore& store_;
   const Options options_;
+  // Campaigns seen to exist. A campaign is never deleted, so a hit spares
+  // RequestCoupon a read of the log per request; misses are not cached (the
+  // campaign may be created the next moment).
+  absl::Mutex campaigns_mu_;
+  std::unordered_set<std::string> known_campaigns_ ABSL_GUARDED_BY(campaigns_mu_);
 };
 
 }  // namespace surge::domain

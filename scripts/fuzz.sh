@@ -19,7 +19,8 @@ BUILD_DIR="${SURGE_FUZZ_BUILD_DIR:-build-fuzz}"
 JOBS="${SURGE_JOBS:-2}"
 TARGETS="${SURGE_FUZZ_TARGETS:-validation_fuzzer event_fuzzer dead_letter_envelope_fuzzer relay_headers_fuzzer}"
 
-command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ not found (apt-get install clang libclang-rt-14-dev)" >&2; exit 2; }
+scripts/install-deps.sh --fuzz
+command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ not found after install-deps" >&2; exit 2; }
 
 # fuzzer-no-link: coverage instrumentation everywhere (our libraries too), the
 # libFuzzer main only in the fuzz targets (tests/fuzz/CMakeLists.txt).

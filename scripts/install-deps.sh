@@ -16,6 +16,15 @@ PACKAGES=(
   redis-tools gnuplot-nox openssl curl procps
 )
 
+# Optional groups, asked for by the scripts that need them.
+for arg in "$@"; do
+  case "$arg" in
+    --fuzz) PACKAGES+=(clang libclang-rt-14-dev) ;;   # scripts/fuzz.sh (libFuzzer)
+    --perf) PACKAGES+=(valgrind linux-perf) ;;        # profiling the benchmarks
+    *) echo "install-deps: unknown option $arg (--fuzz, --perf)" >&2; exit 2 ;;
+  esac
+done
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

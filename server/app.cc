@@ -19,6 +19,7 @@
 #include "projections/order_saga_projection.h"
 #include "projections/projection_state.h"
 #include "projections/read_models.h"
+#include "server/internal/decode_error_interceptor.h"
 
 namespace surge::server {
 namespace {
@@ -250,6 +251,7 @@ absl::Status App::StartGrpc() {
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
         interceptors;
     interceptors.push_back(in_flight_.NewInterceptorFactory());
+    interceptors.push_back(internal::NewDecodeErrorInterceptorFactory());
     if (metrics_ != nullptr) interceptors.push_back(metrics_->NewGrpcInterceptorFactory());
     builder.experimental().SetInterceptorCreators(std::move(interceptors));
   }

@@ -59,16 +59,13 @@ std::vector<Garbage> MalformedPayloads() {
   };
 }
 
-// How the server refuses a request it cannot decode. INTERNAL or
-// INVALID_ARGUMENT would be the precise answers, but gRPC 1.51's callback API
-// (which surge's services use) fails such a call itself with UNIMPLEMENTED
-// and an empty message before any surge code runs
-// (grpcpp/impl/codegen/server_callback_handlers.h, "if deserialization or
-// reactor creator failed"). That exact answer is accepted as the library's;
-// anything else (OK above all) is not.
+// How the server refuses a request it cannot decode: INVALID_ARGUMENT naming
+// the message type. (gRPC 1.51's callback API itself answers UNIMPLEMENTED
+// with an empty message; server/internal/decode_error_interceptor.cc turns
+// that into the precise status.)
 bool IsUndecodableRefusal(const grpc::Status& status) {
-  return status.error_code() == Code::INTERNAL || status.error_code() == Code::INVALID_ARGUMENT ||
-         (status.error_code() == Code::UNIMPLEMENTED && status.error_message().empty());
+  return status.error_code() == Code::INVALID_ARGUMENT &&
+         status.error_message().find("could not be decoded") != std::string::npos;
 }
 
 // Every RPC, Subscribe included (its request is sent as one message, which

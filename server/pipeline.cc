@@ -10,6 +10,8 @@
 #include "absl/time/clock.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
+#include "kafka/topic_check.h"
+#include "kafka/topics.h"
 
 namespace surge::server {
 namespace {
@@ -65,7 +67,12 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Start(const Options& options
                                                        ")"));
   } else {
     pipeline->bootstrap_servers_ = options.kafka_brokers;
-    SURGE_LOG(INFO, "pipeline") << "external Kafka at " << options.kafka_brokers;
+    // The relay partitions by itself: the topics must have the partition
+    // count it assumes, or per-key order and gap detection break silently.
+    SURGE_RETURN_IF_ERROR(kafka::CheckTopics(options.kafka_brokers, kafka::EventTopics(),
+                                             options.partitions, absl::Seconds(15)));
+    SURGE_LOG(INFO, "pipeline") << "external Kafka at " << options.kafka_brokers << " ("
+                                << options.partitions << " partitions per topic, checked)";
   }
 
   kafka::Relay::Options relay_options;

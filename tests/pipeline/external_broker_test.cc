@@ -93,5 +93,21 @@ TEST(ExternalBrokerTest, ServerUsesExternalBrokerAndKcatReadsTheTopics) {
   EXPECT_TRUE(absl::StrContains(out, "surge-event-type=order_confirmed")) << out;
 }
 
+TEST(ExternalBrokerTest, RefusesToStartWhenTopicPartitionsDisagree) {
+  TempDir dir;
+  DevBroker broker;
+  auto bootstrap = broker.Start(dir.Path("bootstrap"));
+  ASSERT_TRUE(bootstrap.ok()) << bootstrap.status();
+  auto exit = ServerProcess::RunToExit(
+      {absl::StrCat("--kafka_brokers=", *bootstrap), "--kafka_partitions=4",
+       absl::StrCat("--data_dir=", dir.Path("data")), "--grpc_addr=127.0.0.1:0",
+       "--metrics_addr=127.0.0.1:0"},
+      absl::Seconds(60));
+  ASSERT_TRUE(exit.ok()) << exit.status();
+  EXPECT_NE(exit->exit_code, 0) << exit->log;
+  EXPECT_TRUE(absl::StrContains(exit->log, "has 6 partitions but --kafka_partitions is 4"))
+      << exit->log;
+}
+
 }  // namespace
 }  // namespace surge::testing

@@ -88,6 +88,9 @@ struct RelayState {
   uint64_t errors = 0;
   uint64_t rewinds = 0;
   std::optional<absl::Time> last_delivery;
+  // Set by a failed delivery, cleared (and logged once) by the next success,
+  // so an operator sees when a broker outage ends.
+  bool delivery_failing = false;
 
   static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
     auto* state = static_cast<RelayState*>(opaque);
@@ -96,9 +99,14 @@ struct RelayState {
       state->delivered.MarkDelivered(position);
       state->last_delivery = absl::Now();
       state->consecutive_errors = 0;
+      if (state->delivery_failing) {
+        state->delivery_failing = false;
+        SURGE_LOG(INFO, kComponent) << "deliveries succeed again (position " << position << ")";
+      }
       return;
     }
     ++state->errors;
+    state->delivery_failing = true;
     if (state->delivered.IsDelivered(position)) return;  // an older copy made it
     if (!state->failed_min.has_value()) {
       SURGE_LOG(WARNING, kComponent) << "delivery of position " << position

@@ -116,8 +116,13 @@ absl::StatusOr<std::unique_ptr<ProjectionRunner>> ProjectionRunner::Create(
       {"enable.auto.offset.store", "false"},
       {"auto.offset.reset", "earliest"},
       {"enable.partition.eof", "false"},
-      // Fetch what a batch needs without waiting long for more.
-      {"fetch.wait.max.ms", "20"},
+      // How long a broker holds an empty fetch. librdkafka's mock cluster (the
+      // embedded broker) does not answer early when data arrives meanwhile,
+      // so this is added in full to the settle latency of a message produced
+      // just after an empty fetch, once per hop (an order settles over two
+      // hops). 5 ms keeps that small; the price is idle fetches (3 consumers
+      // x 3 brokers / 5 ms), which cost little next to the command path.
+      {"fetch.wait.max.ms", "5"},
   };
   for (const auto& [k, v] : options.consumer_config) settings[k] = v;
   SURGE_ASSIGN_OR_RETURN(kafka::internal::ConfHandle conf, kafka::internal::MakeConf(settings));

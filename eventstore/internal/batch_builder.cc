@@ -38,6 +38,13 @@ absl::StatusOr<AppendResult> ParseIdempotencyRecord(absl::string_view key,
 }
 
 absl::StatusOr<int64_t> ReadStreamVersion(const RocksDb& db, const std::string& stream_id) {
+  // Versions start at 0 and have no holes, so a stream without version 0
+  // does not exist. That point read (bloom-filtered) answers the common case
+  // of a new stream, e.g. every new order, without an iterator and a
+  // reverse seek over the memtable and every SST.
+  SURGE_ASSIGN_OR_RETURN(std::optional<std::string> first,
+                         db.Get(db.streams(), StreamKey(stream_id, 0)));
+  if (!first.has_value()) return kNoStream;
   std::unique_ptr<rocksdb::Iterator> it(db.db()->NewIterator(rocksdb::ReadOptions(), db.streams()));
   it->SeekForPrev(ToSlice(StreamUpperKey(stream_id)));
   if (!it->status().ok()) return FromRocks(it->status(), "seek stream version");

@@ -147,7 +147,18 @@ def main():
              f"Linux {m['kernel']}")
     L.append(f"- commit: `{m['commit']}`, date: {m['date']}")
     L.append(f"- concurrency: {a.concurrency} calls in flight; surge-server with "
-             "`--durability=sync` (every acknowledged command fsynced), embedded Kafka\n")
+             "`--durability=sync` (every acknowledged command fsynced), embedded Kafka")
+    load_avg = load(os.path.join(res, "load.json"))
+    if load_avg:
+        L.append(f"- machine load (1-min load average, {m['nproc']} CPUs): {load_avg['load_start']} "
+                 f"at the start, {load_avg['load_end']} at the end"
+                 + (" — **busy machine**: other work shared the CPUs, absolute figures are low"
+                    if max(load_avg["load_start"], load_avg["load_end"]) > 3 else ""))
+    if server.get("batches"):
+        L.append(f"- group commit: {server['batch_appends']:,} appends in {server['batches']:,} "
+                 f"synced WriteBatches over the scenarios (mean "
+                 f"{server['batch_appends'] / server['batches']:.1f} appends per fsync)")
+    L.append("")
 
     L.append("## surge-bench scenarios\n")
     L.append("| scenario | mode | accepted/s | accept p50 | p90 | p99 | p99.9 | max | settle p50 "
@@ -222,15 +233,19 @@ def main():
         L.append(f"| settle p99 ≤ 50 ms at half the max throughput (open loop "
                  f"{op['rate']:.0f}/s) | {p99:.1f} ms | {verdict(p99 <= 50)} |")
     if server.get("rss_kib"):
-        total = sum(r["accepted"] for r in runs.values() if r)
+        total = sum(r["accepted"] for n, r in runs.items() if r and n != "noop") + server.get("fill_accepted", 0)
         rss = server["rss_kib"] / 1024
-        L.append(f"| RSS ≤ 300 MiB after 1,000,000 commands | {rss:.0f} MiB after this run's "
-                 f"~{total:,} measured calls (not 1,000,000) | "
+        before = server.get("rss_scenarios_kib", 0) / 1024
+        L.append(f"| RSS ≤ 300 MiB after 1,000,000 commands | {rss:.0f} MiB after ~{total:,} "
+                 f"commands ({before:.0f} MiB after the scenarios, before the fill) | "
                  f"{verdict(rss <= 300) if total >= 1_000_000 else 'partial: ' + verdict(rss <= 300)} |")
     if server.get("restart_seconds") is not None:
+        events = server.get("head_events", 0)
+        ok = server["restart_seconds"] <= 2
         L.append(f"| restart to serving ≤ 2 s (1,000,000 events) | {server['restart_seconds']:.2f} s "
-                 f"with this run's log (includes starting surge-bench for one health check) | "
-                 f"{verdict(server['restart_seconds'] <= 2)} (smaller log) |")
+                 f"to serving, {server.get('restart_first_call_seconds', 0):.2f} s to the first "
+                 f"answered call, log of {events:,} events | "
+                 f"{verdict(ok) if events >= 1_000_000 else 'partial: ' + verdict(ok) + ' (smaller log)'} |")
     for label, rd in [("Redis (no persistence)", redis), ("Redis AOF always", redis_aof)]:
         q = ratio(flash, rd["rps"] if rd else None)
         L.append(f"| stretch: flash-sale vs {label} | {fmt(q, 2)} × | "

@@ -22,6 +22,9 @@ FLASH_COUPONS=${FLASH_COUPONS:-1000}
 FLASH_USERS=${FLASH_USERS:-50000}
 RESULTS=${RESULTS:-$ROOT/bench/results}
 SETTLE=${SETTLE:-true}  # false: accept side only (no settle latency, no checks)
+# Events in the log before the restart measurement (filled with orders,
+# settle off); 0 skips the fill and restarts on whatever the scenarios left.
+FILL_EVENTS=${FILL_EVENTS:-1000000}
 PY=/usr/bin/python3
 
 find_bin() {  # the first executable called $1 under the build dir
@@ -51,23 +54,32 @@ free_port() {
   $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# Starts surge-server on the data dir $1; sets SERVER_PID and TARGET.
+# Starts surge-server on the data dir $1; sets SERVER_PID, TARGET and
+# METRICS (host:port of /metrics).
 start_server() {
   local data=$1 port_file=$WORK/port
   rm -f "$port_file"
+  METRICS="127.0.0.1:$(free_port)"
   "$SURGE_SERVER" --grpc_addr=127.0.0.1:0 --port_file="$port_file" --data_dir="$data" \
-    --durability=sync --metrics_addr="127.0.0.1:$(free_port)" >>"$WORK/server.log" 2>&1 &
+    --durability=sync --metrics_addr="$METRICS" >>"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
-  for _ in $(seq 1 600); do
+  for _ in $(seq 1 3000); do
     if [[ -s "$port_file" ]]; then
       TARGET="127.0.0.1:$(tr -d '[:space:]' <"$port_file")"
       return 0
     fi
     kill -0 "$SERVER_PID" 2>/dev/null || { echo "surge-server died:" >&2; tail -20 "$WORK/server.log" >&2; exit 1; }
-    sleep 0.05
+    sleep 0.01
   done
   echo "surge-server did not publish its port in 30 s" >&2; exit 1
 }
+
+metric() {  # metric <name>: the first sample of an unlabelled metric, as an integer (0 if absent)
+  curl -s "http://$METRICS/metrics" | awk -v m="$1" '$1 == m {v = $2} END {printf "%d\n", v + 0}'
+}
+
+load_avg() { cut -d' ' -f1 /proc/loadavg; }
+echo "{\"load_start\": $(load_avg)," >"$RESULTS/load.json.part"
 
 stop_server() {
   kill "$SERVER_PID" && wait "$SERVER_PID" 2>/dev/null || true
@@ -98,16 +110,51 @@ bench mixed --scenario=mixed --duration="$DURATION"
 HALF=$($PY -c 'import json,sys; print(max(1, int(json.load(open(sys.argv[1]))["accepted_per_second"] / 2)))' "$RESULTS/orders.json" 2>/dev/null || echo 100)
 bench orders-open --scenario=orders --duration="$DURATION" --rate="$HALF" --concurrency=4096
 
-# Memory and restart: RSS after everything above, then a clean stop and the
-# time until a restarted server serves again on the same log.
+# Group commit actually achieved over the scenarios above.
+BATCH_COUNT=$(metric surge_eventstore_append_batch_size_count)
+BATCH_SUM=$(metric surge_eventstore_append_batch_size_sum)
+RSS_SCENARIOS_KB=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER_PID/status")
+
+# Fill the log to FILL_EVENTS events with orders (accept side only), then
+# take RSS: the commands served so far are the scenarios' plus the fill's.
+FILL_ACCEPTED=0
+if [[ "$FILL_EVENTS" -gt 0 ]]; then
+  echo "== fill the log to $FILL_EVENTS events" >&2
+  for _ in $(seq 1 200); do
+    HEAD=$(metric surge_log_head_position)
+    [[ $HEAD -ge $FILL_EVENTS ]] && break
+    "$SURGE_BENCH" --target="$TARGET" --scenario=orders --concurrency="$CONCURRENCY" \
+      --requests=20000 --warmup=0s --settle=false --json="$WORK/fill.json" >/dev/null 2>&1 || true
+    FILL_ACCEPTED=$((FILL_ACCEPTED + $($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["accepted"])' "$WORK/fill.json" 2>/dev/null || echo 0)))
+  done
+  # Let the projections catch up, as a restarted production server would find them.
+  for _ in $(seq 1 600); do
+    LAG=$(curl -s "http://$METRICS/metrics" | awk '$1 ~ /^surge_projection_lag_(events|messages)/ {s += $2} END {printf "%d\n", s + 0}')
+    [[ $LAG -eq 0 ]] && break
+    sleep 0.5
+  done
+fi
+HEAD=$(metric surge_log_head_position)
 RSS_KB=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER_PID/status")
+
+# Restart: a clean stop, then the time until the restarted server serves
+# (publishes its port: gRPC is listening and every service is registered)
+# and until it answers one call.
 stop_server
 T0=$(date +%s.%N)
 start_server "$WORK/data"
-"$SURGE_BENCH" --target="$TARGET" --scenario=noop --requests=1 --warmup=0s --concurrency=1 >/dev/null
 T1=$(date +%s.%N)
+"$SURGE_BENCH" --target="$TARGET" --scenario=noop --requests=1 --warmup=0s --concurrency=1 >/dev/null
+T2=$(date +%s.%N)
 stop_server
-echo "{\"rss_kib\": $RSS_KB, \"restart_seconds\": $($PY -c "print(round($T1 - $T0, 3))")}" >"$RESULTS/server.json"
+grep -E 'opened .* at head position|embedded broker|serving surge' "$WORK/server.log" | tail -3 \
+  >"$RESULTS/restart-log.txt" || true
+cat >"$RESULTS/server.json" <<JSON
+{"rss_kib": $RSS_KB, "rss_scenarios_kib": $RSS_SCENARIOS_KB, "fill_accepted": $FILL_ACCEPTED,
+ "head_events": $HEAD, "restart_seconds": $($PY -c "print(round($T1 - $T0, 3))"),
+ "restart_first_call_seconds": $($PY -c "print(round($T2 - $T0, 3))"),
+ "batches": $BATCH_COUNT, "batch_appends": $BATCH_SUM}
+JSON
 
 # ------------------------------------------------------------ baselines ----
 echo "== naive synced puts" >&2
@@ -144,6 +191,9 @@ if [[ -n "$CODEC_MICRO" ]]; then
   echo "== event codec microbenchmarks" >&2
   "$CODEC_MICRO" --benchmark_min_time=0.2 --benchmark_format=json >"$RESULTS/codec.json"
 fi
+
+echo " \"load_end\": $(load_avg)}" >>"$RESULTS/load.json.part"
+mv "$RESULTS/load.json.part" "$RESULTS/load.json"
 
 # ---------------------------------------------------------------- report ----
 $PY "$ROOT/bench/report.py" --results "$RESULTS" --root "$ROOT" --concurrency "$CONCURRENCY" \

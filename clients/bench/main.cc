@@ -209,8 +209,14 @@ int Main() {
     report.settle = Summarize(tracker->latency_ns());
   }
   std::string summary = "skipped (--settle=false)";
-  absl::Status check =
-      settle ? CheckLog(client, **scenario, from, deadline, &summary) : absl::OkStatus();
+  absl::Status check = absl::OkStatus();
+  if (settles) {
+    check = CheckLog(client, **scenario, from, deadline, &summary);
+  } else if (settle) {
+    // A scenario that settles nothing wrote nothing to check: reading the
+    // whole log from 0 (seconds on a 1M-event log) would only delay the exit.
+    check = (*scenario)->NewCheck()->Finish(&summary);
+  }
   report.check_ok = check.ok();
   report.check = summary;
 

@@ -4,11 +4,15 @@
 #include <utility>
 
 #include "absl/time/clock.h"
+#include "common/thread_name.h"
 
 namespace surge::domain {
 
 SettlementWaiter::SettlementWaiter(Notifier& notifier)
-    : notifier_(notifier), thread_([this] { Run(); }) {}
+    : notifier_(notifier), thread_([this] {
+        SetCurrentThreadName("surge-settle");
+        Run();
+      }) {}
 
 SettlementWaiter::~SettlementWaiter() {
   {

@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "common/logging.h"
+#include "common/thread_name.h"
 #include "kafka/internal/config.h"
 #include "kafka/internal/errors.h"
 #include "kafka/internal/holders.h"
@@ -58,6 +59,7 @@ class ClusterWaker {
  public:
   explicit ClusterWaker(const std::string& bootstrap)
       : ports_(BrokerPorts(bootstrap)), thread_([this] {
+          SetCurrentThreadName("surge-brokerwake");
           if (ports_.empty()) return;
           while (!done_.WaitForNotificationWithTimeout(absl::Milliseconds(2))) {
             for (int port : ports_) Poke(port);

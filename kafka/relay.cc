@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
+#include "common/thread_name.h"
 #include "kafka/internal/applied_positions.h"
 #include "kafka/internal/config.h"
 #include "kafka/internal/errors.h"
@@ -236,7 +237,10 @@ absl::Status Relay::Start() {
   stats_.delivered_position = s.delivered.mark();
   stats_.low_watermark = s.cursor - 1;
   started_ = true;
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    SetCurrentThreadName("surge-relay");
+    Run();
+  });
   return absl::OkStatus();
 }
 

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
+#include "common/thread_name.h"
 #include "kafka/internal/config.h"
 #include "kafka/internal/errors.h"
 #include "kafka/internal/holders.h"
@@ -186,7 +187,10 @@ absl::Status ProjectionRunner::Start() {
   }
   SURGE_LOG(INFO, "projections") << applier_->projection_name() << ": consuming " << options_.topic
                                  << " (" << partitions.size() << " partitions)";
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    SetCurrentThreadName("surge-p-" + applier_->projection_name());
+    Run();
+  });
   return absl::OkStatus();
 }
 

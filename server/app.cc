@@ -124,6 +124,7 @@ absl::Status App::Init() {
   Pipeline::Options pipeline_options;
   pipeline_options.kafka_brokers = options_.kafka_brokers;
   pipeline_options.partitions = options_.kafka_partitions;
+  pipeline_options.embedded_brokers = options_.embedded_brokers;
   pipeline_options.data_dir = options_.data_dir;
   pipeline_options.retry_attempts = options_.projection_retry_attempts;
   pipeline_options.relay_window = options_.relay_window;

@@ -42,6 +42,9 @@ ABSL_FLAG(std::string, kafka_brokers, "",
 ABSL_FLAG(int, kafka_partitions, 6,
           "Partitions of each event topic (surge.orders, surge.stock, surge.coupons). With "
           "--kafka_brokers the topics must already exist with this many partitions.");
+ABSL_FLAG(int, embedded_brokers, 3,
+          "Brokers of the embedded Kafka cluster (ignored with --kafka_brokers), 1-9. 1 is the "
+          "cheapest; 3 has replicas and leader moves for fault drills.");
 ABSL_FLAG(int, projection_retry_attempts, 5,
           "Attempts (with capped exponential backoff) before a failing message is sent to "
           "<topic>.dlt.");
@@ -112,6 +115,10 @@ int main(int argc, char** argv) {
     return Fail("--kafka_partitions: must be between 1 and 1000");
   }
   options.kafka_partitions = absl::GetFlag(FLAGS_kafka_partitions);
+  if (absl::GetFlag(FLAGS_embedded_brokers) < 1 || absl::GetFlag(FLAGS_embedded_brokers) > 9) {
+    return Fail("--embedded_brokers: must be between 1 and 9");
+  }
+  options.embedded_brokers = absl::GetFlag(FLAGS_embedded_brokers);
   if (absl::GetFlag(FLAGS_projection_retry_attempts) < 1) {
     return Fail("--projection_retry_attempts: must be >= 1");
   }

@@ -8,6 +8,7 @@
 #include "absl/synchronization/notification.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
+#include "common/thread_name.h"
 #include "eventstore/internal/data_dir.h"
 #include "eventstore/internal/keys.h"
 #include "eventstore/internal/rocks_status.h"
@@ -73,7 +74,10 @@ RocksEventStore::RocksEventStore(const Options& options, std::unique_ptr<RocksDb
       queue_(options.queue_capacity),
       next_position_(head + 1),
       versions_(kVersionCacheCapacity) {
-  appender_ = std::thread([this] { AppenderLoop(); });
+  appender_ = std::thread([this] {
+    SetCurrentThreadName("surge-append");
+    AppenderLoop();
+  });
 }
 
 RocksEventStore::~RocksEventStore() {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/logging.h"
+#include "common/thread_name.h"
 #include "server/status_mapping.h"
 
 namespace surge::server::internal {
@@ -24,7 +25,10 @@ void SubscribeReactor::Start(std::unique_ptr<eventstore::Subscription> subscript
   }
   // Detached: the thread's last act is Finish(), after which gRPC owns (and
   // deletes) this reactor; nothing else needs to join it.
-  std::thread([this] { Pump(); }).detach();
+  std::thread([this] {
+    SetCurrentThreadName("surge-subscribe");
+    Pump();
+  }).detach();
 }
 
 void SubscribeReactor::Stop() {

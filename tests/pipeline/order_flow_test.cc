@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/pipeline/pipeline_test_util.h"
 
@@ -134,6 +135,39 @@ TEST_F(OrderFlowTest, ReadRightAfterPlaceAnswersPendingOrSettledNeverNotFound) {
     ASSERT_TRUE(order.ok()) << order.status();
     EXPECT_NE(order->status(), v1::ORDER_STATUS_UNSPECIFIED);
   }
+}
+
+// The cheapest embedded cluster (--embedded_brokers=1, one partition per
+// topic) runs the same saga: every topic on one leader, every key on one
+// partition.
+class SingleBrokerOrderFlowTest : public PipelineTest {
+ protected:
+  std::vector<std::string> ServerFlags() const override {
+    return {"--embedded_brokers=1", "--kafka_partitions=1"};
+  }
+};
+
+TEST_F(SingleBrokerOrderFlowTest, OrdersConfirmAndCancelOnOneBrokerAndOnePartition) {
+  client_->AdjustStock("sku-one", 10);
+  std::vector<std::string> order_ids;
+  for (int i = 0; i < 3; ++i) {
+    auto placed = client_->PlaceOrder(absl::StrCat("one-", i), absl::StrCat("user-", i),
+                                      {{"sku-one", 4}});
+    ASSERT_TRUE(placed.ok()) << placed.status();
+    order_ids.push_back(placed->order_id());
+  }
+  std::vector<v1::OrderStatus> statuses;
+  for (const std::string& id : order_ids) {
+    auto order = client_->SettledOrder(id);
+    ASSERT_TRUE(order.ok()) << order.status() << "\n" << server_->LogTail();
+    statuses.push_back(order->status());
+  }
+  // One partition: the stock projection sees the three decreases in order.
+  EXPECT_EQ(statuses, (std::vector<v1::OrderStatus>{v1::ORDER_STATUS_CONFIRMED,
+                                                    v1::ORDER_STATUS_CONFIRMED,
+                                                    v1::ORDER_STATUS_CANCELLED}));
+  EXPECT_TRUE(client_->StockBecomes("sku-one", 2)) << client_->GetStock("sku-one").status();
+  EXPECT_THAT(server_->LogTail(100000), ::testing::HasSubstr("1 brokers, 1 partitions per topic"));
 }
 
 }  // namespace

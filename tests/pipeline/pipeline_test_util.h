@@ -188,8 +188,11 @@ class PipelineClient {
 // A fixture with one fresh server (embedded broker) per test and a client.
 class PipelineTest : public ::testing::Test {
  protected:
+  // Extra surge-server flags of the fixture's server.
+  virtual std::vector<std::string> ServerFlags() const { return {}; }
+
   void SetUp() override {
-    auto server = ServerProcess::Start({});
+    auto server = ServerProcess::Start({.flags = ServerFlags()});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
     client_ = std::make_unique<PipelineClient>(*server_);

@@ -10,7 +10,6 @@
 
 namespace surge::server::internal {
 namespace {
-constexpr size_t kBatch = 256;
 // How long one Next() blocks; Cancel() interrupts it, so this only bounds
 // how stale a stop flag can get if a store ignored Cancel.
 constexpr absl::Duration kNextTimeout = absl::Seconds(1);
@@ -44,13 +43,25 @@ void SubscribeReactor::OnCancel() {
 }
 
 void SubscribeReactor::OnWriteDone(bool ok) {
-  absl::MutexLock lock(&mu_);
-  writing_ = false;
-  if (!ok) {
-    // The stream broke (client gone): stop pulling.
-    cancelled_ = true;
-    if (subscription_ != nullptr) subscription_->Cancel();
+  {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    if (!ok) {
+      // The stream broke (client gone): stop pulling.
+      cancelled_ = true;
+      if (subscription_ != nullptr) subscription_->Cancel();
+    }
+    if (!ClaimWriteLocked()) return;
   }
+  StartWrite(&current_);
+}
+
+bool SubscribeReactor::ClaimWriteLocked() {
+  if (writing_ || cancelled_ || stopped_ || buffered_.empty()) return false;
+  current_ = std::move(buffered_.front());
+  buffered_.pop_front();
+  writing_ = true;
+  return true;
 }
 
 void SubscribeReactor::OnDone() { delete this; }
@@ -62,41 +73,42 @@ void SubscribeReactor::Pump() {
     subscription = subscription_.get();
   }
   grpc::Status status = grpc::Status::OK;
-  bool done = false;
-  while (!done) {
+  while (true) {
+    size_t room = 0;
     {
       absl::MutexLock lock(&mu_);
+      // Pull again once the client has taken half of what is buffered.
+      auto wanted = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+        return buffered_.size() <= kBuffered / 2 || cancelled_ || stopped_;
+      };
+      mu_.Await(absl::Condition(&wanted));
       if (cancelled_ || stopped_) break;
+      room = kBuffered - buffered_.size();
     }
     // Next() is only ever called here; Cancel() from other threads is safe.
-    absl::StatusOr<std::vector<v1::Event>> batch = subscription->Next(kBatch, kNextTimeout);
+    absl::StatusOr<std::vector<v1::Event>> batch = subscription->Next(room, kNextTimeout);
     if (!batch.ok()) {
       status = ToGrpcStatus(batch.status());
       break;
     }
-    for (v1::Event& event : *batch) {
-      {
-        absl::MutexLock lock(&mu_);
-        auto can_write = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-          return !writing_ || cancelled_ || stopped_;
-        };
-        mu_.Await(absl::Condition(&can_write));
-        if (cancelled_ || stopped_) {
-          done = true;
-          break;
-        }
-        writing_ = true;
-      }
-      current_ = std::move(event);
-      StartWrite(&current_);
+    bool start = false;
+    {
+      absl::MutexLock lock(&mu_);
+      for (v1::Event& event : *batch) buffered_.push_back(std::move(event));
+      start = ClaimWriteLocked();
     }
+    if (start) StartWrite(&current_);
   }
 
   bool stopped = false;
   {
     absl::MutexLock lock(&mu_);
     // Finish must not overtake the write in flight unless the call is gone.
-    auto idle = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return !writing_ || cancelled_; };
+    // Events already pulled still go out (OnWriteDone chains them), unless
+    // the server is stopping.
+    auto idle = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+      return (!writing_ && (buffered_.empty() || stopped_)) || cancelled_;
+    };
     mu_.Await(absl::Condition(&idle));
     stopped = stopped_;
     subscription_.reset();  // the last use of the store by this stream

@@ -1,9 +1,12 @@
 // One Subscribe stream: feeds events from an EventStore subscription
 // (catch-up, then live) to a gRPC server-streaming call, one write in flight
-// at a time so a slow client slows its own pump, not the server.
+// at a time (gRPC's rule), at most kBuffered events pulled ahead of the
+// client, so a slow client slows its own pump, not the server.
 //
 // The pull-based Subscription blocks, so each stream owns one pump thread
-// (their number is capped by the SubscriptionRegistry). Lifetime: created by
+// (their number is capped by the SubscriptionRegistry). The pump only fills
+// the buffer; the next write starts from OnWriteDone on gRPC's thread, so a
+// stream of many events costs no thread hand-off per event. Lifetime: created by
 // the service, deleted by gRPC's OnDone. The pump thread releases the store
 // subscription and unregisters before calling Finish, and touches nothing of
 // the reactor after it, so the store can close once the registry is empty.
@@ -12,6 +15,7 @@
 
 #include <grpcpp/support/server_callback.h>
 
+#include <deque>
 #include <memory>
 
 #include "absl/base/thread_annotations.h"
@@ -38,15 +42,25 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Event> {
   void OnDone() override;
 
  private:
+  // Events pulled from the store and not yet handed to gRPC.
+  static constexpr size_t kBuffered = 256;
+
   void Pump();
+  // When no write is in flight and an event is buffered, moves it into
+  // current_ and marks the write started; the caller then calls StartWrite
+  // (outside mu_: gRPC may run reactions inline). False: nothing to start.
+  bool ClaimWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   SubscriptionRegistry& registry_;
   absl::Mutex mu_;
   std::unique_ptr<eventstore::Subscription> subscription_ ABSL_GUARDED_BY(mu_);
+  std::deque<v1::Event> buffered_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;  // client went away
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;    // server shutting down
-  v1::Event current_;  // the write in flight; only the pump thread writes it
+  // The write in flight. Written only by the thread that claimed the write
+  // (ClaimWriteLocked) and read by gRPC until OnWriteDone.
+  v1::Event current_;
 };
 
 // Answers a Subscribe call at once with `status` (e.g. RESOURCE_EXHAUSTED).

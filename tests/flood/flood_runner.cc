@@ -329,24 +329,28 @@ absl::StatusOr<FloodReport> RunPlaceOrderFlood(const PlaceOrderFloodOptions& opt
   report.statuses = tally.statuses();
   report.head_after = Head(server);
   report.served_after = PlainCall(server);
-  // Budget, from the server's own limits (measured with heaptrack on this
-  // flood: 383 MiB peak heap with 2,000 large calls in flight):
+  // Budget, from the server's own limits. heaptrack on this flood: peak
+  // heap 383 MiB (6,000 calls) and 529 MiB (24,000); live heap once the log
+  // is quiet 212 and 197 MiB, i.e. the flood's length does not grow what
+  // stays (librdkafka ~150 MiB, RocksDB block cache and memtables ~107 MiB).
   //  * each large call in flight holds its parsed request, the command's
   //    copy, 101 events (OrderPlaced repeats all lines) and their WriteBatch
-  //    bytes: ~190 KiB, 200 allowed; the small calls are noise next to it;
+  //    bytes: ~190 KiB, 200 allowed; the 1-line calls are noise next to it;
   //  * glibc keeps freed memory of gRPC's many threads in per-thread arenas:
   //    RSS ran at 1.5-1.8x the heap, so the in-flight part counts 1.5x;
   //  * fixed caps the flood fills: RocksDB block cache 64 MiB, memtables
   //    16 MiB x 2 x the 4 CFs an order writes = 128 MiB, the embedded
-  //    broker's ~5 MiB retention x 18 event partitions = 96 MiB.
+  //    broker's ~5 MiB retention x 18 event partitions = 96 MiB, and the
+  //    three projection consumers' prefetch (librdkafka default
+  //    queued.max.messages.kbytes, 64 MiB each) = 192 MiB.
   // Not bounded by this: the append queue caps appends by count (16,384),
   // not bytes, so at 16,384 large orders queued the server would hold GiBs.
   const int64_t large_in_flight = options.in_flight / options.large_every;
   const int64_t in_flight_kib = large_in_flight * 200;
-  report.bound_kib = in_flight_kib * 3 / 2 + (64 + 128 + 96) * kMiB;
+  report.bound_kib = in_flight_kib * 3 / 2 + (64 + 128 + 96 + 192) * kMiB;
   report.bound_reason = absl::StrCat(
       "1.5 x ", large_in_flight, " large calls in flight x 200 KiB + 64 MiB block cache + "
-      "128 MiB memtables + 96 MiB broker retention");
+      "128 MiB memtables + 96 MiB broker retention + 192 MiB consumer prefetch");
   report.facts.push_back({"log events appended (incl. projections)",
                           absl::StrCat(report.head_after - report.head_before)});
   return report;

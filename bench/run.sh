@@ -22,9 +22,10 @@ FLASH_COUPONS=${FLASH_COUPONS:-1000}
 FLASH_USERS=${FLASH_USERS:-50000}
 RESULTS=${RESULTS:-$ROOT/bench/results}
 SETTLE=${SETTLE:-true}  # false: accept side only (no settle latency, no checks)
-# Events in the log before the restart measurement (filled with orders,
-# settle off); 0 skips the fill and restarts on whatever the scenarios left.
-FILL_EVENTS=${FILL_EVENTS:-1000000}
+# Commands served (scenarios + fill) before RSS is taken and the server is
+# restarted on its log; the fill is flash-sale coupon requests (accept side
+# only, 2 events each). 0 skips the fill.
+FILL_COMMANDS=${FILL_COMMANDS:-1000000}
 PY=/usr/bin/python3
 
 find_bin() {  # the first executable called $1 under the build dir
@@ -115,17 +116,24 @@ BATCH_COUNT=$(metric surge_eventstore_append_batch_size_count)
 BATCH_SUM=$(metric surge_eventstore_append_batch_size_sum)
 RSS_SCENARIOS_KB=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER_PID/status")
 
-# Fill the log to FILL_EVENTS events with orders (accept side only), then
-# take RSS: the commands served so far are the scenarios' plus the fill's.
+# Fill until FILL_COMMANDS commands were served in all (the scenarios' and
+# the fill's; no-op calls do not count), then take RSS.
+accepted_of() {  # accepted_of <surge-bench json>: its accepted count (0 if unreadable)
+  $PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["accepted"])' "$1" 2>/dev/null || echo 0
+}
+SERVED=0
+for name in orders flash-sale mixed orders-open; do
+  SERVED=$((SERVED + $(accepted_of "$RESULTS/$name.json")))
+done
 FILL_ACCEPTED=0
-if [[ "$FILL_EVENTS" -gt 0 ]]; then
-  echo "== fill the log to $FILL_EVENTS events" >&2
-  for _ in $(seq 1 200); do
-    HEAD=$(metric surge_log_head_position)
-    [[ $HEAD -ge $FILL_EVENTS ]] && break
-    "$SURGE_BENCH" --target="$TARGET" --scenario=orders --concurrency="$CONCURRENCY" \
-      --requests=20000 --warmup=0s --settle=false --json="$WORK/fill.json" >/dev/null 2>&1 || true
-    FILL_ACCEPTED=$((FILL_ACCEPTED + $($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["accepted"])' "$WORK/fill.json" 2>/dev/null || echo 0)))
+if [[ "$FILL_COMMANDS" -gt 0 ]]; then
+  echo "== fill to $FILL_COMMANDS commands ($SERVED served by the scenarios)" >&2
+  for _ in $(seq 1 100); do
+    [[ $((SERVED + FILL_ACCEPTED)) -ge $FILL_COMMANDS ]] && break
+    "$SURGE_BENCH" --target="$TARGET" --scenario=flash-sale --concurrency="$CONCURRENCY" \
+      --requests=100000 --users="$FLASH_USERS" --coupons="$FLASH_COUPONS" --warmup=0s \
+      --settle=false --json="$WORK/fill.json" >/dev/null 2>&1 || true
+    FILL_ACCEPTED=$((FILL_ACCEPTED + $(accepted_of "$WORK/fill.json")))
   done
   # Let the projections catch up, as a restarted production server would find them.
   for _ in $(seq 1 600); do

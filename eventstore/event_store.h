@@ -80,6 +80,13 @@ struct Options {
   size_t block_cache_bytes = 64 << 20;
   // RocksDB memtable size per column family.
   size_t write_buffer_bytes = 16 << 20;
+  // Soft bound on the memtables of all column families together (RocksDB's
+  // db_write_buffer_size): near it the memtables are flushed early, so
+  // memory (and the WAL replayed after a crash) stays bounded however many
+  // read-model column families there are. Writers never wait on it: a
+  // burst faster than the flushes may overshoot it for a while. 0 = no bound
+  // beyond write_buffer_bytes per column family.
+  size_t total_write_buffer_bytes = 64 << 20;
 };
 
 // A write into another column family committed atomically with the events.
@@ -204,6 +211,9 @@ class EventStore {
     uint64_t rejected_queue_full = 0;
     size_t queue_depth = 0;
     size_t last_batch_appends = 0;
+    // RocksDB memtables of all column families (bounded by
+    // Options::total_write_buffer_bytes, give or take one memtable).
+    uint64_t memtable_bytes = 0;
   };
   virtual Stats GetStats() const = 0;
 

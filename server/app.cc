@@ -153,8 +153,8 @@ absl::Status App::Init() {
                          << (options_.tls_client_ca_file.empty() ? "" : " (mutual)")
                          << ", admin auth " << (auth_->enabled() ? "on" : "OFF") << ", kafka "
                          << (options_.kafka_brokers.empty() ? "embedded" : options_.kafka_brokers)
-                         << ", metrics " << (metrics_port() ? absl::StrCat("port ", metrics_port()) : "off")
-                         << ")";
+                         << ", metrics "
+                         << (metrics_port() ? absl::StrCat("port ", metrics_port()) : "off") << ")";
   return absl::OkStatus();
 }
 
@@ -182,17 +182,25 @@ void App::RegisterMetrics() {
                              });
   metrics_->RegisterCallback(
       "surge_eventstore_queue_depth", "Appends waiting for the appender thread.",
-      Metrics::Kind::kGauge,
-      [store] { return Samples{{{}, static_cast<double>(store->GetStats().queue_depth)}}; });
+      Metrics::Kind::kGauge, [store] {
+        return Samples{{{}, static_cast<double>(store->GetStats().queue_depth)}};
+      });
+  metrics_->RegisterCallback(
+      "surge_eventstore_memtable_bytes",
+      "RocksDB memtable bytes over all column families (soft-bounded by the store).",
+      Metrics::Kind::kGauge, [store] {
+        return Samples{{{}, static_cast<double>(store->GetStats().memtable_bytes)}};
+      });
   metrics_->RegisterCallback(
       "surge_eventstore_rejected_total", "Appends refused because the queue was full.",
       Metrics::Kind::kCounter, [store] {
         return Samples{{{}, static_cast<double>(store->GetStats().rejected_queue_full)}};
       });
-  metrics_->RegisterCallback(
-      "surge_eventstore_events_total", "Events committed to the log since start.",
-      Metrics::Kind::kCounter,
-      [store] { return Samples{{{}, static_cast<double>(store->GetStats().events)}}; });
+  metrics_->RegisterCallback("surge_eventstore_events_total",
+                             "Events committed to the log since start.", Metrics::Kind::kCounter,
+                             [store] {
+                               return Samples{{{}, static_cast<double>(store->GetStats().events)}};
+                             });
   // Read-model figures: campaigns are few (bounded label cardinality).
   auto per_campaign = [store](int64_t (v1::Campaign::*field)() const) {
     return [store, field] {
@@ -215,14 +223,12 @@ void App::RegisterMetrics() {
   // The order saga keeps these counts in the same batches as the order rows:
   // exact, and three point reads per scrape.
   metrics_->RegisterCallback(
-      "surge_orders", "Orders in the order read model, by status.", Metrics::Kind::kGauge,
-      [store] {
+      "surge_orders", "Orders in the order read model, by status.", Metrics::Kind::kGauge, [store] {
         Samples samples;
         projections::EventStoreStateReader reader(store);
-        for (const auto& [status, label] :
-             {std::pair{v1::ORDER_STATUS_PENDING, "PENDING"},
-              std::pair{v1::ORDER_STATUS_CONFIRMED, "CONFIRMED"},
-              std::pair{v1::ORDER_STATUS_CANCELLED, "CANCELLED"}}) {
+        for (const auto& [status, label] : {std::pair{v1::ORDER_STATUS_PENDING, "PENDING"},
+                                            std::pair{v1::ORDER_STATUS_CONFIRMED, "CONFIRMED"},
+                                            std::pair{v1::ORDER_STATUS_CANCELLED, "CANCELLED"}}) {
           absl::StatusOr<uint64_t> count = projections::ReadOrderStatusCount(reader, status);
           if (count.ok()) samples.push_back({{{"status", label}}, static_cast<double>(*count)});
         }

@@ -2,6 +2,7 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <memory>
 #include <set>
 #include <vector>
 
@@ -55,6 +56,10 @@ absl::StatusOr<std::unique_ptr<RocksDb>> RocksDb::Open(const Options& options,
   // A torn last WAL record (crash mid-write) is dropped; anything after a
   // real corruption is not silently skipped.
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  // A soft bound: RocksDB flushes early near it. Its stalling variant
+  // (allow_stall) is known to wedge every writer for good when no flush is
+  // scheduled, so writes are never made to wait on it.
+  db_options.db_write_buffer_size = options.total_write_buffer_bytes;
 
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.write_buffer_size = options.write_buffer_bytes;
@@ -92,6 +97,17 @@ absl::StatusOr<std::unique_ptr<RocksDb>> RocksDb::Open(const Options& options,
   out->streams_ = out->handles_.at(kStreamsCf);
   out->idempotency_ = out->handles_.at(kIdempotencyCf);
   return out;
+}
+
+uint64_t RocksDb::MemtableBytes() const {
+  uint64_t total = 0;
+  for (const auto& [name, handle] : handles_) {
+    uint64_t bytes = 0;
+    if (db_->GetIntProperty(handle, rocksdb::DB::Properties::kSizeAllMemTables, &bytes)) {
+      total += bytes;
+    }
+  }
+  return total;
 }
 
 RocksDb::~RocksDb() {

@@ -39,6 +39,9 @@ class RocksDb {
   rocksdb::ColumnFamilyHandle* events() const { return events_; }
   rocksdb::ColumnFamilyHandle* streams() const { return streams_; }
   rocksdb::ColumnFamilyHandle* idempotency() const { return idempotency_; }
+  // Bytes held by the memtables (active and not yet flushed) of every
+  // column family. Thread-safe.
+  uint64_t MemtableBytes() const;
 
   // Writes `batch` atomically (fsyncing the WAL when `sync`). After one
   // failed write every later write is refused with UNAVAILABLE until the

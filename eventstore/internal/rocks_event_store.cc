@@ -336,6 +336,7 @@ EventStore::Stats RocksEventStore::GetStats() const {
     stats = stats_;
   }
   stats.queue_depth = queue_.size();
+  stats.memtable_bytes = db_->MemtableBytes();
   return stats;
 }
 

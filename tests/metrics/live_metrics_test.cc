@@ -83,6 +83,7 @@ TEST_F(LiveMetricsTest, ServesEveryDocumentedFamily) {
                                              "surge_eventstore_append_batch_size",
                                              "surge_eventstore_commit_seconds",
                                              "surge_eventstore_queue_depth",
+                                             "surge_eventstore_memtable_bytes",
                                              "surge_eventstore_rejected_total",
                                              "surge_eventstore_events_total",
                                              "surge_log_head_position",

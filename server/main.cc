@@ -42,9 +42,10 @@ ABSL_FLAG(std::string, kafka_brokers, "",
 ABSL_FLAG(int, kafka_partitions, 6,
           "Partitions of each event topic (surge.orders, surge.stock, surge.coupons). With "
           "--kafka_brokers the topics must already exist with this many partitions.");
-ABSL_FLAG(int, embedded_brokers, 3,
+ABSL_FLAG(int, embedded_brokers, 1,
           "Brokers of the embedded Kafka cluster (ignored with --kafka_brokers), 1-9. 1 is the "
-          "cheapest; 3 has replicas and leader moves for fault drills.");
+          "cheapest (one broker thread, one fetch per consumer); more give replicas and leader "
+          "moves, which only fault drills need.");
 ABSL_FLAG(int, projection_retry_attempts, 5,
           "Attempts (with capped exponential backoff) before a failing message is sent to "
           "<topic>.dlt.");

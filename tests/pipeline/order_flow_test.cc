@@ -26,8 +26,8 @@ TEST_F(OrderFlowTest, ThreeConcurrentOrdersOfFiveAgainstTenConfirmTwoAndCancelOn
   for (int u = 0; u < 3; ++u) {
     users.emplace_back([&, u] {
       start.arrive_and_wait();
-      auto placed = client_->PlaceOrder(absl::StrCat("ref-", u), absl::StrCat("user-", u),
-                                        {{"sku-ref", 5}});
+      auto placed =
+          client_->PlaceOrder(absl::StrCat("ref-", u), absl::StrCat("user-", u), {{"sku-ref", 5}});
       ASSERT_TRUE(placed.ok()) << placed.status();
       EXPECT_EQ(placed->status(), v1::ORDER_STATUS_PENDING);
       order_ids[u] = placed->order_id();
@@ -61,8 +61,8 @@ TEST_F(OrderFlowTest, ThreeConcurrentOrdersOfFiveAgainstTenConfirmTwoAndCancelOn
     if (e.correlation_id() == cancelled_id) story.push_back(e.payload_case());
   }
   std::vector<v1::Event::PayloadCase> expected = {
-      v1::Event::kOrderPlaced, v1::Event::kStockDecreaseRequested,
-      v1::Event::kStockDecreaseFailed, v1::Event::kOrderCancelled};
+      v1::Event::kOrderPlaced, v1::Event::kStockDecreaseRequested, v1::Event::kStockDecreaseFailed,
+      v1::Event::kOrderCancelled};
   EXPECT_EQ(story, expected);
 }
 
@@ -137,22 +137,26 @@ TEST_F(OrderFlowTest, ReadRightAfterPlaceAnswersPendingOrSettledNeverNotFound) {
   }
 }
 
-// The cheapest embedded cluster (--embedded_brokers=1, one partition per
-// topic) runs the same saga: every topic on one leader, every key on one
-// partition.
-class SingleBrokerOrderFlowTest : public PipelineTest {
- protected:
-  std::vector<std::string> ServerFlags() const override {
-    return {"--embedded_brokers=1", "--kafka_partitions=1"};
-  }
+// The same saga on other shapes of the embedded cluster: one partition per
+// topic (every key on one partition), and three brokers (the topics'
+// partitions led by different brokers, as a fault drill would have them).
+struct ClusterShape {
+  std::vector<std::string> flags;
+  std::string logged;  // the start-up line that proves the shape was used
 };
 
-TEST_F(SingleBrokerOrderFlowTest, OrdersConfirmAndCancelOnOneBrokerAndOnePartition) {
-  client_->AdjustStock("sku-one", 10);
+class ClusterShapeOrderFlowTest : public PipelineTest,
+                                  public ::testing::WithParamInterface<ClusterShape> {
+ protected:
+  std::vector<std::string> ServerFlags() const override { return GetParam().flags; }
+};
+
+TEST_P(ClusterShapeOrderFlowTest, OrdersConfirmThenCancelWhenStockRunsOut) {
+  client_->AdjustStock("sku-shape", 10);
   std::vector<std::string> order_ids;
   for (int i = 0; i < 3; ++i) {
-    auto placed = client_->PlaceOrder(absl::StrCat("one-", i), absl::StrCat("user-", i),
-                                      {{"sku-one", 4}});
+    auto placed = client_->PlaceOrder(absl::StrCat("shape-", i), absl::StrCat("user-", i),
+                                      {{"sku-shape", 4}});
     ASSERT_TRUE(placed.ok()) << placed.status();
     order_ids.push_back(placed->order_id());
   }
@@ -162,13 +166,24 @@ TEST_F(SingleBrokerOrderFlowTest, OrdersConfirmAndCancelOnOneBrokerAndOnePartiti
     ASSERT_TRUE(order.ok()) << order.status() << "\n" << server_->LogTail();
     statuses.push_back(order->status());
   }
-  // One partition: the stock projection sees the three decreases in order.
-  EXPECT_EQ(statuses, (std::vector<v1::OrderStatus>{v1::ORDER_STATUS_CONFIRMED,
-                                                    v1::ORDER_STATUS_CONFIRMED,
-                                                    v1::ORDER_STATUS_CANCELLED}));
-  EXPECT_TRUE(client_->StockBecomes("sku-one", 2)) << client_->GetStock("sku-one").status();
-  EXPECT_THAT(server_->LogTail(100000), ::testing::HasSubstr("1 brokers, 1 partitions per topic"));
+  // One SKU is one partition: the stock projection sees the decreases in
+  // log order, so the third order is the one that finds 2 left.
+  EXPECT_EQ(statuses,
+            (std::vector<v1::OrderStatus>{v1::ORDER_STATUS_CONFIRMED, v1::ORDER_STATUS_CONFIRMED,
+                                          v1::ORDER_STATUS_CANCELLED}));
+  EXPECT_TRUE(client_->StockBecomes("sku-shape", 2)) << client_->GetStock("sku-shape").status();
+  EXPECT_THAT(server_->LogTail(100000), ::testing::HasSubstr(GetParam().logged));
 }
+
+INSTANTIATE_TEST_SUITE_P(Shapes, ClusterShapeOrderFlowTest,
+                         ::testing::Values(ClusterShape{{"--kafka_partitions=1"},
+                                                        "(1 brokers, 1 partitions per topic)"},
+                                           ClusterShape{{"--embedded_brokers=3"},
+                                                        "(3 brokers, 6 partitions per topic)"}),
+                         [](const ::testing::TestParamInfo<ClusterShape>& info) {
+                           return info.index == 0 ? std::string("OnePartition")
+                                                  : std::string("ThreeBrokers");
+                         });
 
 }  // namespace
 }  // namespace surge::testing

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -69,7 +70,7 @@ v1::PlaceOrderRequest SmallOrder(int lines) {
 // gRPC from reusing one subchannel), so the flood spreads over several
 // HTTP/2 connections as independent clients would.
 std::vector<std::unique_ptr<v1::OrderService::Stub>> OrderStubs(const std::string& address,
-                                                                 int count) {
+                                                                int count) {
   std::vector<std::unique_ptr<v1::OrderService::Stub>> stubs;
   for (int i = 0; i < count; ++i) {
     grpc::ChannelArguments args;
@@ -224,6 +225,28 @@ uint64_t Head(ServerProcess& server) {
   return head.ok() ? *head : 0;
 }
 
+// Events in the whole log whose request_id starts with `prefix`; -1 when
+// the log cannot be read.
+int64_t CountEventsWithRequestIdPrefix(ServerProcess& server, const std::string& prefix) {
+  std::unique_ptr<v1::EventStoreService::Stub> stub = server.EventStore();
+  int64_t count = 0;
+  uint64_t from = 1;
+  while (true) {
+    v1::ReadAllRequest request;
+    request.set_from_position(from);
+    request.set_max_count(1000);
+    v1::ReadAllResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    if (!stub->ReadAll(&context, request, &response).ok()) return -1;
+    for (const v1::Event& event : response.events()) {
+      count += absl::StartsWith(event.request_id(), prefix) ? 1 : 0;
+    }
+    if (response.events().empty()) return count;
+    from = response.next_position();
+  }
+}
+
 // Waits (bounded) until the log head stops moving for `quiet`, so the
 // projections' answers to the flood are part of the measured span.
 void WaitForQuietLog(ServerProcess& server, absl::Duration quiet, absl::Duration limit) {
@@ -242,28 +265,48 @@ void WaitForQuietLog(ServerProcess& server, absl::Duration quiet, absl::Duration
 
 std::string CodeName(grpc::StatusCode code) {
   switch (code) {
-    case grpc::StatusCode::OK: return "OK";
-    case grpc::StatusCode::CANCELLED: return "CANCELLED";
-    case grpc::StatusCode::UNKNOWN: return "UNKNOWN";
-    case grpc::StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
-    case grpc::StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
-    case grpc::StatusCode::NOT_FOUND: return "NOT_FOUND";
-    case grpc::StatusCode::ALREADY_EXISTS: return "ALREADY_EXISTS";
-    case grpc::StatusCode::PERMISSION_DENIED: return "PERMISSION_DENIED";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
-    case grpc::StatusCode::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
-    case grpc::StatusCode::ABORTED: return "ABORTED";
-    case grpc::StatusCode::OUT_OF_RANGE: return "OUT_OF_RANGE";
-    case grpc::StatusCode::UNIMPLEMENTED: return "UNIMPLEMENTED";
-    case grpc::StatusCode::INTERNAL: return "INTERNAL";
-    case grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
-    case grpc::StatusCode::DATA_LOSS: return "DATA_LOSS";
-    case grpc::StatusCode::UNAUTHENTICATED: return "UNAUTHENTICATED";
-    default: return absl::StrCat("code ", static_cast<int>(code));
+    case grpc::StatusCode::OK:
+      return "OK";
+    case grpc::StatusCode::CANCELLED:
+      return "CANCELLED";
+    case grpc::StatusCode::UNKNOWN:
+      return "UNKNOWN";
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND:
+      return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return "ALREADY_EXISTS";
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return "PERMISSION_DENIED";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return "FAILED_PRECONDITION";
+    case grpc::StatusCode::ABORTED:
+      return "ABORTED";
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return "OUT_OF_RANGE";
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return "UNIMPLEMENTED";
+    case grpc::StatusCode::INTERNAL:
+      return "INTERNAL";
+    case grpc::StatusCode::UNAVAILABLE:
+      return "UNAVAILABLE";
+    case grpc::StatusCode::DATA_LOSS:
+      return "DATA_LOSS";
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return "UNAUTHENTICATED";
+    default:
+      return absl::StrCat("code ", static_cast<int>(code));
   }
 }
 
-std::string Mib(int64_t kib) { return absl::StrFormat("%.1f MiB", static_cast<double>(kib) / 1024); }
+std::string Mib(int64_t kib) {
+  return absl::StrFormat("%.1f MiB", static_cast<double>(kib) / 1024);
+}
 
 }  // namespace
 
@@ -290,13 +333,13 @@ absl::StatusOr<FloodReport> RunPlaceOrderFlood(const PlaceOrderFloodOptions& opt
   ServerProcess& server = *started->server;
   if (absl::Status s = WarmUp(server); !s.ok()) return s;
 
-  report.name = absl::StrCat("PlaceOrder x", options.total_calls, ", ", options.in_flight,
-                             " in flight");
-  report.setup = absl::StrCat(
-      absl::StrJoin(BaseFlags(), " "), " ", absl::StrJoin(flags, " "), "; every ",
-      options.large_every, "nd call a 100-line order with 128-byte ids (",
-      LargeOrder().ByteSizeLong() + 130, " bytes), the rest 1-line; ", options.channels,
-      " channels, callback API");
+  report.name =
+      absl::StrCat("PlaceOrder x", options.total_calls, ", ", options.in_flight, " in flight");
+  report.setup =
+      absl::StrCat(absl::StrJoin(BaseFlags(), " "), " ", absl::StrJoin(flags, " "), "; every ",
+                   options.large_every, "nd call a 100-line order with 128-byte ids (",
+                   LargeOrder().ByteSizeLong() + 130, " bytes), the rest 1-line; ",
+                   options.channels, " channels, callback API");
   report.head_before = Head(server);
 
   const v1::PlaceOrderRequest large = LargeOrder();
@@ -348,9 +391,10 @@ absl::StatusOr<FloodReport> RunPlaceOrderFlood(const PlaceOrderFloodOptions& opt
   const int64_t large_in_flight = options.in_flight / options.large_every;
   const int64_t in_flight_kib = large_in_flight * 200;
   report.bound_kib = in_flight_kib * 3 / 2 + (64 + 128 + 96 + 192) * kMiB;
-  report.bound_reason = absl::StrCat(
-      "1.5 x ", large_in_flight, " large calls in flight x 200 KiB + 64 MiB block cache + "
-      "128 MiB memtables + 96 MiB broker retention + 192 MiB consumer prefetch");
+  report.bound_reason =
+      absl::StrCat("1.5 x ", large_in_flight,
+                   " large calls in flight x 200 KiB + 64 MiB block cache + "
+                   "128 MiB memtables + 96 MiB broker retention + 192 MiB consumer prefetch");
   report.facts.push_back({"log events appended (incl. projections)",
                           absl::StrCat(report.head_after - report.head_before)});
   return report;
@@ -409,8 +453,8 @@ absl::StatusOr<FloodReport> RunSubscribeFlood(const SubscribeFloodOptions& optio
   std::vector<std::unique_ptr<SilentSubscriber>> subscribers;
   for (int i = 0; i < streams; ++i) {
     streams_tally.Acquire(streams);
-    subscribers.push_back(
-        std::make_unique<SilentSubscriber>(*stream_stubs[static_cast<size_t>(i) % 4], streams_tally));
+    subscribers.push_back(std::make_unique<SilentSubscriber>(
+        *stream_stubs[static_cast<size_t>(i) % 4], streams_tally));
   }
   // The extra streams are refused at once; the others stay open.
   const bool refused_in_time =
@@ -418,7 +462,8 @@ absl::StatusOr<FloodReport> RunSubscribeFlood(const SubscribeFloodOptions& optio
 
   // Grow the log while nobody reads.
   const int orders = static_cast<int>(options.events_to_append / 21);
-  std::vector<std::unique_ptr<v1::OrderService::Stub>> order_stubs = OrderStubs(server.address(), 1);
+  std::vector<std::unique_ptr<v1::OrderService::Stub>> order_stubs =
+      OrderStubs(server.address(), 1);
   const v1::PlaceOrderRequest order = SmallOrder(20);
   CallTally orders_tally;
   const bool orders_finished = RunOrderCalls(
@@ -444,7 +489,8 @@ absl::StatusOr<FloodReport> RunSubscribeFlood(const SubscribeFloodOptions& optio
     for (auto& subscriber : subscribers) (void)subscriber.release();
     return absl::DeadlineExceededError("Subscribe flood: cancelled streams never ended");
   }
-  if (!orders_finished) return absl::DeadlineExceededError("Subscribe flood: orders never finished");
+  if (!orders_finished)
+    return absl::DeadlineExceededError("Subscribe flood: orders never finished");
   report.calls = streams;
   report.statuses = streams_tally.statuses();
   const std::map<grpc::StatusCode, int64_t> order_statuses = orders_tally.statuses();
@@ -453,7 +499,8 @@ absl::StatusOr<FloodReport> RunSubscribeFlood(const SubscribeFloodOptions& optio
     order_counts.push_back(absl::StrCat(CodeName(code), " ", count));
   }
   report.facts.push_back({"streams refused within 10 s", refused_in_time ? "yes" : "NO"});
-  report.facts.push_back({"streams still open after the log grew", absl::StrCat(open_while_growing)});
+  report.facts.push_back(
+      {"streams still open after the log grew", absl::StrCat(open_while_growing)});
   report.facts.push_back({"order calls (log growth)", absl::StrJoin(order_counts, ", ")});
   report.facts.push_back({"log events appended (incl. projections)",
                           absl::StrCat(report.head_after - report.head_before)});
@@ -503,6 +550,11 @@ absl::StatusOr<FloodReport> RunOversizeFlood(const OversizeFloodOptions& options
   report.calls = tally.started();
   report.statuses = tally.statuses();
   report.head_after = Head(server);
+  // The head also moves with the projections' answers to the warm-up, so
+  // look for the refused calls' own request ids instead.
+  report.events_from_refused = CountEventsWithRequestIdPrefix(server, "flood-big-");
+  report.facts.push_back(
+      {"events written by refused calls", absl::StrCat(report.events_from_refused)});
   report.served_after = PlainCall(server);
   // Even a server that read every refused message whole would hold at most
   // in_flight x 12 MiB; gRPC refuses on the length prefix, so far less.
@@ -539,9 +591,8 @@ std::string MarkdownSection(const std::vector<FloodReport>& reports) {
                                         : absl::StrCat(CodeName(r.served_after.error_code()), ": ",
                                                        r.served_after.error_message()),
                     " |\n");
-    absl::StrAppend(&out, "| wall time | ", absl::FormatDuration(absl::Trunc(r.elapsed,
-                                                                       absl::Milliseconds(1))),
-                    " |\n\n");
+    absl::StrAppend(&out, "| wall time | ",
+                    absl::FormatDuration(absl::Trunc(r.elapsed, absl::Milliseconds(1))), " |\n\n");
     if (!r.caveat.empty()) absl::StrAppend(&out, "Caveat: ", r.caveat, ".\n\n");
   }
   return out;

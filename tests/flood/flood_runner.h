@@ -32,9 +32,12 @@ struct FloodReport {
   int64_t calls = 0;  // calls / streams started by the flood
   // Final status of every call or stream of the flood, by code.
   std::map<grpc::StatusCode, int64_t> statuses;
-  MemoryFigures memory;  // the server's resident memory over the flood
+  MemoryFigures memory;      // the server's resident memory over the flood
   uint64_t head_before = 0;  // log head before and after
   uint64_t head_after = 0;
+  // Events in the log whose request_id is one of the flood's refused calls
+  // (oversize flood only; -1 when not counted).
+  int64_t events_from_refused = -1;
   absl::Duration elapsed;
   // A plain call (health SERVING and a one-line PlaceOrder) after the flood.
   grpc::Status served_after;

@@ -103,11 +103,11 @@ TEST(FloodQueueTest, SmallAppendQueueAnswersResourceExhaustedUnderAFloodAndRecov
       call->context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(40)));
       call->request = large;
       call->request.set_request_id(absl::StrCat("queue-flood-", i));
-      stubs[i % stubs.size()]->async()->PlaceOrder(
-          &call->context, &call->request, &call->response, [call, &tally](grpc::Status status) {
-            tally.Done(status.error_code());
-            delete call;
-          });
+      stubs[i % stubs.size()]->async()->PlaceOrder(&call->context, &call->request, &call->response,
+                                                   [call, &tally](grpc::Status status) {
+                                                     tally.Done(status.error_code());
+                                                     delete call;
+                                                   });
     }
     ASSERT_TRUE(tally.WaitIdle(absl::Now() + absl::Seconds(60))) << "calls never finished";
     std::map<grpc::StatusCode, int64_t> statuses = tally.statuses();

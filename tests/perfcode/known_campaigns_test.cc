@@ -23,7 +23,9 @@ class KnownCampaignsCacheTest : public ::testing::Test {
 
   absl::Status Create(CommandHandler& commands, const std::string& code) {
     return commands
-        .CreateCampaign({.request_id = "create-" + code, .code = code, .total_quantity = 10,
+        .CreateCampaign({.request_id = "create-" + code,
+                         .code = code,
+                         .total_quantity = 10,
                          .per_user_limit = 1})
         .status();
   }
@@ -44,7 +46,8 @@ TEST_F(KnownCampaignsCacheTest, UnknownCampaignIsStillNotFoundAfterTheCacheWarme
   const uint64_t head = store_->HeadPosition();
 
   for (int i = 0; i < 3; ++i) {
-    absl::StatusOr<WriteResult> unknown = Request(*commands_, "r-u-" + std::to_string(i), "unknown");
+    absl::StatusOr<WriteResult> unknown =
+        Request(*commands_, "r-u-" + std::to_string(i), "unknown");
     EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound) << unknown.status();
   }
   EXPECT_EQ(store_->HeadPosition(), head) << "a request for an unknown campaign wrote something";

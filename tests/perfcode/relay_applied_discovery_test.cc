@@ -132,7 +132,8 @@ TEST_F(RelayAppliedDiscoveryTest, LateProjectionKeyIsFoundByThePeriodicScanAndBo
                       absl::Seconds(5)))
       << "the late key was not honoured: W " << W() << ", next " << Next();
   // Longer than one rescan interval: the relay stays a window ahead of it.
-  EXPECT_TRUE(HoldsFor([&] { return Next() == base + 200 + kWindow + 1; }, absl::Milliseconds(1500)))
+  EXPECT_TRUE(
+      HoldsFor([&] { return Next() == base + 200 + kWindow + 1; }, absl::Milliseconds(1500)))
       << "ran more than the window ahead of the late projection: next " << Next();
 
   // Its progress is then followed by point lookups.
@@ -152,9 +153,10 @@ TEST_F(RelayAppliedDiscoveryTest, LateKeyBelowAKnownProjectionHoldsTheRelayOnceF
   ASSERT_TRUE(WaitFor([&] { return Next() == base + 1; }, absl::Seconds(10))) << Next();
 
   WriteApplied("slow", kOrdersTopic, base);
-  // Let one rescan pass, so "slow" is known before anything new is produced
+  // Let one rescan (every 1 s, kAppliedRescanInterval) pass, so "slow" is
+  // known before anything new is produced
   // (until then the relay cannot know of it: this is the scan's interval).
-  absl::SleepFor(absl::Milliseconds(1200));
+  absl::SleepFor(absl::Milliseconds(1500));
   AppendOrders(300);
   // "fast" keeps up with everything produced.
   const absl::Time deadline = absl::Now() + absl::Seconds(3);

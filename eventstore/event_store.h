@@ -21,7 +21,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include "absl/strings/string_view.h"
 #include <map>
 #include <memory>
 #include <optional>
@@ -30,6 +29,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "surge/v1/events.pb.h"
 
@@ -71,6 +71,9 @@ struct Options {
   // Appends waiting for the appender. When full, Append fails at once with
   // RESOURCE_EXHAUSTED (backpressure, not memory growth).
   size_t queue_capacity = 16384;
+  // The same bound in estimated WriteBatch bytes, so that large appends
+  // (100-line orders) cannot hold gigabytes while within the count.
+  size_t queue_capacity_bytes = 64 << 20;
   // Most appends committed in one WriteBatch. Larger batches amortise the
   // fsync over more commands; smaller ones lower the latency of the first.
   size_t max_batch_appends = 2048;
@@ -117,14 +120,22 @@ struct AppendRequest {
   std::string reply;
   // Written in the same WriteBatch as the events.
   std::vector<ExtraWrite> extra_writes;
+  // Compare-and-set guards on checkpoint rows: the append commits only if
+  // each key of the checkpoints column family holds the given value
+  // (nullopt: absent), as left by every append ordered before this one,
+  // also earlier ones of the same WriteBatch. Otherwise FAILED_PRECONDITION
+  // and nothing of it is written. A writer that queues appends without
+  // waiting for them chains them this way: if one fails, the next one's
+  // guard fails too, so none commits on top of a lost one.
+  std::vector<ExtraWrite> checkpoint_guards;
 };
 
 struct AppendResult {
   uint64_t first_position = 0;  // 0 when no events were appended
   uint64_t last_position = 0;
   std::vector<std::string> event_ids;
-  std::string reply;            // AppendRequest::reply of the first append
-  bool duplicate = false;       // true when answered from the idempotency key
+  std::string reply;       // AppendRequest::reply of the first append
+  bool duplicate = false;  // true when answered from the idempotency key
 };
 
 // Pull-based live subscription: catch-up from a position, then tail. Each
@@ -176,8 +187,9 @@ class EventStore {
   virtual absl::StatusOr<std::vector<v1::Event>> ReadAll(uint64_t from_position,
                                                          size_t max_count) = 0;
   // Events of one stream with version >= from_version, at most max_count.
-  virtual absl::StatusOr<std::vector<v1::Event>> ReadStream(
-      const std::string& stream_id, int64_t from_version, size_t max_count) = 0;
+  virtual absl::StatusOr<std::vector<v1::Event>> ReadStream(const std::string& stream_id,
+                                                            int64_t from_version,
+                                                            size_t max_count) = 0;
   // Current version of a stream, kNoStream (-1) when it does not exist.
   virtual absl::StatusOr<int64_t> StreamVersion(const std::string& stream_id) = 0;
 
@@ -205,9 +217,9 @@ class EventStore {
 
   // Counters for metrics and tests. Thread-safe snapshot.
   struct Stats {
-    uint64_t batches = 0;            // WriteBatches committed
-    uint64_t appends = 0;            // appends committed (not duplicates)
-    uint64_t events = 0;             // events committed
+    uint64_t batches = 0;  // WriteBatches committed
+    uint64_t appends = 0;  // appends committed (not duplicates)
+    uint64_t events = 0;   // events committed
     uint64_t rejected_queue_full = 0;
     size_t queue_depth = 0;
     size_t last_batch_appends = 0;

@@ -108,6 +108,7 @@ absl::Status App::Init() {
   store_options.extra_column_families = projections::ReadModelColumnFamilies();
   store_options.node_id = options_.node_id;
   store_options.queue_capacity = options_.append_queue_capacity;
+  store_options.queue_capacity_bytes = options_.append_queue_bytes;
   absl::StatusOr<std::unique_ptr<eventstore::EventStore>> store =
       eventstore::EventStore::Open(store_options, options_.data_dir);
   if (!store.ok()) {

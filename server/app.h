@@ -92,6 +92,7 @@ class App {
     absl::Duration shutdown_grace = absl::Seconds(5);
     // Event store tuning (queue, batches, caches); see eventstore::Options.
     size_t append_queue_capacity = eventstore::Options().queue_capacity;
+    size_t append_queue_bytes = eventstore::Options().queue_capacity_bytes;
     // Events the relay may run ahead of the slowest projection.
     uint64_t relay_window = 20000;
     // Messages a projection applies per atomic append.

@@ -55,6 +55,12 @@ ABSL_FLAG(int64_t, relay_window, 20000,
 ABSL_FLAG(std::string, log_level, "info", "debug | info | warning | error.");
 ABSL_FLAG(std::string, node_id, "node-1",
           "This node's id, written into every event ([A-Za-z0-9._:-], 1-128 bytes).");
+ABSL_FLAG(int64_t, append_queue_capacity, 16384,
+          "Most commands waiting for the event log's appender; more are refused with "
+          "RESOURCE_EXHAUSTED (backpressure, not memory growth).");
+ABSL_FLAG(int64_t, append_queue_mib, 64,
+          "The same bound in MiB of estimated log bytes, so large commands (many-line "
+          "orders) cannot hold gigabytes while within the count.");
 ABSL_FLAG(int, max_subscriptions, 64,
           "Most concurrent EventStoreService.Subscribe streams (one thread each); more are "
           "refused with RESOURCE_EXHAUSTED.");
@@ -126,6 +132,14 @@ int main(int argc, char** argv) {
   options.projection_retry_attempts = absl::GetFlag(FLAGS_projection_retry_attempts);
   if (absl::GetFlag(FLAGS_relay_window) < 100) return Fail("--relay_window: must be >= 100");
   options.relay_window = static_cast<uint64_t>(absl::GetFlag(FLAGS_relay_window));
+  if (absl::GetFlag(FLAGS_append_queue_capacity) < 1) {
+    return Fail("--append_queue_capacity: must be >= 1");
+  }
+  options.append_queue_capacity = static_cast<size_t>(absl::GetFlag(FLAGS_append_queue_capacity));
+  if (absl::GetFlag(FLAGS_append_queue_mib) < 1 || absl::GetFlag(FLAGS_append_queue_mib) > 65536) {
+    return Fail("--append_queue_mib: must be between 1 and 65536");
+  }
+  options.append_queue_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_append_queue_mib)) << 20;
   if (absl::GetFlag(FLAGS_max_subscriptions) < 0) {
     return Fail("--max_subscriptions: must be >= 0");
   }

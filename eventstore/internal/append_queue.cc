@@ -1,5 +1,6 @@
 #include "eventstore/internal/append_queue.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -13,6 +14,11 @@ absl::Status AppendQueue::Push(PendingAppend&& item) {
     return absl::ResourceExhaustedError(
         absl::StrCat("append queue is full (", capacity_, " appends waiting)"));
   }
+  if (!items_.empty() && item.bytes > capacity_bytes_ - std::min(bytes_, capacity_bytes_)) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "append queue is full (", bytes_, " bytes waiting, budget ", capacity_bytes_, ")"));
+  }
+  bytes_ += item.bytes;
   items_.push_back(std::move(item));
   return absl::OkStatus();
 }
@@ -27,6 +33,7 @@ std::vector<PendingAppend> AppendQueue::TakeBatch(size_t max_appends, size_t max
     const size_t next = items_.front().bytes;
     if (!batch.empty() && bytes + next > max_bytes) break;
     bytes += next;
+    bytes_ -= next;
     batch.push_back(std::move(items_.front()));
     items_.pop_front();
   }
@@ -41,6 +48,11 @@ void AppendQueue::Close() {
 size_t AppendQueue::size() const {
   absl::MutexLock lock(&mu_);
   return items_.size();
+}
+
+size_t AppendQueue::bytes() const {
+  absl::MutexLock lock(&mu_);
+  return bytes_;
 }
 
 }  // namespace surge::eventstore::internal

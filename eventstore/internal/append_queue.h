@@ -11,6 +11,7 @@
 #define SURGE_EVENTSTORE_INTERNAL_APPEND_QUEUE_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <vector>
 
@@ -31,7 +32,11 @@ struct PendingAppend {
 
 class AppendQueue {
  public:
-  explicit AppendQueue(size_t capacity) : capacity_(capacity) {}
+  // At most `capacity` appends and `capacity_bytes` estimated bytes wait
+  // (an append bigger than the byte budget alone is taken into an empty
+  // queue, so nothing is refused forever).
+  explicit AppendQueue(size_t capacity, size_t capacity_bytes = SIZE_MAX)
+      : capacity_(capacity), capacity_bytes_(capacity_bytes) {}
   AppendQueue(const AppendQueue&) = delete;
   AppendQueue& operator=(const AppendQueue&) = delete;
 
@@ -48,9 +53,13 @@ class AppendQueue {
   void Close();
 
   size_t size() const;
+  // Estimated bytes of the appends waiting.
+  size_t bytes() const;
 
  private:
   const size_t capacity_;
+  const size_t capacity_bytes_;
+  size_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
   mutable absl::Mutex mu_;
   std::deque<PendingAppend> items_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;

@@ -71,7 +71,7 @@ RocksEventStore::RocksEventStore(const Options& options, std::unique_ptr<RocksDb
     : options_(options),
       db_(std::move(db)),
       head_(std::make_shared<HeadState>(head)),
-      queue_(options.queue_capacity),
+      queue_(options.queue_capacity, options.queue_capacity_bytes),
       next_position_(head + 1),
       versions_(kVersionCacheCapacity) {
   appender_ = std::thread([this] {
@@ -105,6 +105,13 @@ absl::Status RocksEventStore::Validate(const AppendRequest& request) const {
     if (expected < kAnyVersion) {
       return absl::InvalidArgumentError(
           absl::StrCat("invalid expected version ", expected, " for stream '", stream_id, "'"));
+    }
+  }
+  for (const ExtraWrite& guard : request.checkpoint_guards) {
+    if (guard.column_family != kCheckpointsCf) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("checkpoint guards apply to the checkpoints column family only, not '",
+                       guard.column_family, "'"));
     }
   }
   for (const ExtraWrite& write : request.extra_writes) {

@@ -32,6 +32,25 @@ TEST(AppendQueueTest, TakeBatchRespectsCountAndBytes) {
   EXPECT_EQ(queue.size(), 0u);
 }
 
+TEST(AppendQueueTest, RefusesPastTheByteBudgetAndFreesItWhenTaken) {
+  AppendQueue queue(100, 10);
+  EXPECT_TRUE(queue.Push(Item(6)).ok());
+  EXPECT_TRUE(queue.Push(Item(4)).ok());
+  PendingAppend over = Item(1);
+  EXPECT_EQ(queue.Push(std::move(over)).code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_TRUE(static_cast<bool>(over.done));
+  EXPECT_EQ(queue.bytes(), 10u);
+  EXPECT_EQ(queue.TakeBatch(1, 100).size(), 1u);  // frees 6
+  EXPECT_EQ(queue.bytes(), 4u);
+  EXPECT_TRUE(queue.Push(Item(6)).ok());
+  EXPECT_EQ(queue.TakeBatch(10, 100).size(), 2u);
+  // An append bigger than the whole budget still gets through an empty queue.
+  EXPECT_TRUE(queue.Push(Item(50)).ok());
+  EXPECT_EQ(queue.Push(Item(1)).code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(queue.TakeBatch(10, 100).size(), 1u);
+  EXPECT_EQ(queue.bytes(), 0u);
+}
+
 TEST(AppendQueueTest, CloseRefusesPushesButDrains) {
   AppendQueue queue(10);
   ASSERT_TRUE(queue.Push(Item(1)).ok());

@@ -321,5 +321,74 @@ TEST(EventStoreTest, TotalWriteBufferBoundsTheMemtablesOfAllColumnFamilies) {
   EXPECT_LE(now_bytes, 8u << 20) << "memtables stayed past the total bound (peak " << peak << ")";
 }
 
+AppendRequest GuardedStep(const std::string& key, std::optional<std::string> expected,
+                          std::string next) {
+  AppendRequest request = OneEvent("guarded");
+  request.checkpoint_guards.push_back(ExtraWrite{kCheckpointsCf, key, std::move(expected)});
+  request.extra_writes.push_back(ExtraWrite{kCheckpointsCf, key, std::move(next)});
+  return request;
+}
+
+TEST(EventStoreTest, CheckpointGuardCommitsOnlyWhenTheRowHoldsTheExpectedValue) {
+  ScratchDir dir;
+  auto store = OpenOrDie(dir.data());
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->Append(GuardedStep("seq", std::nullopt, "1")).ok());
+  ASSERT_TRUE(store->Append(GuardedStep("seq", "1", "2")).ok());
+  const uint64_t head = store->HeadPosition();
+  // A stale expectation (and one of absence) writes nothing of the append.
+  for (std::optional<std::string> stale :
+       {std::optional<std::string>("1"), std::optional<std::string>()}) {
+    auto refused = store->Append(GuardedStep("seq", stale, "9"));
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition) << refused.status();
+  }
+  EXPECT_EQ(store->HeadPosition(), head);
+  EXPECT_EQ(*store->Get(kCheckpointsCf, "seq"), std::optional<std::string>("2"));
+  // Guards are for checkpoint rows only.
+  AppendRequest elsewhere = OneEvent("guarded");
+  elsewhere.checkpoint_guards.push_back(ExtraWrite{kIdempotencyCf, "k", std::nullopt});
+  EXPECT_EQ(store->Append(std::move(elsewhere)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+// Appends queued without waiting, chained by guards, in ONE WriteBatch:
+// each sees the row its predecessor staged, and once a link fails every
+// later link fails too, although it was queued and would otherwise commit.
+TEST(EventStoreTest, CheckpointGuardsChainAppendsWithinOneBatch) {
+  ScratchDir dir;
+  testing::AppenderPause pause;
+  auto store = OpenOrDie(dir.data());
+  ASSERT_NE(store, nullptr);
+  pause.Install(*store);
+  ASSERT_TRUE(store->Append(OneEvent("warm-up")).ok());
+  ASSERT_TRUE(pause.WaitUntilPaused());
+  struct Outcome {
+    absl::Notification done;
+    absl::Status status;
+  };
+  std::vector<std::unique_ptr<Outcome>> outcomes;
+  auto queue = [&](AppendRequest request) {
+    outcomes.push_back(std::make_unique<Outcome>());
+    Outcome* outcome = outcomes.back().get();
+    store->AppendAsync(std::move(request), [outcome](absl::StatusOr<AppendResult> r) {
+      outcome->status = r.status();
+      outcome->done.Notify();
+    });
+  };
+  queue(GuardedStep("chain", std::nullopt, "1"));  // ok
+  queue(GuardedStep("chain", "1", "2"));           // ok: sees "1" staged above
+  queue(GuardedStep("chain", "7", "8"));           // refused: a lost link
+  queue(GuardedStep("chain", "8", "9"));           // refused: built on the lost one
+  pause.Release();
+  for (auto& outcome : outcomes) {
+    ASSERT_TRUE(outcome->done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  }
+  EXPECT_TRUE(outcomes[0]->status.ok()) << outcomes[0]->status;
+  EXPECT_TRUE(outcomes[1]->status.ok()) << outcomes[1]->status;
+  EXPECT_EQ(outcomes[2]->status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(outcomes[3]->status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(*store->Get(kCheckpointsCf, "chain"), std::optional<std::string>("2"));
+}
+
 }  // namespace
 }  // namespace surge::eventstore

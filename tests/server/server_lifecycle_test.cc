@@ -290,10 +290,11 @@ TEST(StartupTest, RefusesANonLoopbackAddressWithoutAToken) {
 
 TEST(StartupTest, RefusesHalfATlsPairAndBadFlags) {
   TempDir dir;
-  for (const auto& flag : {std::string("--tls_cert=/nonexistent.pem"),
-                           std::string("--durability=maybe"), std::string("--node_id=a b"),
-                           std::string("--embedded_brokers=0"),
-                           std::string("--embedded_brokers=10")}) {
+  for (const auto& flag :
+       {std::string("--tls_cert=/nonexistent.pem"), std::string("--durability=maybe"),
+        std::string("--node_id=a b"), std::string("--embedded_brokers=0"),
+        std::string("--embedded_brokers=10"), std::string("--append_queue_capacity=0"),
+        std::string("--append_queue_mib=0")}) {
     SCOPED_TRACE(flag);
     auto exit = ServerProcess::RunToExit(
         {"--grpc_addr=127.0.0.1:0", "--data_dir=" + dir.Path("data"), flag}, absl::Seconds(20));

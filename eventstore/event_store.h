@@ -120,14 +120,6 @@ struct AppendRequest {
   std::string reply;
   // Written in the same WriteBatch as the events.
   std::vector<ExtraWrite> extra_writes;
-  // Compare-and-set guards on checkpoint rows: the append commits only if
-  // each key of the checkpoints column family holds the given value
-  // (nullopt: absent), as left by every append ordered before this one,
-  // also earlier ones of the same WriteBatch. Otherwise FAILED_PRECONDITION
-  // and nothing of it is written. A writer that queues appends without
-  // waiting for them chains them this way: if one fails, the next one's
-  // guard fails too, so none commits on top of a lost one.
-  std::vector<ExtraWrite> checkpoint_guards;
 };
 
 struct AppendResult {

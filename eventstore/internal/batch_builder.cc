@@ -113,28 +113,10 @@ absl::StatusOr<AppendResult> BatchBuilder::CheckIdempotency(const AppendRequest&
   return ParseIdempotencyRecord(key, *stored);
 }
 
-absl::Status BatchBuilder::CheckGuards(const AppendRequest& request) {
-  for (const ExtraWrite& guard : request.checkpoint_guards) {
-    std::optional<std::string> current;
-    auto it = batch_checkpoints_.find(guard.key);
-    if (it != batch_checkpoints_.end()) {
-      current = it->second;
-    } else {
-      SURGE_ASSIGN_OR_RETURN(current, db_.Get(db_.Cf(kCheckpointsCf), guard.key));
-    }
-    if (current != guard.value) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("checkpoint '", guard.key, "' is not what the append expected"));
-    }
-  }
-  return absl::OkStatus();
-}
-
 absl::StatusOr<AppendResult> BatchBuilder::Add(AppendRequest& request) {
   bool duplicate = false;
   SURGE_ASSIGN_OR_RETURN(AppendResult answer, CheckIdempotency(request, &duplicate));
   if (duplicate) return answer;
-  SURGE_RETURN_IF_ERROR(CheckGuards(request));
 
   // Expected versions are all checked before anything is staged, so a
   // conflict leaves the batch untouched.
@@ -215,9 +197,6 @@ absl::StatusOr<AppendResult> BatchBuilder::Add(AppendRequest& request) {
   next_position_ = position;
   if (!request.idempotency_key.empty()) {
     batch_keys_[request.idempotency_key] = {request.fingerprint, result};
-  }
-  for (const ExtraWrite& write : request.extra_writes) {
-    if (write.column_family == kCheckpointsCf) batch_checkpoints_[write.key] = write.value;
   }
   ++appends_;
   events_ += request.events.size();

@@ -78,8 +78,6 @@ class BatchBuilder {
  private:
   absl::StatusOr<int64_t> CurrentVersion(const std::string& stream_id);
   absl::StatusOr<AppendResult> CheckIdempotency(const AppendRequest& request, bool* found);
-  // FAILED_PRECONDITION unless every checkpoint guard holds.
-  absl::Status CheckGuards(const AppendRequest& request);
 
   const RocksDb& db_;
   StreamVersionCache& committed_;
@@ -92,9 +90,6 @@ class BatchBuilder {
   // Idempotency keys written by earlier appends of this batch:
   // key -> (fingerprint, result).
   std::unordered_map<std::string, std::pair<std::string, AppendResult>> batch_keys_;
-  // Checkpoint rows written by earlier appends of this batch (nullopt:
-  // deleted), for the guards of later ones. Few: positions and sequences.
-  std::unordered_map<std::string, std::optional<std::string>> batch_checkpoints_;
   size_t appends_ = 0;
   size_t events_ = 0;
 };

@@ -107,13 +107,6 @@ absl::Status RocksEventStore::Validate(const AppendRequest& request) const {
           absl::StrCat("invalid expected version ", expected, " for stream '", stream_id, "'"));
     }
   }
-  for (const ExtraWrite& guard : request.checkpoint_guards) {
-    if (guard.column_family != kCheckpointsCf) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("checkpoint guards apply to the checkpoints column family only, not '",
-                       guard.column_family, "'"));
-    }
-  }
   for (const ExtraWrite& write : request.extra_writes) {
     if (write.column_family == kEventsCf || write.column_family == kStreamsCf ||
         write.column_family == kIdempotencyCf) {

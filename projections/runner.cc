@@ -124,6 +124,11 @@ absl::StatusOr<std::unique_ptr<ProjectionRunner>> ProjectionRunner::Create(
       // hops). 5 ms keeps that small; the price is idle fetches (3 consumers
       // x 3 brokers / 5 ms), which cost little next to the command path.
       {"fetch.wait.max.ms", "5"},
+      // Prefetched messages waiting for the runner. librdkafka's default
+      // (64 MiB per consumer, three consumers) is memory a backlog would fill
+      // for nothing: a batch takes at most max_batch messages, and the
+      // broker keeps the rest.
+      {"queued.max.messages.kbytes", "8192"},
   };
   for (const auto& [k, v] : options.consumer_config) settings[k] = v;
   SURGE_ASSIGN_OR_RETURN(kafka::internal::ConfHandle conf, kafka::internal::MakeConf(settings));

@@ -78,7 +78,8 @@ int main(int argc, char** argv) {
       "bound is what the growth must stay under, derived from the server's own limits. "
       "RESOURCE_EXHAUSTED from a full append queue is also checked through gRPC by "
       "`FloodQueueTest` (the server's App in-process with a 64-entry queue, 4,000 large "
-      "orders in flight), since surge-server has no flag to shrink the queue.\n\n",
+      "orders in flight) as well as against the real server (flood a, with a small "
+      "--append_queue_capacity).\n\n",
       surge::testing::MarkdownSection(reports), "Verdict: **", failed ? "FAIL" : "PASS", "**\n");
   if (out_path != nullptr) {
     std::ofstream out(out_path, std::ios::trunc);

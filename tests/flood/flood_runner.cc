@@ -386,8 +386,9 @@ absl::StatusOr<FloodReport> RunPlaceOrderFlood(const PlaceOrderFloodOptions& opt
   //    broker's ~5 MiB retention x 18 event partitions = 96 MiB, and the
   //    three projection consumers' prefetch (librdkafka default
   //    queued.max.messages.kbytes, 64 MiB each) = 192 MiB.
-  // Not bounded by this: the append queue caps appends by count (16,384),
-  // not bytes, so at 16,384 large orders queued the server would hold GiBs.
+  // The append queue caps appends by count (--append_queue_capacity) and by
+  // estimated bytes (--append_queue_mib, 64 MiB), so large orders queued
+  // cannot hold GiBs either.
   const int64_t large_in_flight = options.in_flight / options.large_every;
   const int64_t in_flight_kib = large_in_flight * 200;
   report.bound_kib = in_flight_kib * 3 / 2 + (64 + 128 + 96 + 192) * kMiB;

@@ -124,7 +124,9 @@ absl::Status App::Init() {
   // serves, so a command accepted is relayed and applied without delay.
   Pipeline::Options pipeline_options;
   pipeline_options.kafka_brokers = options_.kafka_brokers;
-  pipeline_options.partitions = options_.kafka_partitions;
+  pipeline_options.partitions = options_.kafka_partitions > 0    ? options_.kafka_partitions
+                                : options_.kafka_brokers.empty() ? 1
+                                                                 : 6;
   pipeline_options.embedded_brokers = options_.embedded_brokers;
   pipeline_options.data_dir = options_.data_dir;
   pipeline_options.retry_attempts = options_.projection_retry_attempts;

@@ -67,8 +67,12 @@ class App {
     // memory only; its address is written to <data_dir>/kafka-bootstrap).
     std::string kafka_brokers;
     // Partitions of each event topic (embedded: created so; external: must
-    // match the existing topics).
-    int kafka_partitions = 6;
+    // match the existing topics). 0: 1 for the embedded broker, where one
+    // consumer reads each topic and more partitions only cost memory (its
+    // ~5 MiB retention is per partition) and fetch work (it finds a fetch
+    // offset by walking a partition's message sets); 6 for an external
+    // cluster.
+    int kafka_partitions = 0;
     // Brokers of the embedded cluster (ignored with kafka_brokers). 1 is the
     // cheapest (~20% more orders accepted than 3 in a closed loop on 2
     // CPUs); more give leader moves and replicas for fault drills.

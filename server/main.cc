@@ -41,9 +41,10 @@ ABSL_FLAG(std::string, kafka_brokers, "",
           "Kafka bootstrap servers (host:port,...). Empty: run the embedded broker "
           "(librdkafka's mock cluster, in-process, memory only); its address is logged and "
           "written to <data_dir>/kafka-bootstrap for kcat and other processes.");
-ABSL_FLAG(int, kafka_partitions, 6,
-          "Partitions of each event topic (surge.orders, surge.stock, surge.coupons). With "
-          "--kafka_brokers the topics must already exist with this many partitions.");
+ABSL_FLAG(int, kafka_partitions, 0,
+          "Partitions of each event topic (surge.orders, surge.stock, surge.coupons). 0: 1 with "
+          "the embedded broker, 6 with --kafka_brokers. With --kafka_brokers the topics must "
+          "already exist with this many partitions.");
 ABSL_FLAG(int, embedded_brokers, 1,
           "Brokers of the embedded Kafka cluster (ignored with --kafka_brokers), 1-9. 1 is the "
           "cheapest (one broker thread, one fetch per consumer); more give replicas and leader "
@@ -127,8 +128,8 @@ int main(int argc, char** argv) {
   options.node_id = absl::GetFlag(FLAGS_node_id);
   options.port_file = absl::GetFlag(FLAGS_port_file);
   options.metrics_port_file = absl::GetFlag(FLAGS_metrics_port_file);
-  if (absl::GetFlag(FLAGS_kafka_partitions) < 1 || absl::GetFlag(FLAGS_kafka_partitions) > 1000) {
-    return Fail("--kafka_partitions: must be between 1 and 1000");
+  if (absl::GetFlag(FLAGS_kafka_partitions) < 0 || absl::GetFlag(FLAGS_kafka_partitions) > 1000) {
+    return Fail("--kafka_partitions: must be between 0 (automatic) and 1000");
   }
   options.kafka_partitions = absl::GetFlag(FLAGS_kafka_partitions);
   if (absl::GetFlag(FLAGS_embedded_brokers) < 1 || absl::GetFlag(FLAGS_embedded_brokers) > 9) {

@@ -137,9 +137,10 @@ TEST_F(OrderFlowTest, ReadRightAfterPlaceAnswersPendingOrSettledNeverNotFound) {
   }
 }
 
-// The same saga on other shapes of the embedded cluster: one partition per
-// topic (every key on one partition), and three brokers (the topics'
-// partitions led by different brokers, as a fault drill would have them).
+// The same saga on other shapes of the embedded cluster than the default
+// (one broker, one partition per topic): six partitions per topic (keys
+// spread over partitions, as on an external cluster), and three brokers
+// (partitions led by different brokers, as a fault drill has them).
 struct ClusterShape {
   std::vector<std::string> flags;
   std::string logged;  // the start-up line that proves the shape was used
@@ -176,12 +177,12 @@ TEST_P(ClusterShapeOrderFlowTest, OrdersConfirmThenCancelWhenStockRunsOut) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, ClusterShapeOrderFlowTest,
-                         ::testing::Values(ClusterShape{{"--kafka_partitions=1"},
-                                                        "(1 brokers, 1 partitions per topic)"},
+                         ::testing::Values(ClusterShape{{"--kafka_partitions=6"},
+                                                        "(1 brokers, 6 partitions per topic)"},
                                            ClusterShape{{"--embedded_brokers=3"},
-                                                        "(3 brokers, 6 partitions per topic)"}),
+                                                        "(3 brokers, 1 partitions per topic)"}),
                          [](const ::testing::TestParamInfo<ClusterShape>& info) {
-                           return info.index == 0 ? std::string("OnePartition")
+                           return info.index == 0 ? std::string("SixPartitions")
                                                   : std::string("ThreeBrokers");
                          });
 

@@ -103,11 +103,14 @@ void SubscribeReactor::Pump() {
   bool stopped = false;
   {
     absl::MutexLock lock(&mu_);
-    // Finish must not overtake the write in flight unless the call is gone.
-    // Events already pulled still go out (OnWriteDone chains them), unless
-    // the server is stopping.
+    // Finish must not overtake a write: gRPC answers every started write
+    // with OnWriteDone (ok=false once the call is cancelled), and a write
+    // claimed by OnWriteDone is started just after it drops mu_, so waiting
+    // for !writing_ also covers that window. Events already pulled still
+    // go out (OnWriteDone chains them) unless the call is gone or the
+    // server is stopping.
     auto idle = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-      return (!writing_ && (buffered_.empty() || stopped_)) || cancelled_;
+      return !writing_ && (buffered_.empty() || stopped_ || cancelled_);
     };
     mu_.Await(absl::Condition(&idle));
     stopped = stopped_;

@@ -159,6 +159,35 @@ TEST_F(SubscribeTest, ShutdownEndsALiveStreamAndExitsCleanly) {
   EXPECT_NE(reader->Finish().error_code(), grpc::StatusCode::OK);
 }
 
+// Streams whose clients never read: their writes stall on HTTP/2 flow
+// control with events still buffered. A shutdown must still end them (gRPC
+// answers the stalled write once it cancels the call) and exit within the
+// grace period, not hang on them.
+TEST_F(SubscribeTest, ShutdownEndsStreamsStalledByClientsThatNeverRead) {
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<v1::Event>>> readers;
+  for (int i = 0; i < 4; ++i) {
+    contexts.push_back(Ctx(absl::Seconds(60)));
+    readers.push_back(
+        server_->EventStore()->Subscribe(contexts.back().get(), v1::SubscribeRequest()));
+  }
+  // ~3,000 events of ~300 bytes: far past each stream's 64 KiB window and
+  // the 256 events a stream pulls ahead.
+  for (int i = 0; i < 1000; ++i) {
+    v1::PlaceOrderResponse placed;
+    v1::PlaceOrderRequest request = OrderRequest(absl::StrCat("stall-", i));
+    request.add_lines()->CopyFrom(request.lines(0));
+    ASSERT_TRUE(server_->Orders()->PlaceOrder(Ctx().get(), request, &placed).ok());
+  }
+  const absl::Time start = absl::Now();
+  auto exit_code = server_->Terminate();
+  ASSERT_TRUE(exit_code.ok()) << exit_code.status();
+  EXPECT_EQ(*exit_code, 0) << server_->LogTail();
+  // The 5 s grace, then the calls are cancelled and the streams end.
+  EXPECT_LT(absl::Now() - start, absl::Seconds(12)) << server_->LogTail();
+  for (auto& context : contexts) context->TryCancel();
+}
+
 // --- health and reflection ---------------------------------------------------
 
 class DiscoveryTest : public ServerTest {};

@@ -155,11 +155,17 @@ bool RunOrderCalls(std::vector<std::unique_ptr<v1::OrderService::Stub>>& stubs, 
     call->request = make(i);
     stubs[static_cast<size_t>(i) % stubs.size()]->async()->PlaceOrder(
         &call->context, &call->request, &call->response, [call, &tally](grpc::Status status) {
-          tally.Done(status.error_code());
+          // The call goes first: once the last Done() is counted the caller
+          // may tear down the channels and, at the end, the process.
           delete call;
+          tally.Done(status.error_code());
         });
   }
-  return tally.WaitAllDone(start + absl::Seconds(50) + kCallDeadline);
+  if (tally.WaitAllDone(start + absl::Seconds(50) + kCallDeadline)) return true;
+  // Late calls still reference `tally`: every call has a deadline, so they
+  // all end; wait for them before the caller's frame goes away.
+  tally.WaitAllDone(absl::InfiniteFuture());
+  return false;
 }
 
 grpc::Status PlainCall(ServerProcess& server) {

@@ -105,8 +105,10 @@ TEST(FloodQueueTest, SmallAppendQueueAnswersResourceExhaustedUnderAFloodAndRecov
       call->request.set_request_id(absl::StrCat("queue-flood-", i));
       stubs[i % stubs.size()]->async()->PlaceOrder(&call->context, &call->request, &call->response,
                                                    [call, &tally](grpc::Status status) {
-                                                     tally.Done(status.error_code());
+                                                     // The call first: the last Done()
+                                                     // lets the test tear down.
                                                      delete call;
+                                                     tally.Done(status.error_code());
                                                    });
     }
     ASSERT_TRUE(tally.WaitIdle(absl::Now() + absl::Seconds(60))) << "calls never finished";

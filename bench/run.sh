@@ -35,6 +35,8 @@ SURGE_SERVER=${SURGE_SERVER:-$(find_bin surge-server)}
 SURGE_BENCH=${SURGE_BENCH:-$(find_bin surge-bench)}
 NAIVE_PUT=${NAIVE_PUT:-$(find_bin naive-put-bench)}
 CODEC_MICRO=${CODEC_MICRO:-$(find_bin event_codec_microbench)}
+PROJECTION_MICRO=${PROJECTION_MICRO:-$(find_bin projection_microbench)}
+APPEND_MICRO=${APPEND_MICRO:-$(find_bin append_microbench)}
 for b in SURGE_SERVER SURGE_BENCH NAIVE_PUT; do
   if [[ -z "${!b}" ]]; then echo "run.sh: $b not found under $BUILD_DIR (build it first)" >&2; exit 1; fi
 done
@@ -198,6 +200,14 @@ REDIS_PID=""
 if [[ -n "$CODEC_MICRO" ]]; then
   echo "== event codec microbenchmarks" >&2
   "$CODEC_MICRO" --benchmark_min_time=0.2 --benchmark_format=json >"$RESULTS/codec.json"
+fi
+if [[ -n "$PROJECTION_MICRO" ]]; then
+  echo "== projection apply microbenchmarks" >&2
+  "$PROJECTION_MICRO" --benchmark_min_time=0.2 --benchmark_format=json >"$RESULTS/projection.json"
+fi
+if [[ -n "$APPEND_MICRO" ]]; then
+  echo "== append (group commit) microbenchmarks" >&2
+  (cd "$WORK" && "$APPEND_MICRO" --benchmark_format=json >"$RESULTS/append.json" 2>/dev/null) || true
 fi
 
 echo " \"load_end\": $(load_avg)}" >>"$RESULTS/load.json.part"

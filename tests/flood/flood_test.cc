@@ -13,10 +13,29 @@ namespace {
 
 void Print(const FloodReport& report) { std::cout << MarkdownSection({report}) << std::flush; }
 
+// Sanitizer builds (scripts/sanitize.sh) hold freed memory in quarantine
+// and map shadow memory: their RSS says nothing about the server's bounds,
+// so there only the statuses and the serving are checked.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kMemoryIsMeaningful = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool kMemoryIsMeaningful = false;
+#else
+constexpr bool kMemoryIsMeaningful = true;
+#endif
+#else
+constexpr bool kMemoryIsMeaningful = true;
+#endif
+
 void ExpectBoundedAndServing(const FloodReport& report) {
-  EXPECT_LT(report.memory.growth_kib(), report.bound_kib)
-      << "peak RSS grew by " << report.memory.growth_kib()
-      << " KiB; budget: " << report.bound_reason;
+  if (kMemoryIsMeaningful) {
+    EXPECT_LT(report.memory.growth_kib(), report.bound_kib)
+        << "peak RSS grew by " << report.memory.growth_kib()
+        << " KiB; budget: " << report.bound_reason;
+  } else {
+    std::cout << "NOTE: sanitizer build, the RSS bound is not checked\n";
+  }
   EXPECT_TRUE(report.served_after.ok())
       << "no plain call served after the flood: " << report.served_after.error_message();
 }

@@ -132,6 +132,10 @@ def main():
     micro = [m for m in (codec, load(os.path.join(res, "projection.json")),
                          load(os.path.join(res, "append.json"))) if m]
     m = machine(a.root)
+    # The run's own commit and time (run.json), not the report's.
+    run = load(os.path.join(res, "run.json"))
+    if run:
+        m.update({k: run[k] for k in ("commit", "date") if k in run})
     pictures = plots(res, runs)
 
     def tput(name):

@@ -83,6 +83,10 @@ metric() {  # metric <name>: the first sample of an unlabelled metric, as an int
 
 load_avg() { cut -d' ' -f1 /proc/loadavg; }
 echo "{\"load_start\": $(load_avg)," >"$RESULTS/load.json.part"
+# The commit and time the figures belong to (the report may be regenerated
+# later, e.g. after the hand-written notes change).
+printf '{"commit": "%s", "date": "%s"}\n' "$(git -C "$ROOT" rev-parse --short HEAD)" \
+  "$(date -u '+%Y-%m-%d %H:%M UTC')" >"$RESULTS/run.json"
 
 stop_server() {
   kill "$SERVER_PID" && wait "$SERVER_PID" 2>/dev/null || true

@@ -22,6 +22,7 @@
 #include "clients/bench/report.h"
 #include "clients/bench/scenario.h"
 #include "clients/bench/settle_tracker.h"
+#include "common/grpc_code_name.h"
 #include "grpcpp/grpcpp.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "surge-server gRPC address");
@@ -49,15 +50,7 @@ ABSL_FLAG(bool, smoke, false, "a few seconds with tiny counts (keeps the tool wo
 namespace surge::bench {
 namespace {
 
-std::string CodeName(int code) {
-  static const char* kNames[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT",
-                                 "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
-                                 "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-                                 "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-                                 "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
-                                 "UNAUTHENTICATED"};
-  return code >= 0 && code <= 16 ? kNames[code] : absl::StrCat("CODE_", code);
-}
+std::string CodeName(int code) { return GrpcCodeName(code); }
 
 absl::StatusOr<uint64_t> HeadPosition(BenchClient& client) {
   grpc::ClientContext context;
@@ -73,8 +66,8 @@ absl::StatusOr<uint64_t> HeadPosition(BenchClient& client) {
 
 // Reads the log from `from` to its head into a fresh check, retrying until
 // the invariants hold or `deadline` (the projections may still be settling).
-absl::Status CheckLog(BenchClient& client, Scenario& scenario, uint64_t from,
-                      absl::Time deadline, std::string* summary) {
+absl::Status CheckLog(BenchClient& client, Scenario& scenario, uint64_t from, absl::Time deadline,
+                      std::string* summary) {
   while (true) {
     std::unique_ptr<LogCheck> check = scenario.NewCheck();
     uint64_t position = from;
@@ -199,8 +192,8 @@ int Main() {
     report.undecided = tracker->undecided();
     report.drain_ms = absl::ToDoubleMilliseconds(tracker->drain());
     if (auto error = tracker->stream_error()) {
-      report.settle_error = absl::StrCat("Subscribe ended: ", CodeName(error->error_code()),
-                                         " ", error->error_message());
+      report.settle_error = absl::StrCat("Subscribe ended: ", CodeName(error->error_code()), " ",
+                                         error->error_message());
     } else if (!all) {
       report.settle_error = absl::StrCat(report.undecided, " accepted commands undecided after ",
                                          absl::FormatDuration(absl::GetFlag(FLAGS_settle_timeout)));

@@ -20,7 +20,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/grpc_code_name.h"
 #include "surge/v1/surge.grpc.pb.h"
+#include "tests/flood/call_tally.h"
 #include "tests/flood/server_pid.h"
 #include "tests/support/server_process.h"
 
@@ -81,60 +83,6 @@ std::vector<std::unique_ptr<v1::OrderService::Stub>> OrderStubs(const std::strin
   }
   return stubs;
 }
-
-// Counts calls in flight and their final statuses.
-class CallTally {
- public:
-  // Blocks until fewer than `limit` calls are in flight, then counts one more.
-  void Acquire(int limit) {
-    absl::MutexLock lock(&mu_);
-    auto room = [this, limit]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return in_flight_ < limit; };
-    mu_.Await(absl::Condition(&room));
-    ++in_flight_;
-    ++started_;
-  }
-  void Done(grpc::StatusCode code) {
-    absl::MutexLock lock(&mu_);
-    --in_flight_;
-    ++statuses_[code];
-  }
-  // True when every started call finished before `deadline`.
-  bool WaitAllDone(absl::Time deadline) {
-    absl::MutexLock lock(&mu_);
-    auto idle = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return in_flight_ == 0; };
-    return mu_.AwaitWithDeadline(absl::Condition(&idle), deadline);
-  }
-  // True when at least `n` calls finished before `deadline`.
-  bool WaitFinished(int64_t n, absl::Time deadline) {
-    absl::MutexLock lock(&mu_);
-    auto enough = [this, n]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return finished() >= n; };
-    return mu_.AwaitWithDeadline(absl::Condition(&enough), deadline);
-  }
-  int64_t finished_count() {
-    absl::MutexLock lock(&mu_);
-    return finished();
-  }
-  std::map<grpc::StatusCode, int64_t> statuses() {
-    absl::MutexLock lock(&mu_);
-    return statuses_;
-  }
-  int64_t started() {
-    absl::MutexLock lock(&mu_);
-    return started_;
-  }
-
- private:
-  int64_t finished() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    int64_t n = 0;
-    for (const auto& [code, count] : statuses_) n += count;
-    return n;
-  }
-
-  absl::Mutex mu_;
-  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
-  int64_t started_ ABSL_GUARDED_BY(mu_) = 0;
-  std::map<grpc::StatusCode, int64_t> statuses_ ABSL_GUARDED_BY(mu_);
-};
 
 // Starts PlaceOrder calls of `make(i)` for i in [0, total), at most
 // `in_flight` at once, round-robin over `stubs`; returns when all finished
@@ -269,46 +217,7 @@ void WaitForQuietLog(ServerProcess& server, absl::Duration quiet, absl::Duration
   }
 }
 
-std::string CodeName(grpc::StatusCode code) {
-  switch (code) {
-    case grpc::StatusCode::OK:
-      return "OK";
-    case grpc::StatusCode::CANCELLED:
-      return "CANCELLED";
-    case grpc::StatusCode::UNKNOWN:
-      return "UNKNOWN";
-    case grpc::StatusCode::INVALID_ARGUMENT:
-      return "INVALID_ARGUMENT";
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return "DEADLINE_EXCEEDED";
-    case grpc::StatusCode::NOT_FOUND:
-      return "NOT_FOUND";
-    case grpc::StatusCode::ALREADY_EXISTS:
-      return "ALREADY_EXISTS";
-    case grpc::StatusCode::PERMISSION_DENIED:
-      return "PERMISSION_DENIED";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED:
-      return "RESOURCE_EXHAUSTED";
-    case grpc::StatusCode::FAILED_PRECONDITION:
-      return "FAILED_PRECONDITION";
-    case grpc::StatusCode::ABORTED:
-      return "ABORTED";
-    case grpc::StatusCode::OUT_OF_RANGE:
-      return "OUT_OF_RANGE";
-    case grpc::StatusCode::UNIMPLEMENTED:
-      return "UNIMPLEMENTED";
-    case grpc::StatusCode::INTERNAL:
-      return "INTERNAL";
-    case grpc::StatusCode::UNAVAILABLE:
-      return "UNAVAILABLE";
-    case grpc::StatusCode::DATA_LOSS:
-      return "DATA_LOSS";
-    case grpc::StatusCode::UNAUTHENTICATED:
-      return "UNAUTHENTICATED";
-    default:
-      return absl::StrCat("code ", static_cast<int>(code));
-  }
-}
+std::string CodeName(grpc::StatusCode code) { return GrpcCodeName(static_cast<int>(code)); }
 
 std::string Mib(int64_t kib) {
   return absl::StrFormat("%.1f MiB", static_cast<double>(kib) / 1024);

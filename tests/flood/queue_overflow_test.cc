@@ -27,38 +27,12 @@
 #include "gtest/gtest.h"
 #include "server/app.h"
 #include "surge/v1/surge.grpc.pb.h"
+#include "tests/flood/call_tally.h"
 
 namespace surge::server {
 namespace {
 
-class Tally {
- public:
-  void Acquire(int limit) {
-    absl::MutexLock lock(&mu_);
-    auto room = [this, limit]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return in_flight_ < limit; };
-    mu_.Await(absl::Condition(&room));
-    ++in_flight_;
-  }
-  void Done(grpc::StatusCode code) {
-    absl::MutexLock lock(&mu_);
-    --in_flight_;
-    ++statuses_[code];
-  }
-  bool WaitIdle(absl::Time deadline) {
-    absl::MutexLock lock(&mu_);
-    auto idle = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return in_flight_ == 0; };
-    return mu_.AwaitWithDeadline(absl::Condition(&idle), deadline);
-  }
-  std::map<grpc::StatusCode, int64_t> statuses() {
-    absl::MutexLock lock(&mu_);
-    return statuses_;
-  }
-
- private:
-  absl::Mutex mu_;
-  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
-  std::map<grpc::StatusCode, int64_t> statuses_ ABSL_GUARDED_BY(mu_);
-};
+using ::surge::testing::CallTally;
 
 TEST(FloodQueueTest, SmallAppendQueueAnswersResourceExhaustedUnderAFloodAndRecovers) {
   char tmpl[] = "/tmp/surge-flood-queue-XXXXXX";
@@ -96,7 +70,7 @@ TEST(FloodQueueTest, SmallAppendQueueAnswersResourceExhaustedUnderAFloodAndRecov
     };
     constexpr int kCalls = 6000;
     constexpr int kInFlight = 4000;
-    Tally tally;
+    CallTally tally;
     for (int i = 0; i < kCalls; ++i) {
       tally.Acquire(kInFlight);
       auto* call = new Call;
@@ -111,7 +85,7 @@ TEST(FloodQueueTest, SmallAppendQueueAnswersResourceExhaustedUnderAFloodAndRecov
                                                      tally.Done(status.error_code());
                                                    });
     }
-    ASSERT_TRUE(tally.WaitIdle(absl::Now() + absl::Seconds(60))) << "calls never finished";
+    ASSERT_TRUE(tally.WaitAllDone(absl::Now() + absl::Seconds(60))) << "calls never finished";
     std::map<grpc::StatusCode, int64_t> statuses = tally.statuses();
     const int64_t ok = statuses[grpc::StatusCode::OK];
     const int64_t exhausted = statuses[grpc::StatusCode::RESOURCE_EXHAUSTED];

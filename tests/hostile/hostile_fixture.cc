@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/grpc_code_name.h"
 
 namespace surge::testing {
 
@@ -45,26 +46,8 @@ std::unique_ptr<grpc::ClientContext> Ctx(absl::Duration timeout) {
 }
 
 std::string Describe(const grpc::Status& status) {
-  static const char* const kNames[] = {"OK",
-                                       "CANCELLED",
-                                       "UNKNOWN",
-                                       "INVALID_ARGUMENT",
-                                       "DEADLINE_EXCEEDED",
-                                       "NOT_FOUND",
-                                       "ALREADY_EXISTS",
-                                       "PERMISSION_DENIED",
-                                       "RESOURCE_EXHAUSTED",
-                                       "FAILED_PRECONDITION",
-                                       "ABORTED",
-                                       "OUT_OF_RANGE",
-                                       "UNIMPLEMENTED",
-                                       "INTERNAL",
-                                       "UNAVAILABLE",
-                                       "DATA_LOSS",
-                                       "UNAUTHENTICATED"};
-  const int code = static_cast<int>(status.error_code());
-  const std::string name = code >= 0 && code <= 16 ? kNames[code] : absl::StrCat("code ", code);
-  return absl::StrCat(name, ": ", status.error_message().substr(0, 200));
+  return absl::StrCat(GrpcCodeName(static_cast<int>(status.error_code())), ": ",
+                      status.error_message().substr(0, 200));
 }
 
 grpc::Status RawUnaryCall(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,

@@ -46,8 +46,6 @@ struct FloodReport {
   // Growth of peak over before that the flood must stay under, and why.
   int64_t bound_kib = 0;
   std::string bound_reason;
-  // Why an expectation could not be exercised (empty when all were).
-  std::string caveat;
 
   int64_t count(grpc::StatusCode code) const {
     auto it = statuses.find(code);
@@ -87,9 +85,6 @@ struct OversizeFloodOptions {
 absl::StatusOr<FloodReport> RunPlaceOrderFlood(const PlaceOrderFloodOptions& options);
 absl::StatusOr<FloodReport> RunSubscribeFlood(const SubscribeFloodOptions& options);
 absl::StatusOr<FloodReport> RunOversizeFlood(const OversizeFloodOptions& options);
-
-// Whether the surge-server under test accepts --append_queue_capacity.
-bool ServerHasQueueCapacityFlag();
 
 // A markdown section with one table per report.
 std::string MarkdownSection(const std::vector<FloodReport>& reports);

@@ -213,8 +213,10 @@ absl::Status ProjectionApplier::DeadLetter(const Item& item, const DeliveryFailu
 
 absl::StatusOr<ProjectionApplier::BatchResult> ProjectionApplier::ApplyBatch(
     const std::vector<ConsumedMessage>& batch) {
+  const absl::Time received = absl::Now();
   absl::MutexLock lock(&mu_);
   BatchResult result;
+  result.event_ages.reserve(batch.size());
   std::vector<Item> candidates;
   std::vector<std::pair<Item, DeliveryFailure>> undecodable;
   std::map<int32_t, uint64_t> tentative;  // applied positions as the batch goes
@@ -238,6 +240,11 @@ absl::StatusOr<ProjectionApplier::BatchResult> ProjectionApplier::ApplyBatch(
     if (item.position.has_value() && *item.position <= applied) {
       ++result.duplicates;
       continue;
+    }
+    if (item.event.has_value() && item.event->has_recorded_at()) {
+      const google::protobuf::Timestamp& t = item.event->recorded_at();
+      result.event_ages.push_back(received - (absl::FromUnixSeconds(t.seconds()) +
+                                              absl::Nanoseconds(t.nanos())));
     }
     if (m.prev_position.has_value() && *m.prev_position != 0 && *m.prev_position > applied) {
       ++result.gaps;

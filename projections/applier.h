@@ -73,6 +73,10 @@ class ProjectionApplier {
     size_t dead_lettered = 0;  // given up on
     size_t appends = 0;        // EventStore appends made (0 = nothing changed)
     size_t retries = 0;        // failed attempts (handling, append, dead-letter) tried again
+    // For each new event of the batch (not a duplicate) that carries
+    // recorded_at: how long ago it was committed to the log when the batch
+    // reached the applier (relay + Kafka transit + waiting to be polled).
+    std::vector<absl::Duration> event_ages;
   };
 
   // What replaying a dead letter did.

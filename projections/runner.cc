@@ -298,8 +298,16 @@ void ProjectionRunner::UpdateLag() {
   stats_.lag_messages = lag;
 }
 
+size_t ProjectionRunner::SecondsBucket(double seconds) {
+  return static_cast<size_t>(
+      std::lower_bound(kSecondsBounds.begin(), kSecondsBounds.end(), seconds) -
+      kSecondsBounds.begin());
+}
+
 void ProjectionRunner::HandleBatch(std::vector<ConsumedMessage>& batch) {
+  const absl::Time start = absl::Now();
   absl::StatusOr<ProjectionApplier::BatchResult> result = applier_->ApplyBatch(batch);
+  const double batch_seconds = absl::ToDoubleSeconds(absl::Now() - start);
   if (!result.ok()) {
     // Nothing is lost: uncommitted messages come back (after a restart or a
     // replay) and are deduplicated.
@@ -335,6 +343,13 @@ void ProjectionRunner::HandleBatch(std::vector<ConsumedMessage>& batch) {
     stats_.gaps += result->gaps;
     stats_.dead_lettered += result->dead_lettered;
     stats_.applied_position = std::max(stats_.applied_position, highest);
+    ++stats_.batch_seconds[SecondsBucket(batch_seconds)];
+    stats_.batch_seconds_sum += batch_seconds;
+    for (absl::Duration age : result->event_ages) {
+      const double seconds = std::max(0.0, absl::ToDoubleSeconds(age));
+      ++stats_.event_ages[SecondsBucket(seconds)];
+      stats_.event_ages_sum += seconds;
+    }
   }
   TopicPartitionListHandle list(
       rd_kafka_topic_partition_list_new(static_cast<int>(next_offsets.size())));

@@ -88,6 +88,8 @@ class ProjectionRunner {
   };
 
   // Counters for metrics and tests. Thread-safe snapshot.
+  static constexpr size_t kSecondsBuckets = 14;
+
   struct Stats {
     uint64_t batches = 0;
     uint64_t applied = 0;
@@ -110,7 +112,24 @@ class ProjectionRunner {
     static constexpr size_t kBatchSizeBuckets = 14;  // bounds 1, 2, 4, ..., 8192
     std::array<uint64_t, kBatchSizeBuckets + 1> batch_sizes{};
     uint64_t consumed = 0;  // messages in all handled batches (the histogram's sum)
+    // Per-bucket counts over kSecondsBounds (last entry: above every bound),
+    // with their sums in seconds:
+    // - event_ages: per applied event, how long after its commit to the log
+    //   it reached the projection (relay, Kafka, waiting to be polled): the
+    //   transport's share of a command's settle latency.
+    // - batch_seconds: per batch, how long handling and committing it took
+    //   (the projection's own share, its append's fsync included).
+    std::array<uint64_t, kSecondsBuckets + 1> event_ages{};
+    double event_ages_sum = 0;
+    std::array<uint64_t, kSecondsBuckets + 1> batch_seconds{};
+    double batch_seconds_sum = 0;
   };
+
+  // Upper bounds (seconds) of the event_ages and batch_seconds buckets.
+  static constexpr std::array<double, kSecondsBuckets> kSecondsBounds = {
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  // Index of the bucket counting `seconds` (kSecondsBuckets: above every bound).
+  static size_t SecondsBucket(double seconds);
 
   // Upper bound of batch-size bucket `i` (< Stats::kBatchSizeBuckets): 2^i.
   static constexpr double BatchSizeBound(size_t i) { return static_cast<double>(1ULL << i); }

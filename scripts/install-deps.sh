@@ -9,7 +9,7 @@ PACKAGES=(
   # build
   cmake g++ make pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  librdkafka-dev librocksdb-dev libabsl-dev prometheus-cpp-dev
+  librdkafka-dev librocksdb-dev libabsl-dev prometheus-cpp-dev libjemalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # tests and operation
   kcat python3 python3-grpcio python3-protobuf prometheus redis-server

@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/allocator.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "domain/validation.h"
@@ -179,6 +180,26 @@ void App::RegisterMetrics() {
     metrics->RecordAppendBatch(appends, commit);
   });
   eventstore::EventStore* store = store_.get();
+  metrics_->RegisterCallback("surge_allocator_info",
+                             "The process's memory allocator (value 1; see the label).",
+                             Metrics::Kind::kGauge, [name = AllocatorName()] {
+                               return Samples{{{{"allocator", name}}, 1.0}};
+                             });
+  if (ReadAllocatorStats().has_value()) {  // jemalloc: what it counts itself
+    metrics_->RegisterCallback(
+        "surge_allocator_allocated_bytes", "Bytes in live allocations (the allocator's count).",
+        Metrics::Kind::kGauge, [] {
+          const std::optional<AllocatorStats> stats = ReadAllocatorStats();
+          return Samples{{{}, stats ? static_cast<double>(stats->allocated_bytes) : 0.0}};
+        });
+    metrics_->RegisterCallback(
+        "surge_allocator_resident_bytes",
+        "Bytes of RAM the allocator holds, its caches included (the allocator's count).",
+        Metrics::Kind::kGauge, [] {
+          const std::optional<AllocatorStats> stats = ReadAllocatorStats();
+          return Samples{{{}, stats ? static_cast<double>(stats->resident_bytes) : 0.0}};
+        });
+  }
   metrics_->RegisterCallback("surge_log_head_position", "Position of the last durable event.",
                              Metrics::Kind::kGauge, [store] {
                                return Samples{{{}, static_cast<double>(store->HeadPosition())}};

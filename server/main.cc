@@ -1,17 +1,16 @@
 // surge-server: the surge gRPC service (orders, inventory, coupons, event
 // log) over a RocksDB event store. See `surge-server --help`.
-#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "common/allocator.h"
 #include "common/flags_help.h"
 #include "common/logging.h"
 #include "server/app.h"
@@ -87,13 +86,7 @@ int main(int argc, char** argv) {
       "  surge-server --data_dir=./surge-data --grpc_addr=127.0.0.1:50051");
   surge::ShowOwnFlagsInHelp("server/main.cc");
   absl::ParseCommandLine(argc, argv);
-  // glibc gives threads their own malloc arenas (up to 8 per core): with
-  // ~30 threads (gRPC, RocksDB, librdkafka, ours) the freed memory stays
-  // spread over many arenas and RSS grows by it. Two arenas measured 40-50
-  // MiB less RSS after the same load (orders, then 400k coupon requests),
-  // and per-thread caches still serve small allocations without a lock.
-  // Before any thread exists; MALLOC_ARENA_MAX in the environment wins.
-  if (std::getenv("MALLOC_ARENA_MAX") == nullptr) mallopt(M_ARENA_MAX, 2);
+  surge::TuneAllocator();  // before any thread exists
 
   // Block the shutdown signals before any thread starts, so every thread
   // inherits the mask and only sigwait() below ever sees them: no work in a
@@ -155,6 +148,7 @@ int main(int argc, char** argv) {
   }
   options.max_subscriptions = static_cast<size_t>(absl::GetFlag(FLAGS_max_subscriptions));
 
+  SURGE_LOG(INFO, "main") << "allocator: " << surge::AllocatorName();
   absl::StatusOr<std::unique_ptr<surge::server::App>> app = surge::server::App::Start(options);
   if (!app.ok()) return Fail(absl::StrCat("cannot start: ", app.status().ToString()));
 

@@ -200,23 +200,46 @@ void Pipeline::RegisterMetrics(metrics::Metrics& metrics) {
       "surge_projection_retries_total",
       "Failed handling, append or dead-letter attempts that were tried again.",
       Metrics::Kind::kCounter, per_projection([](const RunnerStats& s) { return s.retries; }));
+  // One histogram family over every projection; `field` picks the per-bucket
+  // counts and their sum out of the runner's stats.
+  auto per_projection_histogram = [this, &metrics](std::string name, std::string help,
+                                                   std::vector<double> bounds, auto field) {
+    metrics.RegisterHistogramCallback(std::move(name), std::move(help), std::move(bounds),
+                                      [this, field] {
+                                        std::vector<metrics::HistogramSample> samples;
+                                        for (const auto& r : projections_->GetStats()) {
+                                          const auto [buckets, sum] = field(r.stats);
+                                          samples.push_back({{{"projection", r.projection}},
+                                                             {buckets.begin(), buckets.end()},
+                                                             sum});
+                                        }
+                                        return samples;
+                                      });
+  };
   {
     std::vector<double> bounds;
     for (size_t i = 0; i < RunnerStats::kBatchSizeBuckets; ++i) {
       bounds.push_back(projections::ProjectionRunner::BatchSizeBound(i));
     }
-    metrics.RegisterHistogramCallback(
+    per_projection_histogram(
         "surge_projection_batch_size", "Kafka messages handled per projection batch.",
-        std::move(bounds), [this] {
-          std::vector<metrics::HistogramSample> samples;
-          for (const auto& r : projections_->GetStats()) {
-            samples.push_back({{{"projection", r.projection}},
-                               {r.stats.batch_sizes.begin(), r.stats.batch_sizes.end()},
-                               static_cast<double>(r.stats.consumed)});
-          }
-          return samples;
+        std::move(bounds), [](const RunnerStats& s) {
+          return std::make_pair(s.batch_sizes, static_cast<double>(s.consumed));
         });
   }
+  const std::vector<double> seconds_bounds(projections::ProjectionRunner::kSecondsBounds.begin(),
+                                           projections::ProjectionRunner::kSecondsBounds.end());
+  per_projection_histogram(
+      "surge_projection_event_age_seconds",
+      "Per applied event: time from its commit to the log until its projection received it "
+      "(relay + Kafka + waiting to be polled).",
+      seconds_bounds,
+      [](const RunnerStats& s) { return std::make_pair(s.event_ages, s.event_ages_sum); });
+  per_projection_histogram(
+      "surge_projection_batch_seconds",
+      "Per batch: time to handle and commit it (the projection's append included).",
+      seconds_bounds,
+      [](const RunnerStats& s) { return std::make_pair(s.batch_seconds, s.batch_seconds_sum); });
   metrics.RegisterCallback(
       "surge_projection_dead_lettered_total", "Messages sent to the dead-letter topic, by topic.",
       Metrics::Kind::kCounter, [this] {

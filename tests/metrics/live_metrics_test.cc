@@ -2,11 +2,15 @@
 // it and it carries the families operators rely on (issue 4's list).
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "gtest/gtest.h"
 #include "tests/metrics/live_server_util.h"
 #include "tests/support/server_process.h"
@@ -14,6 +18,17 @@
 
 namespace surge::testing {
 namespace {
+
+// The value of the sample whose name (and labels) is exactly `series`, or
+// nullopt when the exposition has no such line.
+std::optional<double> SampleValue(const std::string& text, const std::string& series) {
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (!absl::ConsumePrefix(&line, series) || !absl::ConsumePrefix(&line, " ")) continue;
+    double value = 0;
+    if (absl::SimpleAtod(line, &value)) return value;
+  }
+  return std::nullopt;
+}
 
 class LiveMetricsTest : public ::testing::Test {
  protected:
@@ -102,6 +117,9 @@ TEST_F(LiveMetricsTest, ServesEveryDocumentedFamily) {
                                              "surge_projection_gaps_total",
                                              "surge_projection_retries_total",
                                              "surge_projection_batch_size",
+                                             "surge_projection_event_age_seconds",
+                                             "surge_projection_batch_seconds",
+                                             "surge_allocator_info",
                                              "surge_projection_dead_lettered_total",
                                              "surge_orders",
                                              "surge_coupons_issued",
@@ -121,6 +139,35 @@ TEST_F(LiveMetricsTest, ServesEveryDocumentedFamily) {
   EXPECT_TRUE(
       absl::StrContains(*text, R"(surge_projection_batch_size_count{projection="order-saga"})"))
       << *text;
+  // The saga applied at least the two orders' events, each with its age.
+  const std::optional<double> ages =
+      SampleValue(*text, R"(surge_projection_event_age_seconds_count{projection="order-saga"})");
+  ASSERT_TRUE(ages.has_value()) << *text;
+  EXPECT_GE(*ages, 2) << *text;
+  const std::optional<double> batches =
+      SampleValue(*text, R"(surge_projection_batch_seconds_count{projection="stock"})");
+  ASSERT_TRUE(batches.has_value()) << *text;
+  EXPECT_GE(*batches, 1) << *text;
+}
+
+// The binary really runs on the allocator the build chose: jemalloc is
+// linked, not merely installed (and reports its own counts), or glibc's.
+TEST_F(LiveMetricsTest, RunsOnTheAllocatorOfTheBuild) {
+  absl::StatusOr<std::string> text = ScrapeMetrics(*server_);
+  ASSERT_TRUE(text.ok()) << text.status();
+#ifdef SURGE_EXPECT_JEMALLOC
+  EXPECT_TRUE(absl::StrContains(*text, R"(surge_allocator_info{allocator="jemalloc 5.)")) << *text;
+  const std::optional<double> resident = SampleValue(*text, "surge_allocator_resident_bytes");
+  const std::optional<double> allocated = SampleValue(*text, "surge_allocator_allocated_bytes");
+  ASSERT_TRUE(resident.has_value() && allocated.has_value()) << *text;
+  EXPECT_GT(*allocated, 1 << 20);  // a running server holds more than a MiB
+  EXPECT_GE(*resident, *allocated);
+#else
+  EXPECT_TRUE(absl::StrContains(*text, R"(surge_allocator_info{allocator="glibc malloc"} 1)"))
+      << *text;
+  EXPECT_FALSE(absl::StrContains(*text, "surge_allocator_resident_bytes")) << *text;
+#endif
+  EXPECT_TRUE(absl::StrContains(server_->LogTail(100000), "allocator: ")) << server_->LogTail();
 }
 
 }  // namespace

@@ -144,6 +144,41 @@ TEST(ProjectionApplierTest, AppliesBatchInOneAppendAndSkipsDuplicates) {
   EXPECT_EQ(store->HeadPosition(), head);
 }
 
+TEST(ProjectionApplierTest, ReportsTheAgeOfEachNewEventSinceItsCommit) {
+  TempStore store;
+  CouponProjection coupons;
+  FakePublisher publisher;
+  ProjectionApplier applier(FastOptions(), coupons, *store, &publisher, nullptr);
+  auto recorded = [](v1::Event e, absl::Time at) {
+    const int64_t nanos = absl::ToUnixNanos(at);
+    e.mutable_recorded_at()->set_seconds(nanos / 1000000000);
+    e.mutable_recorded_at()->set_nanos(static_cast<int32_t>(nanos % 1000000000));
+    return e;
+  };
+  const absl::Time now = absl::Now();
+  std::vector<ConsumedMessage> batch = {
+      Message(recorded(CampaignEvent(1, 5), now - absl::Seconds(30)), 0, 0),
+      Message(recorded(RequestEvent(2, "r1", "u1"), now - absl::Milliseconds(200)), 0, 1),
+      Message(RequestEvent(3, "r2", "u2"), 0, 2)};  // no recorded_at: no age
+  const absl::Time before = absl::Now();
+  auto result = applier.ApplyBatch(batch);
+  const absl::Time after = absl::Now();
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->event_ages.size(), 2u);
+  // Age = arrival at the applier - commit time, so within the call's bounds.
+  EXPECT_GE(result->event_ages[0], before - (now - absl::Seconds(30)));
+  EXPECT_LE(result->event_ages[0], after - (now - absl::Seconds(30)));
+  EXPECT_GE(result->event_ages[1], before - (now - absl::Milliseconds(200)));
+  EXPECT_LE(result->event_ages[1], after - (now - absl::Milliseconds(200)));
+
+  // Duplicates were delivered before: their age is not a delivery's.
+  batch[0].prev_position = 0;
+  result = applier.ApplyBatch(batch);
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->duplicates, 3u);
+  EXPECT_TRUE(result->event_ages.empty());
+}
+
 TEST(ProjectionApplierTest, CheckpointSurvivesRestart) {
   TempStore store;
   CouponProjection coupons;

@@ -13,6 +13,9 @@ std::string StatusCodeName(grpc::StatusCode code) { return GrpcCodeName(static_c
 int RpcError(CommandEnv& env, const grpc::Status& status) {
   env.printer.err() << "error: " << StatusCodeName(status.error_code()) << ": "
                     << status.error_message() << "\n";
+  if (std::string hint = TlsHint(env.globals, status); !hint.empty()) {
+    env.printer.err() << "hint: " << hint << "\n";
+  }
   return kExitRpcError;
 }
 
@@ -51,6 +54,9 @@ const std::vector<FlagSpec>& GlobalFlags() {
       {"timeout", true, false, "deadline per call, e.g. 5s, 500ms (default 10s)"},
       {"tls", false, false, "connect with TLS using the system roots"},
       {"tls_ca", true, false, "PEM CA bundle to trust (implies --tls)"},
+      {"tls_cert", true, false,
+       "PEM client certificate chain for mTLS (with --tls_key; implies --tls)"},
+      {"tls_key", true, false, "PEM private key of --tls_cert"},
   };
   return *flags;
 }

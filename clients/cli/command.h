@@ -55,7 +55,8 @@ std::vector<Command> LoadCommands();
 
 // "NOT_FOUND" for grpc::StatusCode::NOT_FOUND.
 std::string StatusCodeName(grpc::StatusCode code);
-// Prints "error: <CODE>: <message>" and returns kExitRpcError.
+// Prints "error: <CODE>: <message>" (plus a "hint: ..." line when TlsHint
+// has one) and returns kExitRpcError.
 int RpcError(CommandEnv& env, const grpc::Status& status);
 // Prints "error: <message>" and the usage text, returns kExitUsage.
 int UsageError(CommandEnv& env, const std::string& message);

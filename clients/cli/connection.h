@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
+#include "grpcpp/support/status.h"
 
 namespace surge::cli {
 
@@ -32,15 +33,30 @@ struct GlobalOptions {
   bool json = false;
   // Deadline of each call; waits asked for with --wait are added on top.
   absl::Duration timeout = absl::Seconds(10);
-  // Use TLS. Implied by a non-empty tls_ca.
+  // Use TLS. Implied by a non-empty tls_ca, tls_cert or tls_key.
   bool tls = false;
   // PEM file with the CA certificates to trust; empty = system roots.
   std::string tls_ca;
+  // PEM client certificate chain presented to the server (mTLS) and its
+  // private key. Both or neither: a certificate without its key (or the
+  // reverse) cannot authenticate, so Create refuses half a pair.
+  std::string tls_cert;
+  std::string tls_key;
 };
+
+// One line that explains a failed call the connection's TLS settings likely
+// caused, or "" when none applies. A server that requires client certificates
+// (mTLS) rejects a missing or unknown one only after the client's side of the
+// TLS 1.3 handshake is done, so the client sees just "Socket closed" (or a
+// reset); the reason is in the server's log. Matching gRPC's message text is
+// a guess, so the hint says what to check rather than what happened.
+std::string TlsHint(const GlobalOptions& options, const grpc::Status& status);
 
 class Connection {
  public:
-  // Fails with InvalidArgument when the TLS CA file cannot be read.
+  // Fails with InvalidArgument when a TLS file (--tls_ca, --tls_cert,
+  // --tls_key) cannot be read or holds no PEM data, or when only one of
+  // tls_cert and tls_key is given. The message names the flag and the file.
   static absl::StatusOr<std::unique_ptr<Connection>> Create(const GlobalOptions& options);
 
   const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }

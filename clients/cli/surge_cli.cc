@@ -156,6 +156,8 @@ int RunCli(const std::vector<std::string>& tokens, std::ostream& out, std::ostre
   globals.json = args->Has("json");
   globals.tls = args->Has("tls");
   globals.tls_ca = args->GetOr("tls_ca", "");
+  globals.tls_cert = args->GetOr("tls_cert", "");
+  globals.tls_key = args->GetOr("tls_key", "");
   if (std::optional<std::string> t = args->Get("timeout")) {
     if (!absl::ParseDuration(*t, &globals.timeout) || globals.timeout <= absl::ZeroDuration()) {
       err << "error: --timeout wants a positive duration such as 5s or 500ms, got \"" << *t

@@ -72,14 +72,14 @@ std::string TlsHint(const GlobalOptions& options, const grpc::Status& status) {
     return "the server closed the TLS connection; if it requires client certificates (mTLS), "
            "pass --tls_cert and --tls_key";
   }
-  return absl::StrCat("the server closed the TLS connection; if it requires client certificates "
-                      "(mTLS), check that its --tls_client_ca signed --tls_cert ",
-                      options.tls_cert);
+  return absl::StrCat(
+      "the server closed the TLS connection; if it requires client certificates "
+      "(mTLS), check that its --tls_client_ca signed --tls_cert ",
+      options.tls_cert);
 }
 
 absl::StatusOr<std::unique_ptr<Connection>> Connection::Create(const GlobalOptions& options) {
-  SURGE_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> creds,
-                         MakeCredentials(options));
+  SURGE_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> creds, MakeCredentials(options));
   return std::unique_ptr<Connection>(
       new Connection(options, grpc::CreateChannel(options.addr, creds)));
 }

@@ -45,8 +45,8 @@ class CliMtlsTest : public ::testing::Test {
     ASSERT_TRUE(MakeLeaf("server", "ca", "/CN=localhost",
                          "-addext subjectAltName=IP:127.0.0.1,DNS:localhost "
                          "-addext extendedKeyUsage=serverAuth"));
-    ASSERT_TRUE(MakeLeaf("client", "ca", "/CN=surge-test-client",
-                         "-addext extendedKeyUsage=clientAuth"));
+    ASSERT_TRUE(
+        MakeLeaf("client", "ca", "/CN=surge-test-client", "-addext extendedKeyUsage=clientAuth"));
     ASSERT_TRUE(MakeLeaf("stranger", "other-ca", "/CN=surge-test-stranger",
                          "-addext extendedKeyUsage=clientAuth"));
   }
@@ -76,10 +76,10 @@ class CliMtlsTest : public ::testing::Test {
   // (a refused handshake fails fast; the deadline only bounds a hang) and no
   // SURGE_* variables from the environment.
   RunResult Cli(const std::vector<std::string>& args) const {
-    std::vector<std::string> argv = {
-        SURGE_CLI_BIN, "--addr",  server_ ? server_->address() : "127.0.0.1:1",
-        "--tls_ca",    Pem("ca"), "--timeout",
-        "5s"};
+    // Without a server (usage errors) nothing is dialled; port 1 would refuse.
+    const std::string addr = server_ ? server_->address() : "127.0.0.1:1";
+    std::vector<std::string> argv = {SURGE_CLI_BIN, "--addr",    addr, "--tls_ca",
+                                     Pem("ca"),     "--timeout", "5s"};
     argv.insert(argv.end(), args.begin(), args.end());
     const std::map<std::string, std::optional<std::string>> env = {
         {"SURGE_ADDR", std::nullopt}, {"SURGE_ADMIN_TOKEN", std::nullopt}};
@@ -96,8 +96,7 @@ class CliMtlsTest : public ::testing::Test {
     const std::string log = dir_.Path("openssl.log");
     const std::string command = absl::StrCat("openssl ", args, " >> ", log, " 2>&1");
     if (std::system(command.c_str()) == 0) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << "openssl failed: " << command << "\n"
-                                         << ReadFile(log);
+    return ::testing::AssertionFailure() << "openssl failed: " << command << "\n" << ReadFile(log);
   }
 
   ::testing::AssertionResult MakeCa(const std::string& name) const {
@@ -110,9 +109,8 @@ class CliMtlsTest : public ::testing::Test {
                                       const std::string& subject,
                                       const std::string& extensions) const {
     return OpenSsl(absl::StrCat("req -x509 -CA ", Pem(ca), " -CAkey ", Key(ca), " ", kNewKey,
-                                " -subj ", subject,
-                                " -addext basicConstraints=critical,CA:FALSE ", extensions,
-                                " -keyout ", Key(name), " -out ", Pem(name)));
+                                " -subj ", subject, " -addext basicConstraints=critical,CA:FALSE ",
+                                extensions, " -keyout ", Key(name), " -out ", Pem(name)));
   }
 
   TempDir dir_;
@@ -120,7 +118,7 @@ class CliMtlsTest : public ::testing::Test {
 };
 
 TEST_F(CliMtlsTest, HealthAndRpcsSucceedWithACertificateSignedByTheClientCa) {
-  StartServer();
+  ASSERT_NO_FATAL_FAILURE(StartServer());
   RunResult health = Cli(Concat(As("client"), {"health"}));
   EXPECT_EQ(health.exit_code, 0) << Describe(health);
   EXPECT_EQ(ValueOf(health.out, "status"), "SERVING") << health.out;
@@ -143,19 +141,20 @@ TEST_F(CliMtlsTest, HealthAndRpcsSucceedWithACertificateSignedByTheClientCa) {
 }
 
 TEST_F(CliMtlsTest, FailsWithoutAClientCertificate) {
-  StartServer();
+  ASSERT_NO_FATAL_FAILURE(StartServer());
   RunResult r = Cli({"health"});
   EXPECT_EQ(r.exit_code, 1) << Describe(r);
   EXPECT_TRUE(absl::StartsWith(r.err, "error: UNAVAILABLE: ")) << r.err;
   // gRPC only says the socket closed; the hint says what to do about it.
-  EXPECT_TRUE(absl::StrContains(r.err, "requires client certificates (mTLS), pass --tls_cert and "
-                                       "--tls_key\n"))
+  EXPECT_TRUE(absl::StrContains(r.err,
+                                "requires client certificates (mTLS), pass --tls_cert and "
+                                "--tls_key\n"))
       << r.err;
   EXPECT_TRUE(r.out.empty()) << r.out;
 }
 
 TEST_F(CliMtlsTest, FailsWithACertificateSignedByAnotherCa) {
-  StartServer();
+  ASSERT_NO_FATAL_FAILURE(StartServer());
   RunResult r = Cli(Concat(As("stranger"), {"health"}));
   EXPECT_EQ(r.exit_code, 1) << Describe(r);
   EXPECT_TRUE(absl::StartsWith(r.err, "error: UNAVAILABLE: ")) << r.err;
@@ -180,8 +179,7 @@ TEST_F(CliMtlsTest, AnUnreadableOrNonPemFileNamesTheFlagAndTheFile) {
   const std::string missing = Pem("missing");
   RunResult no_key = Cli({"--tls_cert", Pem("client"), "--tls_key", missing, "health"});
   EXPECT_EQ(no_key.exit_code, 2) << Describe(no_key);
-  EXPECT_TRUE(absl::StrContains(no_key.err, "cannot read --tls_key file " + missing))
-      << no_key.err;
+  EXPECT_TRUE(absl::StrContains(no_key.err, "cannot read --tls_key file " + missing)) << no_key.err;
 
   RunResult no_cert = Cli({"--tls_cert", missing, "--tls_key", Key("client"), "health"});
   EXPECT_EQ(no_cert.exit_code, 2) << Describe(no_cert);

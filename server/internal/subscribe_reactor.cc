@@ -53,13 +53,19 @@ void SubscribeReactor::OnWriteDone(bool ok) {
     }
     if (!ClaimWriteLocked()) return;
   }
-  StartWrite(&current_);
+  StartWrite(&current_, current_options_);
 }
 
 bool SubscribeReactor::ClaimWriteLocked() {
   if (writing_ || cancelled_ || stopped_ || buffered_.empty()) return false;
   current_ = std::move(buffered_.front());
   buffered_.pop_front();
+  // More events are queued behind this one, and their writes follow from
+  // OnWriteDone at once: let gRPC coalesce them into one send instead of a
+  // sendmsg per event. The last event of a burst goes without the hint,
+  // which flushes everything before it (so does Finish).
+  current_options_ = grpc::WriteOptions();
+  if (!buffered_.empty()) current_options_.set_buffer_hint();
   writing_ = true;
   return true;
 }
@@ -97,7 +103,7 @@ void SubscribeReactor::Pump() {
       for (v1::Event& event : *batch) buffered_.push_back(std::move(event));
       start = ClaimWriteLocked();
     }
-    if (start) StartWrite(&current_);
+    if (start) StartWrite(&current_, current_options_);
   }
 
   bool stopped = false;

@@ -58,9 +58,10 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Event> {
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;  // client went away
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;    // server shutting down
-  // The write in flight. Written only by the thread that claimed the write
-  // (ClaimWriteLocked) and read by gRPC until OnWriteDone.
+  // The write in flight and its options. Written only by the thread that
+  // claimed the write (ClaimWriteLocked) and read by gRPC until OnWriteDone.
   v1::Event current_;
+  grpc::WriteOptions current_options_;
 };
 
 // Answers a Subscribe call at once with `status` (e.g. RESOURCE_EXHAUSTED).

@@ -117,13 +117,12 @@ absl::StatusOr<std::unique_ptr<ProjectionRunner>> ProjectionRunner::Create(
       {"enable.auto.offset.store", "false"},
       {"auto.offset.reset", "earliest"},
       {"enable.partition.eof", "false"},
-      // How long a broker holds an empty fetch. librdkafka's mock cluster (the
-      // embedded broker) does not answer early when data arrives meanwhile,
-      // so this is added in full to the settle latency of a message produced
-      // just after an empty fetch, once per hop (an order settles over two
-      // hops). 5 ms keeps that small; the price is idle fetches (3 consumers
-      // x 3 brokers / 5 ms), which cost little next to the command path.
-      {"fetch.wait.max.ms", "5"},
+      // How long a broker may hold a fetch that found nothing. A real Kafka
+      // broker answers as soon as data arrives, so this only bounds idle
+      // round trips. librdkafka's mock cluster (the embedded broker) holds
+      // it in full: there it adds up to this much to every hop, and
+      // server::Pipeline sets a short value (--kafka_fetch_wait_ms).
+      {"fetch.wait.max.ms", "100"},
       // Prefetched messages waiting for the runner. librdkafka's default
       // (64 MiB per consumer, three consumers) is memory a backlog would fill
       // for nothing: a batch takes at most max_batch messages, and the

@@ -133,6 +133,7 @@ absl::Status App::Init() {
   pipeline_options.retry_attempts = options_.projection_retry_attempts;
   pipeline_options.relay_window = options_.relay_window;
   pipeline_options.projection_batch = options_.projection_batch;
+  pipeline_options.fetch_wait_ms = options_.kafka_fetch_wait_ms;
   SURGE_ASSIGN_OR_RETURN(pipeline_, Pipeline::Start(pipeline_options, *store_, notifier_));
   SURGE_RETURN_IF_ERROR(StartMetrics());
 

@@ -101,6 +101,10 @@ class App {
     uint64_t relay_window = 20000;
     // Messages a projection applies per atomic append.
     size_t projection_batch = 500;
+    // How long the Kafka broker may hold a projection's empty fetch, in ms;
+    // 0: 1 with the embedded broker, 100 with --kafka_brokers (see
+    // Pipeline::Options::fetch_wait_ms).
+    int kafka_fetch_wait_ms = 0;
   };
 
   // INVALID_ARGUMENT for inconsistent options (non-loopback without token,

@@ -89,6 +89,13 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Start(const Options& options
   projection_options.bootstrap_servers = pipeline->bootstrap_servers_;
   projection_options.retry_attempts = options.retry_attempts;
   projection_options.consumer_config = options.consumer_config;
+  const int fetch_wait_ms = options.fetch_wait_ms > 0 ? options.fetch_wait_ms
+                            : pipeline->embedded()    ? 1
+                                                      : 100;
+  // emplace: an explicit consumer_config setting wins.
+  projection_options.consumer_config.emplace("fetch.wait.max.ms", absl::StrCat(fetch_wait_ms));
+  SURGE_LOG(INFO, "pipeline") << "projections fetch with fetch.wait.max.ms="
+                              << projection_options.consumer_config["fetch.wait.max.ms"];
   projection_options.producer_config = options.producer_config;
   projection_options.max_batch = options.projection_batch;
   projection_options.on_applied = [&notifier, relay] {

@@ -63,6 +63,16 @@ class Pipeline {
     std::map<std::string, std::string> consumer_config;
 
     // --- performance ---
+    // How long a broker may hold a projection's empty fetch (librdkafka's
+    // fetch.wait.max.ms). 0: automatic, 1 ms with the embedded broker, which
+    // holds it in full even when data arrives meanwhile (so every hop of a
+    // saga waits up to this long; measured: settle p50 8 ms at 1 ms against
+    // 15 ms at 5 ms), and 100 ms with an external Kafka, which answers as
+    // soon as data arrives. The price of a short wait is idle fetches: the
+    // embedded broker walks its retained message sets on each (measured
+    // idle server CPU: 16% of a core at 1 ms, 11% at 2, 5% at 5).
+    // A fetch.wait.max.ms in consumer_config wins.
+    int fetch_wait_ms = 0;
     // Events the relay may run ahead of the slowest projection. Keeps the
     // embedded broker's ~5 MiB/partition retention safe.
     uint64_t relay_window = 20000;

@@ -294,6 +294,31 @@ TEST(TlsTest, ServesOverTlsAndRefusesPlaintext) {
       grpc::StatusCode::UNAVAILABLE);
 }
 
+// The embedded broker holds an empty fetch for its full wait, so the server
+// asks for a short one (1 ms) unless told otherwise; the saga runs either way.
+TEST(StartupTest, ProjectionsFetchWithTheConfiguredWait) {
+  for (const auto& [flags, expected] :
+       std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{}, "fetch.wait.max.ms=1"}, {{"--kafka_fetch_wait_ms=7"}, "fetch.wait.max.ms=7"}}) {
+    SCOPED_TRACE(expected);
+    auto server = ServerProcess::Start({.flags = flags});
+    ASSERT_TRUE(server.ok()) << server.status();
+    EXPECT_THAT((*server)->LogTail(100000), HasSubstr("projections fetch with " + expected));
+    // No stock anywhere: the saga cancels the order over both hops.
+    v1::PlaceOrderResponse placed;
+    grpc::Status status =
+        (*server)->Orders()->PlaceOrder(Ctx().get(), OrderRequest("fw-order"), &placed);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    v1::GetOrderRequest get;
+    get.set_order_id(placed.order_id());
+    get.set_wait_for_settlement_ms(10000);
+    v1::Order order;
+    status = (*server)->Orders()->GetOrder(Ctx(absl::Seconds(15)).get(), get, &order);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(order.status(), v1::ORDER_STATUS_CANCELLED) << (*server)->LogTail();
+  }
+}
+
 TEST(StartupTest, RefusesADataDirOfAnotherFormat) {
   TempDir dir;
   const std::string data = dir.Path("data");
@@ -323,7 +348,8 @@ TEST(StartupTest, RefusesHalfATlsPairAndBadFlags) {
        {std::string("--tls_cert=/nonexistent.pem"), std::string("--durability=maybe"),
         std::string("--node_id=a b"), std::string("--embedded_brokers=0"),
         std::string("--embedded_brokers=10"), std::string("--append_queue_capacity=0"),
-        std::string("--append_queue_mib=0")}) {
+        std::string("--append_queue_mib=0"), std::string("--kafka_fetch_wait_ms=-1"),
+        std::string("--kafka_fetch_wait_ms=1001")}) {
     SCOPED_TRACE(flag);
     auto exit = ServerProcess::RunToExit(
         {"--grpc_addr=127.0.0.1:0", "--data_dir=" + dir.Path("data"), flag}, absl::Seconds(20));

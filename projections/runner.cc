@@ -118,11 +118,12 @@ absl::StatusOr<std::unique_ptr<ProjectionRunner>> ProjectionRunner::Create(
       {"auto.offset.reset", "earliest"},
       {"enable.partition.eof", "false"},
       // How long a broker may hold a fetch that found nothing. A real Kafka
-      // broker answers as soon as data arrives, so this only bounds idle
-      // round trips. librdkafka's mock cluster (the embedded broker) holds
-      // it in full: there it adds up to this much to every hop, and
-      // server::Pipeline sets a short value (--kafka_fetch_wait_ms).
-      {"fetch.wait.max.ms", "100"},
+      // broker answers as soon as data arrives, so there this only bounds
+      // idle round trips; librdkafka's mock cluster (the embedded broker)
+      // holds it in full, so there it adds up to this much to every hop.
+      // 5 ms suits both; surge-server sets its own through consumer_config
+      // (--kafka_fetch_wait_ms: 1 ms embedded, 100 ms external).
+      {"fetch.wait.max.ms", "5"},
       // Prefetched messages waiting for the runner. librdkafka's default
       // (64 MiB per consumer, three consumers) is memory a backlog would fill
       // for nothing: a batch takes at most max_batch messages, and the

@@ -54,6 +54,114 @@ def redis_figures(results, name):
             "issued": check.get("issued"), "users_served": check.get("users_served")}
 
 
+def prometheus_samples(path):
+    """{(name, labels-without-le): {le or None: value}} from a /metrics dump."""
+    out = {}
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        if not line or line.startswith("#"):
+            continue
+        series, _, value = line.rpartition(" ")
+        name, _, labels = series.partition("{")
+        labels = labels.rstrip("}")
+        le = None
+        kept = []
+        for part in labels.split(",") if labels else []:
+            if part.startswith("le="):
+                le = part[4:-1]
+            else:
+                kept.append(part)
+        try:
+            out.setdefault((name, ",".join(kept)), {})[le] = float(value)
+        except ValueError:
+            pass
+    return out
+
+
+def histogram_quantiles(before, after, name, labels, qs=(0.5, 0.99)):
+    """Upper bounds of the buckets holding the quantiles of what a histogram
+    counted between two dumps (Prometheus buckets are cumulative)."""
+    b = (before or {}).get((name + "_bucket", labels), {})
+    a = (after or {}).get((name + "_bucket", labels), {})
+    if not a:
+        return None
+    bounds = sorted(a, key=lambda le: float("inf") if le == "+Inf" else float(le))
+    counts = [(le, a[le] - b.get(le, 0)) for le in bounds]
+    total = counts[-1][1]
+    if total <= 0:
+        return None
+    result = []
+    for q in qs:
+        result.append(next(le for le, c in counts if c >= q * total))
+    return total, result
+
+
+def open_loop_breakdown(res, run):
+    """Markdown lines: where the open-loop run's CPU and time went, from the
+    per-thread /proc snapshots and the /metrics dumps bench/run.sh took around it."""
+    def threads(path):
+        rows = {}
+        try:
+            with open(path) as f:
+                for line in f:
+                    name, utime, stime = line.rstrip("\n").split("\t")
+                    group = name.rstrip("0123456789") + ("#" if name[-1:].isdigit() else "")
+                    u, s = rows.get(group, (0, 0))
+                    rows[group] = (u + int(utime), s + int(stime))
+        except (OSError, ValueError):
+            return None
+        return rows
+    before = threads(os.path.join(res, "orders-open-threads-before.tsv"))
+    after = threads(os.path.join(res, "orders-open-threads-after.tsv"))
+    mb = prometheus_samples(os.path.join(res, "orders-open-metrics-before.txt"))
+    ma = prometheus_samples(os.path.join(res, "orders-open-metrics-after.txt"))
+    if not (before and after and ma and run):
+        return []
+    key = ("surge_grpc_server_handled_total",
+           'code="OK",method="surge.v1.OrderService/PlaceOrder"')
+    orders = ma.get(key, {}).get(None, 0) - (mb or {}).get(key, {}).get(None, 0)
+    if orders <= 0:
+        return []
+    tick = os.sysconf("SC_CLK_TCK")
+    L = [f"## Where an order's CPU and time go (orders-open, {run['rate']:.0f}/s)\n",
+         f"Measured around the open-loop run (warm-up and settling included): "
+         f"{orders:,.0f} orders placed. Server CPU per order by thread (from /proc; "
+         "`#` stands for a number):\n",
+         "| thread | user µs/order | system µs/order | share |", "|---|---:|---:|---:|"]
+    deltas = {g: (after[g][0] - before.get(g, (0, 0))[0], after[g][1] - before.get(g, (0, 0))[1])
+              for g in after}
+    total = sum(u + s for u, s in deltas.values())
+    for g, (u, s) in sorted(deltas.items(), key=lambda kv: -(kv[1][0] + kv[1][1])):
+        if total == 0 or (u + s) / total < 0.01:
+            continue
+        L.append(f"| `{g}` | {u / tick / orders * 1e6:.0f} | {s / tick / orders * 1e6:.0f} | "
+                 f"{100 * (u + s) / total:.0f}% |")
+    L.append(f"| all | | {total / tick / orders * 1e6:.0f} (user + system) | 100% |")
+    L.append("")
+    L.append("Time per hop, from the server's histograms over the same window (the bucket "
+             "holding the quantile, so \"≤ 10 ms\" means between the next lower bound and 10 ms):\n")
+    L.append("| what | count | p50 | p99 |")
+    L.append("|---|---:|---:|---:|")
+    rows = [("append: write + fsync of one group-commit batch", "surge_eventstore_commit_seconds", "")]
+    for p in ("stock", "order-saga"):
+        rows.append((f"{p}: event age on arrival (relay + Kafka + queue)",
+                     "surge_projection_event_age_seconds", f'projection="{p}"'))
+        rows.append((f"{p}: handling + committing one batch", "surge_projection_batch_seconds",
+                     f'projection="{p}"'))
+    for label, name, labels in rows:
+        q = histogram_quantiles(mb, ma, name, labels)
+        if q:
+            count, (p50, p99) = q
+            ms = lambda le: "> 10 s" if le == "+Inf" else f"≤ {float(le) * 1000:g} ms"
+            L.append(f"| {label} | {count:,.0f} | {ms(p50)} | {ms(p99)} |")
+    L.append("")
+    return L
+
+
 def gnuplot(script):
     subprocess.run(["gnuplot"], input=script, text=True, check=True)
 
@@ -157,9 +265,10 @@ def main():
     load_avg = load(os.path.join(res, "load.json"))
     if load_avg:
         L.append(f"- machine load (1-min load average, {m['nproc']} CPUs): {load_avg['load_start']} "
-                 f"at the start, {load_avg['load_end']} at the end"
+                 f"at the start, {load_avg['load_end']} at the end (the end includes the "
+                 "benchmark's own load)"
                  + (" — **busy machine**: other work shared the CPUs, absolute figures are low"
-                    if max(load_avg["load_start"], load_avg["load_end"]) > 3 else ""))
+                    if load_avg["load_start"] > 2 else ""))
     if server.get("batches"):
         L.append(f"- group commit: {server['batch_appends']:,} appends in {server['batches']:,} "
                  f"synced WriteBatches over the scenarios (mean "
@@ -258,6 +367,7 @@ def main():
                  f"{verdict(None if q is None else q >= 1)} |")
     L.append("")
 
+    L.extend(open_loop_breakdown(res, runs.get("orders-open")))
     if micro:
         L.append("## Microbenchmarks (Google Benchmark)\n")
         L.append("Event encode/decode, projection apply (pure handler over the overlay, batches "

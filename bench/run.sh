@@ -51,7 +51,8 @@ cleanup() {
 }
 trap cleanup EXIT
 mkdir -p "$RESULTS"
-rm -f "$RESULTS"/*.json "$RESULTS"/*.svg "$RESULTS"/*.csv "$RESULTS"/*.txt "$RESULTS"/*.err "$RESULTS"/*.dat
+rm -f "$RESULTS"/*.json "$RESULTS"/*.svg "$RESULTS"/*.csv "$RESULTS"/*.txt "$RESULTS"/*.err "$RESULTS"/*.dat \
+  "$RESULTS"/*.tsv
 
 free_port() {
   $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -115,7 +116,22 @@ bench flash-sale --scenario=flash-sale --requests="$FLASH_REQUESTS" \
   --coupons="$FLASH_COUPONS" --users="$FLASH_USERS" --warmup=0s
 bench mixed --scenario=mixed --duration="$DURATION"
 HALF=$($PY -c 'import json,sys; print(max(1, int(json.load(open(sys.argv[1]))["accepted_per_second"] / 2)))' "$RESULTS/orders.json" 2>/dev/null || echo 100)
+# Around the open loop: the server's CPU per thread (/proc) and its metrics,
+# so the report can say where an order's time and CPU go at that rate.
+thread_cpu() {  # thread_cpu <file>: "<thread name>\t<utime ticks>\t<stime ticks>" per thread
+  for t in /proc/"$SERVER_PID"/task/*; do
+    local stat name
+    stat=$(cat "$t/stat" 2>/dev/null) || continue
+    name=${stat#*(}; name=${name%)*}
+    read -r -a f <<<"${stat##*) }"
+    printf '%s\t%s\t%s\n' "$name" "${f[11]}" "${f[12]}"
+  done >"$1"
+}
+thread_cpu "$RESULTS/orders-open-threads-before.tsv"
+curl -s "http://$METRICS/metrics" >"$RESULTS/orders-open-metrics-before.txt" || true
 bench orders-open --scenario=orders --duration="$DURATION" --rate="$HALF" --concurrency=4096
+thread_cpu "$RESULTS/orders-open-threads-after.tsv"
+curl -s "http://$METRICS/metrics" >"$RESULTS/orders-open-metrics-after.txt" || true
 
 # Group commit actually achieved over the scenarios above.
 BATCH_COUNT=$(metric surge_eventstore_append_batch_size_count)

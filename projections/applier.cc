@@ -243,8 +243,8 @@ absl::StatusOr<ProjectionApplier::BatchResult> ProjectionApplier::ApplyBatch(
     }
     if (item.event.has_value() && item.event->has_recorded_at()) {
       const google::protobuf::Timestamp& t = item.event->recorded_at();
-      result.event_ages.push_back(received - (absl::FromUnixSeconds(t.seconds()) +
-                                              absl::Nanoseconds(t.nanos())));
+      result.event_ages.push_back(
+          received - (absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos())));
     }
     if (m.prev_position.has_value() && *m.prev_position != 0 && *m.prev_position > applied) {
       ++result.gaps;

@@ -134,7 +134,8 @@ int main(int argc, char** argv) {
     return Fail("--embedded_brokers: must be between 1 and 9");
   }
   options.embedded_brokers = absl::GetFlag(FLAGS_embedded_brokers);
-  if (absl::GetFlag(FLAGS_kafka_fetch_wait_ms) < 0 || absl::GetFlag(FLAGS_kafka_fetch_wait_ms) > 1000) {
+  if (absl::GetFlag(FLAGS_kafka_fetch_wait_ms) < 0 ||
+      absl::GetFlag(FLAGS_kafka_fetch_wait_ms) > 1000) {
     return Fail("--kafka_fetch_wait_ms: must be between 0 (automatic) and 1000");
   }
   options.kafka_fetch_wait_ms = absl::GetFlag(FLAGS_kafka_fetch_wait_ms);

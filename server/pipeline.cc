@@ -211,17 +211,16 @@ void Pipeline::RegisterMetrics(metrics::Metrics& metrics) {
   // counts and their sum out of the runner's stats.
   auto per_projection_histogram = [this, &metrics](std::string name, std::string help,
                                                    std::vector<double> bounds, auto field) {
-    metrics.RegisterHistogramCallback(std::move(name), std::move(help), std::move(bounds),
-                                      [this, field] {
-                                        std::vector<metrics::HistogramSample> samples;
-                                        for (const auto& r : projections_->GetStats()) {
-                                          const auto [buckets, sum] = field(r.stats);
-                                          samples.push_back({{{"projection", r.projection}},
-                                                             {buckets.begin(), buckets.end()},
-                                                             sum});
-                                        }
-                                        return samples;
-                                      });
+    metrics.RegisterHistogramCallback(
+        std::move(name), std::move(help), std::move(bounds), [this, field] {
+          std::vector<metrics::HistogramSample> samples;
+          for (const auto& r : projections_->GetStats()) {
+            const auto [buckets, sum] = field(r.stats);
+            samples.push_back(
+                {{{"projection", r.projection}}, {buckets.begin(), buckets.end()}, sum});
+          }
+          return samples;
+        });
   };
   {
     std::vector<double> bounds;
@@ -244,8 +243,7 @@ void Pipeline::RegisterMetrics(metrics::Metrics& metrics) {
       [](const RunnerStats& s) { return std::make_pair(s.event_ages, s.event_ages_sum); });
   per_projection_histogram(
       "surge_projection_batch_seconds",
-      "Per batch: time to handle and commit it (the projection's append included).",
-      seconds_bounds,
+      "Per batch: time to handle and commit it (the projection's append included).", seconds_bounds,
       [](const RunnerStats& s) { return std::make_pair(s.batch_seconds, s.batch_seconds_sum); });
   metrics.RegisterCallback(
       "surge_projection_dead_lettered_total", "Messages sent to the dead-letter topic, by topic.",

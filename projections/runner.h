@@ -87,9 +87,10 @@ class ProjectionRunner {
     absl::Duration dead_letter_timeout = absl::Seconds(10);
   };
 
-  // Counters for metrics and tests. Thread-safe snapshot.
+  // Buckets of the event_ages and batch_seconds histograms (see kSecondsBounds).
   static constexpr size_t kSecondsBuckets = 14;
 
+  // Counters for metrics and tests. Thread-safe snapshot.
   struct Stats {
     uint64_t batches = 0;
     uint64_t applied = 0;

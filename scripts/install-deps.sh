@@ -14,6 +14,8 @@ PACKAGES=(
   # tests and operation
   kcat python3 python3-grpcio python3-protobuf prometheus redis-server
   redis-tools gnuplot-nox openssl curl procps
+  # the Node.js client (clients/node); npm is added below when missing
+  nodejs
 )
 
 # Optional groups, asked for by the scripts that need them.
@@ -31,6 +33,14 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
+
+# Debian's nodejs does not bundle npm (package npm); a nodejs from elsewhere
+# may (one that Provides and Conflicts with npm), so ask apt for npm only when
+# no npm command exists.
+if ! command -v npm >/dev/null 2>&1 &&
+  ! dpkg-query -W -f='${Status}' npm 2>/dev/null | grep -q "install ok installed"; then
+  missing+=(npm)
+fi
 
 if [ "${#missing[@]}" -eq 0 ]; then
   exit 0

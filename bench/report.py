@@ -100,6 +100,98 @@ def histogram_quantiles(before, after, name, labels, qs=(0.5, 0.99)):
     return total, result
 
 
+def read_threads(path):
+    """{thread group: (utime, stime)} from a thread_cpu snapshot; digits -> #."""
+    rows = {}
+    try:
+        with open(path) as f:
+            for line in f:
+                name, utime, stime = line.rstrip("\n").split("\t")
+                group = name.rstrip("0123456789") + ("#" if name[-1:].isdigit() else "")
+                u, s = rows.get(group, (0, 0))
+                rows[group] = (u + int(utime), s + int(stime))
+    except (OSError, ValueError):
+        return None
+    return rows
+
+
+def thread_deltas(res, name):
+    """{thread group: ticks (user + system)} between <name>-threads-before/after.tsv."""
+    before = read_threads(os.path.join(res, name + "-threads-before.tsv"))
+    after = read_threads(os.path.join(res, name + "-threads-after.tsv"))
+    if not (before and after):
+        return None
+    return {g: (after[g][0] + after[g][1]) - sum(before.get(g, (0, 0))) for g in after}
+
+
+def pg_figures(res):
+    """The PostgreSQL outbox peer: pgbench figures of both flows, the settings
+    and the invariant checks (name, ok, detail)."""
+    orders = load(os.path.join(res, "pg-orders.json"))
+    coupons = load(os.path.join(res, "pg-coupons.json"))
+    checks = []
+    try:
+        with open(os.path.join(res, "pg-check.tsv")) as f:
+            for line in f:
+                parts = line.rstrip("\n").split("|")
+                if len(parts) == 3:
+                    checks.append((parts[0], parts[1] == "t", parts[2]))
+    except OSError:
+        pass
+    settings = ""
+    try:
+        with open(os.path.join(res, "pg-settings.txt")) as f:
+            settings = f.read().strip()
+    except OSError:
+        pass
+    if not (orders or coupons):
+        return None
+    return {"orders": orders, "coupons": coupons, "checks": checks, "settings": settings}
+
+
+CPU_SCENARIOS = [("noop", "no-op gRPC call"), ("orders", "order"), ("flash-sale", "coupon request")]
+
+
+def cpu_figures(res, config):
+    """Server CPU per call of each CPU run of one configuration:
+    {scenario: {calls, us, net_us, broker_us, seconds, threads: {group: us per call}}};
+    net_us takes off the idle background (the idle rate of the same fresh
+    server, measured just before, times the run's window)."""
+    out = {}
+    idle = load(os.path.join(res, f"cpu-{config}-idle.json"))
+    idle_rate = idle["ticks"] / idle["seconds"] if idle and idle.get("seconds") else 0
+    for scen, _ in CPU_SCENARIOS:
+        name = f"cpu-{config}-{scen}"
+        cpu = load(os.path.join(res, name + ".json"))
+        bench = load(os.path.join(res, name + ".bench.json"))
+        if not (cpu and bench):
+            continue
+        calls = bench["accepted"] + sum(bench["errors"].values())
+        if calls <= 0:
+            continue
+        tick = cpu["clk_tck"]
+        deltas = thread_deltas(res, name) or {}
+        out[scen] = {"calls": calls, "accepted": bench["accepted"], "errors": bench["errors"],
+                     "seconds": cpu["seconds"],
+                     "us": cpu["ticks"] / tick / calls * 1e6,
+                     "net_us": max(0.0, cpu["ticks"] - idle_rate * cpu["seconds"]) / tick / calls * 1e6,
+                     "broker_us": cpu.get("broker_ticks", 0) / tick / calls * 1e6,
+                     "threads": {g: t / tick / calls * 1e6 for g, t in deltas.items()}}
+    return out
+
+
+def idle_figures(res, name):
+    idle = load(os.path.join(res, name + ".json"))
+    if not idle or not idle.get("seconds"):
+        return None
+    pct = 100 * idle["ticks"] / idle["clk_tck"] / idle["seconds"]
+    deltas = thread_deltas(res, name) or {}
+    threads = {g: 100 * t / idle["clk_tck"] / idle["seconds"] for g, t in deltas.items()}
+    broker_pct = (100 * idle["broker_ticks"] / idle["clk_tck"] / idle["seconds"]
+                  if idle.get("broker_ticks") else None)
+    return {"pct": pct, "seconds": idle["seconds"], "threads": threads, "broker_pct": broker_pct}
+
+
 def open_loop_breakdown(res, run):
     """Markdown lines: where the open-loop run's CPU and time went, from the
     per-thread /proc snapshots and the /metrics dumps bench/run.sh took around it."""
@@ -171,10 +263,12 @@ def plots(results, runs):
     # Throughput over time: accepted calls per second of every measured run.
     series = [(n, r["accepted_per_second_timeline"]) for n, r in runs.items()
               if r and r.get("accepted_per_second_timeline")]
+    series += [(n + " decided", r["decided_per_second_timeline"]) for n, r in runs.items()
+               if r and n in ("orders", "flash-sale") and r.get("decided_per_second_timeline")]
     if series:
         cmds = []
         for name, timeline in series:
-            dat = os.path.join(results, name + "-timeline.dat")
+            dat = os.path.join(results, name.replace(" ", "-") + "-timeline.dat")
             with open(dat, "w") as f:
                 for second, n in enumerate(timeline):
                     f.write(f"{second} {n}\n")
@@ -182,8 +276,8 @@ def plots(results, runs):
         svg = os.path.join(results, "throughput.svg")
         gnuplot(f"""set terminal svg size 800,450 dynamic background rgb 'white'
 set output '{svg}'
-set title 'accepted calls per second (measured phase)'
-set xlabel 'second'; set ylabel 'accepted/s'; set grid; set key outside right
+set title 'accepted (and decided) calls per second (measured phase)'
+set xlabel 'second'; set ylabel 'calls/s'; set grid; set key outside right
 plot {', '.join(cmds)}
 """)
         made.append(("Throughput over time", "throughput.svg"))
@@ -276,16 +370,16 @@ def main():
     L.append("")
 
     L.append("## surge-bench scenarios\n")
-    L.append("| scenario | mode | accepted/s | accept p50 | p90 | p99 | p99.9 | max | settle p50 "
-             "| settle p99 | settle p99.9 | settle max | errors | check |")
-    L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
+    L.append("| scenario | mode | accepted/s | decided/s | accept p50 | p90 | p99 | p99.9 | max "
+             "| settle p50 | settle p99 | settle p99.9 | settle max | errors | check |")
+    L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
     for name in SCENARIOS:
         r = runs.get(name)
         if not r:
             failed = load(os.path.join(res, name + ".failed.json"))
             why = (f"failed, exit {failed['exit']}: " + failed["stderr"].strip().replace("\n", " ")
                    .replace("|", "/")) if failed else "not run"
-            L.append(f"| {name} | {why} | | | | | | | | | | | | |")
+            L.append(f"| {name} | {why} | | | | | | | | | | | | | |")
             continue
         acc = r["accept_latency"]
         st = r.get("settle_latency")
@@ -294,15 +388,30 @@ def main():
         errs = ", ".join(f"{k} {v}" for k, v in r["errors"].items()) or "none"
         check = ("ok" if r["check_ok"] else "**VIOLATED**") + f": {r['check']}"
         mode = r["mode"] + (f" @{r['rate']:.0f}/s" if r["mode"] == "open" else "")
-        L.append(f"| {name} | {mode} | {fmt(r['accepted_per_second'])} | {ms(acc['p50_us'])} | "
+        decided = fmt(r["decided_per_second"]) if st and r.get("decided") else "-"
+        L.append(f"| {name} | {mode} | {fmt(r['accepted_per_second'])} | {decided} | {ms(acc['p50_us'])} | "
                  f"{ms(acc['p90_us'])} | {ms(acc['p99_us'])} | {ms(acc['p999_us'])} | "
                  f"{ms(acc['max_us'])} | " + " | ".join(settle) + f" | {errs} | {check} |")
     L.append("")
+    L.append("decided/s: the scenario's measured commands decided (confirmed, cancelled, issued "
+             "or rejected in the log), over the time from the first measured call until the last "
+             "of them was decided; a call a database decides inside its transaction counts the "
+             "same way.\n")
     for name in SCENARIOS:
         r = runs.get(name)
         if r and r.get("settle_error"):
             L.append(f"- {name}: settle measurement: {r['settle_error']}")
+        if r and r.get("decided"):
+            L.append(f"- {name}: {r['decided']:,} decided, {fmt(r['decided_per_second'])}/s until "
+                     f"the last; {fmt(r.get('decided_during_load_per_second'))}/s decisions while "
+                     f"the load ran")
     L.append("")
+
+    pg = pg_figures(res)
+    cpu = {c: cpu_figures(res, c) for c in ("external", "embedded")}
+    idle = idle_figures(res, "idle-embedded")
+    idle_fresh = idle_figures(res, "cpu-embedded-idle")
+    idle_ext = idle_figures(res, "cpu-external-idle")
 
     L.append("## Baselines\n")
     L.append("| baseline | figure |")
@@ -318,54 +427,209 @@ def main():
             L.append(f"| {label}, redis-benchmark EVALSHA -c {a.concurrency} | {fmt(rd['rps'])} "
                      f"req/s (p50 {rd['p50_ms']:.2f} ms, p99 {rd['p99_ms']:.2f} ms; issued "
                      f"{rd['issued']} to {rd['users_served']} users) |")
+    if pg:
+        for label, key, what in [("4. PostgreSQL transactional outbox, orders", "orders", "orders"),
+                                 ("4b. PostgreSQL transactional outbox, coupon requests",
+                                  "coupons", "requests")]:
+            f = pg[key]
+            if f and f.get("tps"):
+                L.append(f"| {label}, pgbench -c {a.concurrency} -M prepared | {fmt(f['tps'])} "
+                         f"{what}/s (p50 {f['p50_ms']:.2f} ms, p99 {f['p99_ms']:.2f} ms; "
+                         f"{f['processed']:,} transactions, {f['failed']} failed) |")
+            else:
+                L.append(f"| {label} | failed (see bench/results/pg-{key}.err) |")
     L.append("")
 
-    L.append("## Ratios and the targets of issue 5\n")
+    # ---- issue 13's targets
+    orders_run, fs = runs.get("orders"), runs.get("flash-sale")
+    orders_decided = orders_run.get("decided_per_second") if orders_run and orders_run.get("decided") else None
+    flash_decided = fs.get("decided_per_second") if fs and fs.get("decided") else None
+    pg_orders = pg["orders"]["tps"] if pg and pg.get("orders") else None
+    pg_coupons = pg["coupons"]["tps"] if pg and pg.get("coupons") else None
+    L.append("## The targets of issue 13 (ratios from this run)\n")
     L.append("| target | measured | verdict |")
     L.append("|---|---|---|")
-    for name, t in [("PlaceOrder (orders)", orders), ("RequestCoupon (flash-sale)", flash)]:
-        q = ratio(t, noop)
-        L.append(f"| {name} accepted ≥ 0.7 × gRPC no-op ceiling | {fmt(q, 2)} × "
-                 f"({fmt(t)} / {fmt(noop)}) | {verdict(None if q is None else q >= 0.7)} |")
-    for name, t in [("PlaceOrder (orders)", orders), ("RequestCoupon (flash-sale)", flash)]:
-        q = ratio(t, naive_rate)
-        L.append(f"| {name} ≥ 10 × naive synced puts | {fmt(q, 1)} × | "
-                 f"{verdict(None if q is None else q >= 10)} |")
-    fs = runs.get("flash-sale")
+    q = ratio(orders_decided, pg_orders)
+    L.append(f"| surge orders decided/s ≥ 3 × PostgreSQL outbox orders/s | {fmt(q, 2)} × "
+             f"({fmt(orders_decided)} decided/s, {fmt(orders)} accepted/s; PostgreSQL "
+             f"{fmt(pg_orders)} tps) | {verdict(None if q is None else q >= 3)} |")
+    q = ratio(flash_decided, pg_coupons)
+    L.append(f"| surge coupon requests/s ≥ 2 × PostgreSQL outbox coupon requests/s | {fmt(q, 2)} × "
+             f"({fmt(flash_decided)} decided/s, {fmt(flash)} accepted/s; PostgreSQL "
+             f"{fmt(pg_coupons)} tps) | {verdict(None if q is None else q >= 2)} |")
+    for config, label in [("external", "production-like: surge-kafka-dev in its own process"),
+                          ("embedded", "embedded broker, reported next to it")]:
+        c = cpu.get(config) or {}
+        base = c.get("noop")
+        for scen, what, limit in [("orders", "order", 3), ("flash-sale", "coupon request", 1.5)]:
+            if base and c.get(scen) and base["net_us"] > 0:
+                m = c[scen]["us"] / base["net_us"]
+                L.append(f"| server CPU per {what} ≤ {limit:g} × one no-op call ({label}) | "
+                         f"{m:.1f} × ({c[scen]['us']:.0f} µs / {base['net_us']:.1f} µs; "
+                         f"{c[scen]['us'] / base['us']:.1f} × against the no-op call with the "
+                         f"idle background in, {base['us']:.1f} µs) | {verdict(m <= limit)} |")
+            else:
+                L.append(f"| server CPU per {what} ≤ {limit:g} × one no-op call ({label}) | "
+                         f"not measured | n/a |")
+    if idle:
+        L.append(f"| idle surge-server, embedded broker, ≤ 1% of a core (over "
+                 f"{idle['seconds']:.0f} s after the scenarios) | {idle['pct']:.1f}% | "
+                 f"{verdict(idle['pct'] <= 1)} |")
+    op = runs.get("orders-open")
+    if op and op.get("settle_latency"):
+        p99 = op["settle_latency"]["p99_us"] / 1000
+        L.append(f"| settle p99 ≤ 15 ms at half the maximum (open loop {op['rate']:.0f}/s) | "
+                 f"{p99:.1f} ms | {verdict(p99 <= 15)} |")
+    if orders_run and orders_run.get("settle_latency"):
+        p99 = orders_run["settle_latency"]["p99_us"] / 1000
+        L.append(f"| settle p99 ≤ 100 ms, closed loop at full load (orders) | {p99:.1f} ms | "
+                 f"{verdict(p99 <= 100)} |")
     if fs:
         ok = fs["check_ok"] and fs["undecided"] == 0 and fs["drain_ms"] <= 1000
         if fs.get("settle_latency") is None:
             ok = None  # run with --settle=false: nothing decided was measured
-        L.append(f"| flash sale ({fs['accepted']:,} accepted): every request decided ≤ 1 s after "
+        L.append(f"| kept: flash sale ({fs['accepted']:,} accepted): every request decided ≤ 1 s after "
                  f"the last accept; exactly Q issued | drain {fs['drain_ms']:.0f} ms, "
                  f"{fs['undecided']} undecided; {fs['check']} | {verdict(ok)} |")
     elif os.path.exists(os.path.join(res, "flash-sale.failed.json")):
-        L.append("| flash sale: every request decided ≤ 1 s after the last accept | run failed "
+        L.append("| kept: flash sale: every request decided ≤ 1 s after the last accept | run failed "
                  "(see the table above) | **MISS** |")
-    op = runs.get("orders-open")
-    if op and op.get("settle_latency"):
-        p99 = op["settle_latency"]["p99_us"] / 1000
-        L.append(f"| settle p99 ≤ 50 ms at half the max throughput (open loop "
-                 f"{op['rate']:.0f}/s) | {p99:.1f} ms | {verdict(p99 <= 50)} |")
     if server.get("rss_kib"):
         total = sum(r["accepted"] for n, r in runs.items() if r and n != "noop") + server.get("fill_accepted", 0)
         rss = server["rss_kib"] / 1024
         before = server.get("rss_scenarios_kib", 0) / 1024
-        L.append(f"| RSS ≤ 300 MiB after 1,000,000 commands | {rss:.0f} MiB after ~{total:,} "
+        L.append(f"| kept: RSS ≤ 300 MiB after 1,000,000 commands | {rss:.0f} MiB after ~{total:,} "
                  f"commands ({before:.0f} MiB after the scenarios, before the fill) | "
                  f"{verdict(rss <= 300) if total >= 1_000_000 else 'partial: ' + verdict(rss <= 300)} |")
     if server.get("restart_seconds") is not None:
         events = server.get("head_events", 0)
         ok = server["restart_seconds"] <= 2
-        L.append(f"| restart to serving ≤ 2 s (1,000,000 events) | {server['restart_seconds']:.2f} s "
+        L.append(f"| kept: restart to serving ≤ 2 s (1,000,000 events) | {server['restart_seconds']:.2f} s "
                  f"to serving, {server.get('restart_first_call_seconds', 0):.2f} s to the first "
                  f"answered call, log of {events:,} events | "
                  f"{verdict(ok) if events >= 1_000_000 else 'partial: ' + verdict(ok) + ' (smaller log)'} |")
-    for label, rd in [("Redis (no persistence)", redis), ("Redis AOF always", redis_aof)]:
-        q = ratio(flash, rd["rps"] if rd else None)
-        L.append(f"| stretch: flash-sale vs {label} | {fmt(q, 2)} × | "
-                 f"{verdict(None if q is None else q >= 1)} |")
     L.append("")
+
+    L.append("Other ratios from the same run, no target (issue 5's ratio targets were replaced by "
+             "the ones above):\n")
+    L.append("| ratio | measured |")
+    L.append("|---|---|")
+    for name, t in [("orders accepted", orders), ("flash-sale accepted", flash)]:
+        L.append(f"| {name} / gRPC no-op ceiling | {fmt(ratio(t, noop), 2)} × |")
+    for name, t in [("orders accepted", orders), ("flash-sale accepted", flash)]:
+        L.append(f"| {name} / naive synced puts | {fmt(ratio(t, naive_rate), 2)} × |")
+    for label, rd in [("Redis + Lua, AOF appendfsync always", redis_aof),
+                      ("Redis + Lua, no persistence", redis)]:
+        L.append(f"| flash-sale decided / {label} | "
+                 f"{fmt(ratio(flash_decided, rd['rps'] if rd else None), 2)} × |")
+    L.append(f"| orders accepted / PostgreSQL orders | {fmt(ratio(orders, pg_orders), 2)} × |")
+    L.append("")
+
+    if pg:
+        L.append("## PostgreSQL outbox peer: invariants after the run\n")
+        L.append(f"PostgreSQL {pg['settings'].split(' ')[0] if pg['settings'] else '?'} from Debian, "
+                 "initdb in a temp dir, one loopback port, `fsync=on`, `synchronous_commit=on` "
+                 f"(as shown by the server: `{pg['settings']}`), default everything else; "
+                 f"pgbench -c {a.concurrency} -j 2 -M prepared. Orders: one transaction of a "
+                 "conditional `UPDATE stock ... WHERE available >= qty`, the order row and its "
+                 "outbox row (bench/pg/orders.sql). Coupons: one call of the PL/pgSQL "
+                 "`request_coupon()` (bench/pg/schema.sql), same shape as surge's flash sale "
+                 "(requests, users, coupons). Checked in SQL afterwards (bench/pg/check.sql):\n")
+        L.append("| invariant | detail | verdict |")
+        L.append("|---|---|---|")
+        for name, ok, detail in pg["checks"]:
+            L.append(f"| {name} | {detail} | {verdict(ok)} |")
+        if not pg["checks"]:
+            L.append("| (the checks did not run) | | **MISS** |")
+        L.append("")
+
+    # ---- CPU per command
+    if any(cpu.values()):
+        L.append("## Server CPU per command, as a multiple of one no-op gRPC call\n")
+        L.append("Each configuration on a fresh server: an idle window, then a closed loop of "
+                 "no-op calls, of orders and a flash sale, each measured from /proc (utime + stime "
+                 "of the whole surge-server) from before the load until the pipeline was quiet "
+                 "again (every decision made, nothing left to relay or consume), divided by the "
+                 "calls made. The client ran accept side only (no Subscribe stream, no log check: "
+                 "they would cost the server CPU of their own). The no-op call is counted net of "
+                 "the idle background (the same server's idle rate times the window; the Kafka "
+                 "threads poll the same way during no-op calls as when idle), the commands with "
+                 "it in (under load the polling threads carry the commands' messages instead): "
+                 "the multiple is therefore not flattered.\n")
+        L.append("| configuration | no-op call (net of idle) | no-op call (raw) | order | × no-op | "
+                 "coupon request | × no-op | broker process per order / coupon |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|---|")
+        for config, label in [("external", "surge-kafka-dev in its own process"),
+                              ("embedded", "embedded broker")]:
+            c = cpu.get(config) or {}
+            if not c.get("noop"):
+                continue
+            base = c["noop"]["net_us"] or c["noop"]["us"]
+            cells = []
+            for scen in ("orders", "flash-sale"):
+                if c.get(scen):
+                    cells += [f"{c[scen]['us']:.0f} µs", f"{c[scen]['us'] / base:.1f} ×"]
+                else:
+                    cells += ["-", "-"]
+            broker = (f"{c['orders']['broker_us']:.0f} µs / {c['flash-sale']['broker_us']:.0f} µs"
+                      if config == "external" and c.get("orders") and c.get("flash-sale") else "-")
+            L.append(f"| {label} | {base:.1f} µs | {c['noop']['us']:.1f} µs | " + " | ".join(cells)
+                     + f" | {broker} |")
+        L.append("")
+        for config, label in [("external", "surge-kafka-dev in its own process"),
+                              ("embedded", "embedded broker")]:
+            c = cpu.get(config) or {}
+            if not c:
+                continue
+            runs_line = ", ".join(f"{what}s: {c[s]['calls']:,} in {c[s]['seconds']:.1f} s"
+                                  for s, what in CPU_SCENARIOS if c.get(s))
+            L.append(f"Per thread, {label} (µs of server CPU per call, idle background "
+                     f"included; {runs_line}; `#` stands for a number):\n")
+            L.append("| thread | per no-op call | per order | per coupon request |")
+            L.append("|---|---:|---:|---:|")
+            groups = set()
+            for s, _ in CPU_SCENARIOS:
+                groups |= set((c.get(s) or {}).get("threads", {}))
+            def us(s, g):
+                return (c.get(s) or {}).get("threads", {}).get(g, 0)
+            totals = {s: sum((c.get(s) or {}).get("threads", {}).values()) or 1 for s, _ in CPU_SCENARIOS}
+            shown = [g for g in groups
+                     if any(us(s, g) / totals[s] >= 0.01 for s, _ in CPU_SCENARIOS)]
+            for g in sorted(shown, key=lambda g: -us("orders", g)):
+                L.append(f"| `{g}` | {us('noop', g):.1f} | {us('orders', g):.0f} | "
+                         f"{us('flash-sale', g):.0f} |")
+            L.append(f"| all threads alive at the end | {totals['noop']:.1f} | "
+                     f"{totals['orders']:.0f} | {totals['flash-sale']:.0f} |")
+            L.append("")
+
+    if idle:
+        L.append("## Idle cost\n")
+        L.append(f"surge-server with the embedded broker, no client, over {idle['seconds']:.0f} s "
+                 f"once the pipeline was quiet after the scenarios: **{idle['pct']:.1f}% of one "
+                 "core** (utime + stime from /proc).")
+        if idle_fresh:
+            L.append(f"The same on a fresh server (empty log, before the CPU runs above), over "
+                     f"{idle_fresh['seconds']:.0f} s: {idle_fresh['pct']:.1f}%.")
+        if idle_ext:
+            L.append(f"Against surge-kafka-dev (its own process, `--kafka_fetch_wait_ms=1`), fresh, "
+                     f"over {idle_ext['seconds']:.0f} s: the server {idle_ext['pct']:.1f}%, the "
+                     f"broker process {fmt(idle_ext['broker_pct'], 1)}% of one core.")
+        L.append("")
+        cols = [("embedded, after the scenarios", idle), ("embedded, fresh", idle_fresh),
+                ("external broker, fresh (server only)", idle_ext)]
+        cols = [(t, d) for t, d in cols if d]
+        L.append("| thread (% of one core) | " + " | ".join(t for t, _ in cols) + " |")
+        L.append("|---|" + "---:|" * len(cols))
+        groups = set()
+        for _, d in cols:
+            groups |= set(d["threads"])
+        for g in sorted(groups, key=lambda g: -idle["threads"].get(g, 0)):
+            vals = [d["threads"].get(g, 0) for _, d in cols]
+            if max(vals) < 0.05:
+                continue
+            L.append(f"| `{g}` | " + " | ".join(f"{v:.2f}" for v in vals) + " |")
+        L.append("| whole process | " + " | ".join(f"{d['pct']:.2f}" for _, d in cols) + " |")
+        L.append("")
 
     L.extend(open_loop_breakdown(res, runs.get("orders-open")))
     if micro:

@@ -3,17 +3,29 @@
 # BENCHMARKS.md (and bench/results/*.svg, *.json) at the repository root:
 #   surge-server (sync durability, fresh temp data dir, free port) driven by
 #   surge-bench: noop (gRPC ceiling), orders, flash-sale, mixed, open loop at
-#   half the maximum; then naive synced RocksDB puts, Redis + Lua coupon check,
-#   event codec microbenchmarks, RSS and restart time.
+#   half the maximum; idle CPU over 30 s; then naive synced RocksDB puts,
+#   Redis + Lua coupon check, event codec microbenchmarks, RSS and restart time;
+#   server CPU per command (no-op call, order, coupon request) on fresh servers
+#   with the embedded broker and with surge-kafka-dev in its own process; and
+#   the PostgreSQL transactional-outbox peer (bench/pg_baseline.sh).
 # Everything runs on loopback, is bounded in time and stops what it started
 # (by PID) on exit.
 #
 #   bench/run.sh                      # defaults below
 #   BUILD_DIR=build CONCURRENCY=32 DURATION=5s bench/run.sh
+#   BENCH_QUICK=1 bench/run.sh        # quick mode: 5 s phases, 50k-request
+#                                     # flash sales, 300k commands before RSS
+#                                     # (about half the time; the report says so)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build-bench}
+BENCH_QUICK=${BENCH_QUICK:-0}
+if [[ "$BENCH_QUICK" == 1 ]]; then
+  DURATION=${DURATION:-5s}
+  FLASH_REQUESTS=${FLASH_REQUESTS:-50000}
+  FILL_COMMANDS=${FILL_COMMANDS:-300000}
+fi
 CONCURRENCY=${CONCURRENCY:-64}
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-2s}
@@ -21,11 +33,16 @@ FLASH_REQUESTS=${FLASH_REQUESTS:-100000}
 FLASH_COUPONS=${FLASH_COUPONS:-1000}
 FLASH_USERS=${FLASH_USERS:-50000}
 RESULTS=${RESULTS:-$ROOT/bench/results}
+BENCHMARKS_OUT=${BENCHMARKS_OUT:-$ROOT/BENCHMARKS.md}  # the report (a smoke run may write elsewhere)
 SETTLE=${SETTLE:-true}  # false: accept side only (no settle latency, no checks)
 # Commands served (scenarios + fill) before RSS is taken and the server is
 # restarted on its log; the fill is flash-sale coupon requests (accept side
 # only, 2 events each). 0 skips the fill.
 FILL_COMMANDS=${FILL_COMMANDS:-1000000}
+IDLE_SECONDS=${IDLE_SECONDS:-30}  # idle CPU window after the scenarios (issue 13: 30 s)
+# Idle window on each fresh server of the CPU-per-command runs, before its
+# no-op calls: the background those calls are net of.
+IDLE_CPU_SECONDS=${IDLE_CPU_SECONDS:-10}
 PY=/usr/bin/python3
 
 find_bin() {  # the first executable called $1 under the build dir
@@ -37,15 +54,20 @@ NAIVE_PUT=${NAIVE_PUT:-$(find_bin naive-put-bench)}
 CODEC_MICRO=${CODEC_MICRO:-$(find_bin event_codec_microbench)}
 PROJECTION_MICRO=${PROJECTION_MICRO:-$(find_bin projection_microbench)}
 APPEND_MICRO=${APPEND_MICRO:-$(find_bin append_microbench)}
-for b in SURGE_SERVER SURGE_BENCH NAIVE_PUT; do
+KAFKA_DEV=${KAFKA_DEV:-$(find_bin surge-kafka-dev)}
+for b in SURGE_SERVER SURGE_BENCH NAIVE_PUT KAFKA_DEV; do
   if [[ -z "${!b}" ]]; then echo "run.sh: $b not found under $BUILD_DIR (build it first)" >&2; exit 1; fi
 done
+# PostgreSQL for the outbox peer (an optional group of install-deps.sh).
+"$ROOT/scripts/install-deps.sh" --bench || echo "run.sh: install-deps --bench failed; the PostgreSQL peer may be missing" >&2
 
 WORK=$(mktemp -d /tmp/surge-bench.XXXXXX)
 SERVER_PID=""
 REDIS_PID=""
+BROKER_PID=""
 cleanup() {
   [[ -n "$SERVER_PID" ]] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
+  [[ -n "$BROKER_PID" ]] && kill "$BROKER_PID" 2>/dev/null && wait "$BROKER_PID" 2>/dev/null || true
   [[ -n "$REDIS_PID" ]] && kill "$REDIS_PID" 2>/dev/null && wait "$REDIS_PID" 2>/dev/null || true
   rm -rf "$WORK"
 }
@@ -58,14 +80,15 @@ free_port() {
   $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# Starts surge-server on the data dir $1; sets SERVER_PID, TARGET and
-# METRICS (host:port of /metrics).
+# Starts surge-server on the data dir $1 (more flags may follow); sets
+# SERVER_PID, TARGET and METRICS (host:port of /metrics).
 start_server() {
   local data=$1 port_file=$WORK/port
+  shift
   rm -f "$port_file"
   METRICS="127.0.0.1:$(free_port)"
   "$SURGE_SERVER" --grpc_addr=127.0.0.1:0 --port_file="$port_file" --data_dir="$data" \
-    --durability=sync --metrics_addr="$METRICS" >>"$WORK/server.log" 2>&1 &
+    --durability=sync --metrics_addr="$METRICS" "$@" >>"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 3000); do
     if [[ -s "$port_file" ]]; then
@@ -86,8 +109,11 @@ load_avg() { cut -d' ' -f1 /proc/loadavg; }
 echo "{\"load_start\": $(load_avg)," >"$RESULTS/load.json.part"
 # The commit and time the figures belong to (the report may be regenerated
 # later, e.g. after the hand-written notes change).
-printf '{"commit": "%s", "date": "%s"}\n' "$(git -C "$ROOT" rev-parse --short HEAD)" \
-  "$(date -u '+%Y-%m-%d %H:%M UTC')" >"$RESULTS/run.json"
+printf '{"commit": "%s", "date": "%s", "quick": %s, "duration": "%s", "flash_requests": %s, "fill_commands": %s, "dirty": %s}\n' \
+  "$(git -C "$ROOT" rev-parse --short HEAD)" "$(date -u '+%Y-%m-%d %H:%M UTC')" \
+  "$([[ "$BENCH_QUICK" == 1 ]] && echo true || echo false)" "$DURATION" "$FLASH_REQUESTS" \
+  "$FILL_COMMANDS" "$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null && echo false || echo true)" \
+  >"$RESULTS/run.json"
 
 stop_server() {
   kill "$SERVER_PID" && wait "$SERVER_PID" 2>/dev/null || true
@@ -108,6 +134,77 @@ bench() {  # bench <name> <surge-bench flags...>
   fi
 }
 
+thread_cpu() {  # thread_cpu <file> [pid]: "<thread name>\t<utime ticks>\t<stime ticks>" per thread
+  for t in /proc/"${2:-$SERVER_PID}"/task/*; do
+    local stat name
+    stat=$(cat "$t/stat" 2>/dev/null) || continue
+    name=${stat#*(}; name=${name%)*}
+    read -r -a f <<<"${stat##*) }"
+    printf '%s\t%s\t%s\n' "$name" "${f[11]}" "${f[12]}"
+  done >"$1"
+}
+proc_cpu() {  # proc_cpu <pid>: utime + stime of the whole process (exited threads included), ticks
+  local stat
+  stat=$(cat "/proc/$1/stat")
+  read -r -a f <<<"${stat##*) }"
+  echo $((f[11] + f[12]))
+}
+now() { date +%s.%N; }
+# Waits (at most 120 s) until the pipeline is quiet: nothing left to relay,
+# every projection's topic consumed, and the log head unchanged for 1 s.
+wait_quiet() {
+  local head last="" lag
+  for _ in $(seq 1 240); do
+    lag=$(curl -s "http://$METRICS/metrics" | awk '$1 ~ /^surge_relay_lag_events/ || $1 ~ /^surge_projection_lag_messages/ {s += $2} END {printf "%d\n", s + 0}')
+    head=$(metric surge_log_head_position)
+    if [[ $lag -eq 0 && "$head" == "$last" ]]; then return 0; fi
+    last=$head
+    sleep 0.5
+  done
+  echo "run.sh: the pipeline did not go quiet in 120 s" >&2
+}
+# idle_cpu <name> <seconds>: the server's CPU over <seconds> with no client,
+# once the pipeline is quiet; per thread too.
+idle_cpu() {
+  local name=$1 secs=$2 c0 c1 b0=0 b1=0 t0 t1
+  wait_quiet
+  echo "== idle CPU, $name, ${secs} s" >&2
+  thread_cpu "$RESULTS/$name-threads-before.tsv"
+  c0=$(proc_cpu "$SERVER_PID"); t0=$(now)
+  [[ -n "$BROKER_PID" ]] && b0=$(proc_cpu "$BROKER_PID")
+  sleep "$secs"
+  c1=$(proc_cpu "$SERVER_PID"); t1=$(now)
+  [[ -n "$BROKER_PID" ]] && b1=$(proc_cpu "$BROKER_PID")
+  thread_cpu "$RESULTS/$name-threads-after.tsv"
+  echo "{\"ticks\": $((c1 - c0)), \"broker_ticks\": $((b1 - b0)), \"seconds\": $($PY -c "print(round($t1 - $t0, 3))"), \"clk_tck\": $(getconf CLK_TCK)}" \
+    >"$RESULTS/$name.json"
+}
+# cpu_run <config> <scenario> <surge-bench flags...>: server CPU (and the
+# external broker's, when BROKER_PID is set) of one load run, from before it
+# until the pipeline is quiet again: every decision included (no-op calls
+# leave nothing behind: their window ends with the client). Accept side only
+# on the client (--settle=false: no Subscribe stream, no log check, which
+# would cost the server CPU of their own); setup still waits for the
+# projections.
+cpu_run() {
+  local config=$1 scen=$2 name c0 c1 b0=0 b1=0 t0 t1 rc=0
+  shift 2
+  name="cpu-$config-$scen"
+  echo "== $name" >&2
+  wait_quiet
+  thread_cpu "$RESULTS/$name-threads-before.tsv"
+  c0=$(proc_cpu "$SERVER_PID"); t0=$(now)
+  [[ -n "$BROKER_PID" ]] && b0=$(proc_cpu "$BROKER_PID")
+  "$SURGE_BENCH" --target="$TARGET" --scenario="$scen" --concurrency="$CONCURRENCY" --warmup=0s \
+    --settle=false --setup_wait --json="$RESULTS/$name.bench.json" "$@" >"$RESULTS/$name.txt" 2>&1 || rc=$?
+  [[ "$scen" == noop ]] || wait_quiet
+  c1=$(proc_cpu "$SERVER_PID"); t1=$(now)
+  [[ -n "$BROKER_PID" ]] && b1=$(proc_cpu "$BROKER_PID")
+  thread_cpu "$RESULTS/$name-threads-after.tsv"
+  echo "{\"ticks\": $((c1 - c0)), \"broker_ticks\": $((b1 - b0)), \"seconds\": $($PY -c "print(round($t1 - $t0, 3))"), \"clk_tck\": $(getconf CLK_TCK), \"exit\": $rc}" \
+    >"$RESULTS/$name.json"
+}
+
 # ---------------------------------------------------------------- surge ----
 start_server "$WORK/data"
 bench noop --scenario=noop --duration="$DURATION"
@@ -118,20 +215,14 @@ bench mixed --scenario=mixed --duration="$DURATION"
 HALF=$($PY -c 'import json,sys; print(max(1, int(json.load(open(sys.argv[1]))["accepted_per_second"] / 2)))' "$RESULTS/orders.json" 2>/dev/null || echo 100)
 # Around the open loop: the server's CPU per thread (/proc) and its metrics,
 # so the report can say where an order's time and CPU go at that rate.
-thread_cpu() {  # thread_cpu <file>: "<thread name>\t<utime ticks>\t<stime ticks>" per thread
-  for t in /proc/"$SERVER_PID"/task/*; do
-    local stat name
-    stat=$(cat "$t/stat" 2>/dev/null) || continue
-    name=${stat#*(}; name=${name%)*}
-    read -r -a f <<<"${stat##*) }"
-    printf '%s\t%s\t%s\n' "$name" "${f[11]}" "${f[12]}"
-  done >"$1"
-}
 thread_cpu "$RESULTS/orders-open-threads-before.tsv"
 curl -s "http://$METRICS/metrics" >"$RESULTS/orders-open-metrics-before.txt" || true
 bench orders-open --scenario=orders --duration="$DURATION" --rate="$HALF" --concurrency=4096
 thread_cpu "$RESULTS/orders-open-threads-after.tsv"
 curl -s "http://$METRICS/metrics" >"$RESULTS/orders-open-metrics-after.txt" || true
+
+# Idle cost after the scenarios (embedded broker), issue 13.
+idle_cpu idle-embedded "$IDLE_SECONDS"
 
 # Group commit actually achieved over the scenarios above.
 BATCH_COUNT=$(metric surge_eventstore_append_batch_size_count)
@@ -186,6 +277,35 @@ cat >"$RESULTS/server.json" <<JSON
  "batches": $BATCH_COUNT, "batch_appends": $BATCH_SUM}
 JSON
 
+# ---------------------------------------------------- CPU per command ----
+# Server CPU of one no-op gRPC call, one order and one coupon request, on a
+# fresh server in two configurations: the embedded broker, and
+# surge-kafka-dev in its own process (production-like: the broker's CPU is
+# not the server's; it is recorded apart).
+cpu_config() {  # cpu_config <config>
+  idle_cpu "cpu-$1-idle" "$IDLE_CPU_SECONDS"
+  cpu_run "$1" noop --duration="$DURATION"
+  cpu_run "$1" orders --duration="$DURATION"
+  cpu_run "$1" flash-sale --requests="$FLASH_REQUESTS" --coupons="$FLASH_COUPONS" --users="$FLASH_USERS"
+}
+start_server "$WORK/data-cpu-embedded"
+cpu_config embedded
+stop_server
+
+echo "== surge-kafka-dev" >&2
+"$KAFKA_DEV" --brokers=1 --partitions=6 --bootstrap_file="$WORK/kafka.txt" >"$WORK/kafka-dev.log" 2>&1 &
+BROKER_PID=$!
+for _ in $(seq 1 3000); do
+  [[ -s "$WORK/kafka.txt" ]] && break
+  kill -0 "$BROKER_PID" 2>/dev/null || { echo "surge-kafka-dev died:" >&2; tail -20 "$WORK/kafka-dev.log" >&2; exit 1; }
+  sleep 0.01
+done
+start_server "$WORK/data-cpu-external" --kafka_brokers="$(cat "$WORK/kafka.txt")" --kafka_fetch_wait_ms=1
+cpu_config external
+stop_server
+kill "$BROKER_PID" && wait "$BROKER_PID" 2>/dev/null || true
+BROKER_PID=""
+
 # ------------------------------------------------------------ baselines ----
 echo "== naive synced puts" >&2
 "$NAIVE_PUT" --threads="$CONCURRENCY" --duration="$DURATION" --json="$RESULTS/naive-put.json" \
@@ -217,6 +337,11 @@ redis_run redis-aof
 kill "$REDIS_PID" && wait "$REDIS_PID" 2>/dev/null || true
 REDIS_PID=""
 
+# The PostgreSQL transactional outbox, both flows (issue 13).
+CONCURRENCY=$CONCURRENCY DURATION=$DURATION FLASH_REQUESTS=$FLASH_REQUESTS \
+  FLASH_COUPONS=$FLASH_COUPONS FLASH_USERS=$FLASH_USERS "$ROOT/bench/pg_baseline.sh" "$RESULTS" \
+  || echo "run.sh: the PostgreSQL baseline failed" >&2
+
 if [[ -n "$CODEC_MICRO" ]]; then
   echo "== event codec microbenchmarks" >&2
   "$CODEC_MICRO" --benchmark_min_time=0.2 --benchmark_format=json >"$RESULTS/codec.json"
@@ -235,5 +360,5 @@ mv "$RESULTS/load.json.part" "$RESULTS/load.json"
 
 # ---------------------------------------------------------------- report ----
 $PY "$ROOT/bench/report.py" --results "$RESULTS" --root "$ROOT" --concurrency "$CONCURRENCY" \
-  --out "$ROOT/BENCHMARKS.md"
-echo "wrote $ROOT/BENCHMARKS.md" >&2
+  --out "$BENCHMARKS_OUT"
+echo "wrote $BENCHMARKS_OUT" >&2

@@ -23,7 +23,8 @@ for arg in "$@"; do
   case "$arg" in
     --fuzz) PACKAGES+=(clang libclang-rt-14-dev) ;;   # scripts/fuzz.sh (libFuzzer)
     --perf) PACKAGES+=(valgrind linux-perf) ;;        # profiling the benchmarks
-    *) echo "install-deps: unknown option $arg (--fuzz, --perf)" >&2; exit 2 ;;
+    --bench) PACKAGES+=(postgresql) ;;                # bench/run.sh: PostgreSQL outbox peer (initdb, postgres, pgbench)
+    *) echo "install-deps: unknown option $arg (--fuzz, --perf, --bench)" >&2; exit 2 ;;
   esac
 done
 

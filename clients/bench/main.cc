@@ -7,11 +7,13 @@
 //
 // Exit status: 0 when the run completed and its invariants hold; 1 on a usage
 // or setup error; 2 when an invariant is violated.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -43,6 +45,9 @@ ABSL_FLAG(absl::Duration, settle_timeout, absl::Seconds(30),
 ABSL_FLAG(bool, settle, true,
           "measure settle latency and check the invariants (false: accept side only, "
           "e.g. to measure the command path alone)");
+ABSL_FLAG(bool, setup_wait, false,
+          "with --settle=false: setup still waits until the projections show it (e.g. to "
+          "measure the server's CPU per command on the decided path)");
 ABSL_FLAG(std::string, admin_token_file, "", "file holding the admin bearer token");
 ABSL_FLAG(std::string, json, "", "also write the report as JSON to this file");
 ABSL_FLAG(bool, smoke, false, "a few seconds with tiny counts (keeps the tool working)");
@@ -97,6 +102,30 @@ absl::Status CheckLog(BenchClient& client, Scenario& scenario, uint64_t from, ab
   }
 }
 
+// Fills the decided-throughput figures of `report` from the decision times
+// the tracker saw and the load's measured window.
+void DecidedThroughput(const SettleTracker& tracker, const LoadResult& load, Report* report) {
+  const std::vector<absl::Time> measured = tracker.measured_decision_times();
+  report->decided = measured.size();
+  absl::Time last = load.last_answer;
+  for (absl::Time t : measured) last = std::max(last, t);
+  const double span = absl::ToDoubleSeconds(last - load.measured_start);
+  report->decided_per_second = span > 0 ? measured.size() / span : 0;
+  for (absl::Time t : measured) {
+    const int64_t second = std::max<int64_t>(0, absl::ToInt64Seconds(t - load.measured_start));
+    if (report->decided_per_second_timeline.size() <= static_cast<size_t>(second)) {
+      report->decided_per_second_timeline.resize(second + 1, 0);
+    }
+    ++report->decided_per_second_timeline[second];
+  }
+  uint64_t during = 0;
+  for (absl::Time t : tracker.decision_times()) {
+    during += t >= load.measured_start && t <= load.last_answer;
+  }
+  const double elapsed = absl::ToDoubleSeconds(load.last_answer - load.measured_start);
+  report->decided_during_load_per_second = elapsed > 0 ? during / elapsed : 0;
+}
+
 std::string ReadToken(const std::string& path) {
   if (path.empty()) return "";
   std::ifstream in(path);
@@ -114,7 +143,7 @@ int Main() {
   so.skus = absl::GetFlag(FLAGS_skus);
   so.initial_stock = absl::GetFlag(FLAGS_initial_stock);
   const bool settle = absl::GetFlag(FLAGS_settle);
-  so.wait_ready = settle;
+  so.wait_ready = settle || absl::GetFlag(FLAGS_setup_wait);
   LoadOptions lo;
   lo.concurrency = absl::GetFlag(FLAGS_concurrency);
   lo.rate = absl::GetFlag(FLAGS_rate);
@@ -200,6 +229,7 @@ int Main() {
     }
     tracker->Stop();
     report.settle = Summarize(tracker->latency_ns());
+    DecidedThroughput(*tracker, load, &report);
   }
   std::string summary = "skipped (--settle=false)";
   absl::Status check = absl::OkStatus();

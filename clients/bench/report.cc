@@ -65,6 +65,10 @@ std::string FormatTable(const Report& r) {
   if (r.settle) {
     absl::StrAppendFormat(&out, "undecided       %d, drain after last accept %.1f ms\n",
                           r.undecided, r.drain_ms);
+    absl::StrAppendFormat(&out,
+                          "decided         %d  (%.0f/s until the last was decided; %.0f/s "
+                          "during the load)\n",
+                          r.decided, r.decided_per_second, r.decided_during_load_per_second);
   }
   if (!r.settle_error.empty()) absl::StrAppend(&out, "settle: ", r.settle_error, "\n");
   if (r.errors.empty()) {
@@ -95,6 +99,12 @@ std::string FormatJson(const Report& r) {
                   ",\n");
   absl::StrAppend(&out, "  \"undecided\": ", r.undecided, ",\n");
   absl::StrAppendFormat(&out, "  \"drain_ms\": %.1f,\n", r.drain_ms);
+  absl::StrAppend(&out, "  \"decided\": ", r.decided, ",\n");
+  absl::StrAppendFormat(&out, "  \"decided_per_second\": %.1f,\n", r.decided_per_second);
+  absl::StrAppendFormat(&out, "  \"decided_during_load_per_second\": %.1f,\n",
+                        r.decided_during_load_per_second);
+  absl::StrAppend(&out, "  \"decided_per_second_timeline\": [",
+                  absl::StrJoin(r.decided_per_second_timeline, ", "), "],\n");
   absl::StrAppend(&out, "  \"settle_error\": ", JsonString(r.settle_error), ",\n");
   absl::StrAppend(&out, "  \"check_ok\": ", r.check_ok ? "true" : "false", ",\n");
   absl::StrAppend(&out, "  \"check\": ", JsonString(r.check), ",\n");

@@ -32,6 +32,16 @@ struct Report {
   std::optional<LatencySummary> settle;    // absent for scenarios without decisions
   uint64_t undecided = 0;
   double drain_ms = 0;       // last decision - last acceptance
+  // Decided throughput (commands whose decision came later): measured
+  // commands decided, over the time from the first measured call until the
+  // last of them was both answered and decided (what a peer that decides
+  // inside its call, e.g. a database transaction, calls throughput).
+  uint64_t decided = 0;
+  double decided_per_second = 0;
+  // Decisions of any of this run's commands seen while the measured load
+  // ran, per second of it: the pipeline's deciding rate under that load.
+  double decided_during_load_per_second = 0;
+  std::vector<uint64_t> decided_per_second_timeline;  // measured decisions per second
   std::string settle_error;  // why settle figures are missing or partial
   bool check_ok = true;
   std::string check;         // the invariant check's summary or violation

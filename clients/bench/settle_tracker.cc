@@ -35,6 +35,7 @@ void SettleTracker::Start(v1::EventStoreService::Stub* stub, uint64_t from_posit
 void SettleTracker::SettleLocked(const std::string& key, Entry& entry) {
   if (!entry.accepted || !entry.decided) return;
   if (entry.measured) {
+    measured_decided_at_.push_back(*entry.decided);
     latency_ns_.Record(static_cast<uint64_t>(
         std::max<int64_t>(0, absl::ToInt64Nanoseconds(*entry.decided - *entry.accepted))));
   }
@@ -62,6 +63,7 @@ void SettleTracker::OnReadDone(bool ok) {
     Entry& entry = entries_[*key];
     if (!entry.decided) {
       entry.decided = now;
+      decided_at_.push_back(now);
       SettleLocked(*key, entry);
     }
   }
@@ -106,6 +108,16 @@ absl::Duration SettleTracker::drain() const {
     return absl::ZeroDuration();
   }
   return last_decided_ - last_accepted_;
+}
+
+std::vector<absl::Time> SettleTracker::measured_decision_times() const {
+  absl::MutexLock lock(&mu_);
+  return measured_decided_at_;
+}
+
+std::vector<absl::Time> SettleTracker::decision_times() const {
+  absl::MutexLock lock(&mu_);
+  return decided_at_;
 }
 
 std::optional<grpc::Status> SettleTracker::stream_error() const {

@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -54,6 +55,11 @@ class SettleTracker : public grpc::ClientReadReactor<v1::Event> {
   absl::Duration drain() const;
   // The stream's final status when it ended before Stop() (e.g. UNIMPLEMENTED).
   std::optional<grpc::Status> stream_error() const;
+  // When each measured command's decision was seen, in the order seen (a
+  // decision that beat its reply counts at its own time).
+  std::vector<absl::Time> measured_decision_times() const;
+  // When every decision event (measured, warm-up or other) was first seen.
+  std::vector<absl::Time> decision_times() const;
 
   // grpc::ClientReadReactor
   void OnReadDone(bool ok) override;
@@ -74,6 +80,8 @@ class SettleTracker : public grpc::ClientReadReactor<v1::Event> {
 
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
+  std::vector<absl::Time> measured_decided_at_ ABSL_GUARDED_BY(mu_);
+  std::vector<absl::Time> decided_at_ ABSL_GUARDED_BY(mu_);
   uint64_t undecided_ ABSL_GUARDED_BY(mu_) = 0;  // accepted, not yet decided
   absl::Time last_accepted_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Time last_decided_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();

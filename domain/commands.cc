@@ -8,6 +8,8 @@
 #include "domain/internal/await.h"
 #include "domain/order_id.h"
 #include "domain/validation.h"
+#include "projections/read_models.h"
+#include "surge/v1/surge.pb.h"
 
 namespace surge::domain {
 namespace {
@@ -60,7 +62,7 @@ void CommandHandler::PlaceOrderAsync(PlaceOrderCommand command, Callback<PlaceOr
 
 void CommandHandler::PlaceOrderAttempt(PlaceOrderCommand command, int attempt,
                                        Callback<PlaceOrderResult> done) {
-  const std::string order_id = NewOrderId();
+  const std::string order_id = OrderIdFor(command.request_id);
   const std::string stream = OrderStream(order_id);
 
   AppendRequest request;
@@ -68,7 +70,7 @@ void CommandHandler::PlaceOrderAttempt(PlaceOrderCommand command, int attempt,
   v1::OrderPlaced* payload = placed.mutable_order_placed();
   payload->set_order_id(order_id);
   payload->set_user_id(command.user_id);
-  // The order id is generated per attempt, so it stays out of the
+  // The order id is derived from the request_id, so it adds nothing to the
   // fingerprint: a repeat must match on what the client sent.
   Fingerprint fingerprint("PlaceOrder");
   fingerprint.Add(command.user_id);
@@ -99,10 +101,14 @@ void CommandHandler::PlaceOrderAttempt(PlaceOrderCommand command, int attempt,
                                                       .position = result->first_position,
                                                       .duplicate = result->duplicate});
                        }
-                       // ABORTED here can only mean the generated id was taken: try a new one.
-                       if (result.status().code() == absl::StatusCode::kAborted &&
-                           attempt < options_.max_conflict_retries) {
-                         return PlaceOrderAttempt(std::move(command), attempt + 1, std::move(done));
+                       // ABORTED: the order's stream exists here without this
+                       // request's idempotency key (a cancellation of the
+                       // order, placed on another node, was accepted here):
+                       // the order exists, this is a repeat of it.
+                       if (result.status().code() == absl::StatusCode::kAborted) {
+                         return done(PlaceOrderResult{.order_id = OrderIdFor(command.request_id),
+                                                      .position = 0,
+                                                      .duplicate = true});
                        }
                        done(MapStoreError(result.status(), command.request_id));
                      });
@@ -123,8 +129,21 @@ void CommandHandler::CancelOrderAttempt(CancelOrderCommand command, int attempt,
   // events: bounded by the 100-line limit, so one read sees all of it.
   absl::StatusOr<std::vector<v1::Event>> events = store_.ReadStream(stream, 0, 100000);
   if (!events.ok()) return done(events.status());
+  int64_t expected = eventstore::kAnyVersion;
   if (events->empty()) {
-    return done(absl::NotFoundError(absl::StrCat("order ", command.order_id, " not found")));
+    // Placed on another node (cluster mode): the read model knows it.
+    absl::StatusOr<std::optional<std::string>> row =
+        store_.Get(projections::kOrdersCf, command.order_id);
+    if (!row.ok()) return done(row.status());
+    v1::Order order;
+    if (!row->has_value() || !order.ParseFromString(**row)) {
+      return done(absl::NotFoundError(absl::StrCat("order ", command.order_id, " not found")));
+    }
+    if (order.status() == v1::ORDER_STATUS_CANCELLED) {
+      return done(CancelOrderResult{.order_id = command.order_id, .already_cancelled = true});
+    }
+  } else {
+    expected = events->back().stream_version();
   }
   for (const v1::Event& event : *events) {
     if (event.has_order_cancelled()) {
@@ -139,7 +158,7 @@ void CommandHandler::CancelOrderAttempt(CancelOrderCommand command, int attempt,
   request.events.push_back(std::move(event));
   // The exact version read: if the saga moved the order meanwhile (e.g. it
   // cancelled it), re-read and decide again rather than append blindly.
-  request.expected_versions[stream] = events->back().stream_version();
+  request.expected_versions[stream] = expected;
   request.idempotency_key = absl::StrCat("cancel:", command.request_id);
   request.fingerprint = Fingerprint("CancelOrder").Add(command.order_id).Digest();
 
@@ -253,7 +272,14 @@ absl::Status CommandHandler::CheckCampaignExists(const std::string& code) {
   }
   absl::StatusOr<int64_t> version = store_.StreamVersion(CampaignStream(code));
   if (!version.ok()) return version.status();
-  if (*version == eventstore::kNoStream) {
+  // Created on another node (cluster mode): the read model knows it.
+  bool known = *version != eventstore::kNoStream;
+  if (!known) {
+    absl::StatusOr<std::optional<std::string>> row = store_.Get(projections::kCampaignsCf, code);
+    if (!row.ok()) return row.status();
+    known = row->has_value();
+  }
+  if (!known) {
     return absl::NotFoundError(absl::StrCat("campaign ", code, " not found"));
   }
   absl::MutexLock lock(&campaigns_mu_);

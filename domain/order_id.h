@@ -14,9 +14,17 @@
 
 #include <string>
 
+#include "absl/strings/string_view.h"
+
 namespace surge::domain {
 
 std::string NewOrderId();
+
+// The order id of a PlaceOrder request: "o-" + 32 hex characters of the
+// SHA-256 of its request_id. Every node derives the same id from the same
+// request_id, so a client that retries on another node gets the same order
+// (and the order saga, which owns the id's partition, sees one order).
+std::string OrderIdFor(absl::string_view request_id);
 
 }  // namespace surge::domain
 

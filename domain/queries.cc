@@ -30,8 +30,8 @@ absl::StatusOr<std::optional<T>> ReadRow(eventstore::EventStore& store, const ch
 
 }  // namespace
 
-QueryHandler::QueryHandler(eventstore::EventStore& store, Notifier& notifier)
-    : store_(store), notifier_(notifier), waiter_(notifier) {}
+QueryHandler::QueryHandler(eventstore::EventStore& store, Notifier& notifier, Options options)
+    : store_(store), notifier_(notifier), options_(options), waiter_(notifier) {}
 
 template <typename T>
 void QueryHandler::Settle(std::function<absl::StatusOr<T>()> read,
@@ -41,12 +41,17 @@ void QueryHandler::Settle(std::function<absl::StatusOr<T>()> read,
   // the waiter as a newer sequence.
   const uint64_t seen = notifier_.sequence();
   absl::StatusOr<T> now = read();
-  if (!now.ok() || wait_ms <= 0 || !pending(*now)) return done(std::move(now));
+  const bool wait_unknown = options_.wait_for_unknown_keys;
+  auto unsettled = [wait_unknown, pending](const absl::StatusOr<T>& answer) {
+    if (answer.ok()) return pending(*answer);
+    return wait_unknown && absl::IsNotFound(answer.status());
+  };
+  if (wait_ms <= 0 || !unsettled(now)) return done(std::move(now));
   waiter_.Add(
       absl::Now() + absl::Milliseconds(wait_ms), seen,
-      [read = std::move(read), pending = std::move(pending), done = std::move(done)](bool final) {
+      [read = std::move(read), unsettled, done = std::move(done)](bool final) {
         absl::StatusOr<T> answer = read();
-        if (!final && answer.ok() && pending(*answer)) return false;
+        if (!final && unsettled(answer)) return false;
         done(std::move(answer));
         return true;
       });

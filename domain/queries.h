@@ -41,7 +41,17 @@ class QueryHandler {
   template <typename T>
   using Callback = std::function<void(absl::StatusOr<T>)>;
 
-  QueryHandler(eventstore::EventStore& store, Notifier& notifier);
+  struct Options {
+    // Cluster mode: a key this node has not heard of yet may have been
+    // accepted by another node, so a read with wait_for_settlement_ms > 0
+    // waits for it to appear (NOT_FOUND only at the deadline). Single node:
+    // false, NOT_FOUND at once (the log would know it).
+    bool wait_for_unknown_keys = false;
+  };
+
+  QueryHandler(eventstore::EventStore& store, Notifier& notifier)
+      : QueryHandler(store, notifier, Options()) {}
+  QueryHandler(eventstore::EventStore& store, Notifier& notifier, Options options);
   QueryHandler(const QueryHandler&) = delete;
   QueryHandler& operator=(const QueryHandler&) = delete;
 
@@ -84,6 +94,7 @@ class QueryHandler {
   eventstore::EventStore& store_;
   Notifier& notifier_;
   // Last member: its thread (which calls back into this handler) stops first.
+  const Options options_;
   SettlementWaiter waiter_;
 };
 

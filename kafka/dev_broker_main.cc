@@ -46,6 +46,7 @@
 #include "common/flags_help.h"
 #include "common/logging.h"
 #include "kafka/embedded_broker.h"
+#include "kafka/topics.h"
 
 ABSL_FLAG(int, brokers, 3, "Brokers in the mock cluster.");
 ABSL_FLAG(int, partitions, 6, "Partitions of every surge topic.");
@@ -192,6 +193,22 @@ int main(int argc, char** argv) {
   auto broker = surge::kafka::EmbeddedBroker::Start(options);
   if (!broker.ok()) {
     SURGE_LOG(ERROR, "kafka-dev") << "cannot start: " << broker.status();
+    return 1;
+  }
+  // Cluster mode's topics (surge-server --cluster): the deciders'
+  // changelogs and the membership heartbeats.
+  for (const std::string& topic : surge::kafka::EventTopics()) {
+    absl::Status status =
+        (*broker)->CreateTopic(surge::kafka::ChangelogTopic(topic), options.partitions);
+    if (!status.ok()) {
+      SURGE_LOG(ERROR, "kafka-dev") << "cannot create the changelog of " << topic << ": " << status;
+      return 1;
+    }
+  }
+  if (absl::Status status = (*broker)->CreateTopic(surge::kafka::kClusterTopic, 1);
+      !status.ok()) {
+    SURGE_LOG(ERROR, "kafka-dev") << "cannot create " << surge::kafka::kClusterTopic << ": "
+                                  << status;
     return 1;
   }
   const std::string& bootstrap = (*broker)->bootstrap_servers();

@@ -365,7 +365,7 @@ class Loop {
                               int32_t partition) {
     std::string value;
     event.SerializeToString(&value);
-    internal::HeadersHandle headers(rd_kafka_headers_new(5));
+    internal::HeadersHandle headers(rd_kafka_headers_new(6));
     auto add = [&](const char* name, const std::string& v) {
       rd_kafka_header_add(headers.get(), name, -1, v.data(), static_cast<ssize_t>(v.size()));
     };
@@ -373,6 +373,7 @@ class Loop {
     add(kEventIdHeader, event.event_id());
     add(kPositionHeader, absl::StrCat(event.position()));
     add(kNodeHeader, event.node_id());
+    add(kOriginHeader, options_.origin.empty() ? event.node_id() : options_.origin);
     add(kPrevPositionHeader, absl::StrCat(s_.prev[slot]));
     const rd_kafka_resp_err_t err = rd_kafka_producev(
         s_.producer.get(), RD_KAFKA_V_TOPIC(route.topic.c_str()), RD_KAFKA_V_PARTITION(partition),
@@ -461,7 +462,13 @@ void Relay::Run() {
   internal::RelayState& s = *state_;
   Loop loop(options_, store_, s, applied_notifier_);
   loop.RefreshApplied(/*force=*/true);
+  uint64_t reported_delivered = 0;
   auto publish = [&] {
+    const uint64_t delivered = s.delivered.mark();
+    if (delivered != reported_delivered && options_.on_delivered) {
+      reported_delivered = delivered;
+      options_.on_delivered(delivered);
+    }
     absl::MutexLock lock(&mu_);
     stats_.produced = s.produced;
     stats_.skipped = s.skipped;

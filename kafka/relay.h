@@ -32,6 +32,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -77,6 +78,13 @@ class Relay {
     // consumer would otherwise stall the flow forever). Re-producing is
     // safe: consumers deduplicate by position.
     absl::Duration stall_timeout = absl::Seconds(5);
+    // Written into every message's surge-origin header (see kafka/topics.h);
+    // empty: the event's node_id.
+    std::string origin;
+    // Called on the relay thread whenever the delivered position (every
+    // position <= it acknowledged by Kafka) moves; keep it short. The server
+    // uses it for --ack=kafka.
+    std::function<void(uint64_t delivered_position)> on_delivered;
     // Raw librdkafka producer settings applied over surge's defaults
     // (enable.idempotence=true, acks=all, linger.ms=5, ...).
     std::map<std::string, std::string> producer_config;

@@ -10,6 +10,8 @@ std::vector<std::string> EventTopics() { return {kOrdersTopic, kStockTopic, kCou
 
 std::string DeadLetterTopic(absl::string_view topic) { return absl::StrCat(topic, ".dlt"); }
 
+std::string ChangelogTopic(absl::string_view topic) { return absl::StrCat(topic, ".changelog"); }
+
 std::string EventTypeName(const v1::Event& event) {
   if (event.payload_case() == v1::Event::PAYLOAD_NOT_SET) return "";
   const google::protobuf::FieldDescriptor* field =

@@ -47,6 +47,18 @@ inline constexpr char kNodeHeader[] = "surge-node";
 // prev != 0) has missed messages and asks the relay for a replay.
 inline constexpr char kPrevPositionHeader[] = "surge-prev-position";
 
+// The incarnation of the log an event comes from: "<node_id>~<data-dir id>"
+// (cluster mode; see cluster/origin.h). Positions are unique per origin, so
+// consumers deduplicate per (origin, position): a node that lost its disk
+// and starts again under the same node id is a new origin.
+inline constexpr char kOriginHeader[] = "surge-origin";
+
+// Cluster mode: the decider state changelog of an event topic,
+// "<topic>.changelog" (same partition count as the topic).
+std::string ChangelogTopic(absl::string_view topic);
+// Cluster mode: membership heartbeats (one partition).
+inline constexpr char kClusterTopic[] = "surge.cluster";
+
 // Where one event goes.
 struct Route {
   std::string topic;

@@ -20,6 +20,8 @@ struct ConsumedMessage {
   std::optional<uint64_t> position;
   // Header surge-prev-position (gap protocol); nullopt when absent.
   std::optional<uint64_t> prev_position;
+  // Header surge-origin: the log the event comes from ("" when absent).
+  std::string origin;
 };
 
 }  // namespace surge::projections

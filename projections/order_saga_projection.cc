@@ -145,6 +145,19 @@ absl::StatusOr<std::vector<v1::Event>> Decreased(ProjectionState& state, const v
   SURGE_ASSIGN_OR_RETURN(Saga saga, RequireSaga(state, decreased.order_id()));
   SURGE_ASSIGN_OR_RETURN(internal::SagaLine * line, FindLine(saga, decreased.line_index()));
   std::vector<v1::Event> out;
+  if (line->sku() != decreased.sku() || line->quantity() != decreased.quantity()) {
+    // Stock taken for another body of this order id: the same request_id
+    // sent with different lines to two nodes (cluster mode). The first
+    // OrderPlaced the saga saw is the order; give this stock back.
+    v1::Event& release = out.emplace_back(EmittedBy(event, OrderStream(decreased.order_id())));
+    v1::StockReleaseRequested* r = release.mutable_stock_release_requested();
+    r->set_order_id(decreased.order_id());
+    r->set_sku(decreased.sku());
+    r->set_quantity(decreased.quantity());
+    r->set_line_index(decreased.line_index());
+    r->set_reason("conflicting order body");
+    return out;
+  }
   if (line->state() != internal::LINE_STATE_PENDING) return out;  // already answered
   line->set_state(internal::LINE_STATE_DECREASED);
 
@@ -173,6 +186,8 @@ absl::StatusOr<std::vector<v1::Event>> DecreaseFailed(ProjectionState& state,
   SURGE_ASSIGN_OR_RETURN(Saga saga, RequireSaga(state, failed.order_id()));
   SURGE_ASSIGN_OR_RETURN(internal::SagaLine * line, FindLine(saga, failed.line_index()));
   std::vector<v1::Event> out;
+  // An answer for another body of this order id (see Decreased): not ours.
+  if (line->sku() != failed.sku() || line->quantity() != failed.quantity()) return out;
   if (line->state() != internal::LINE_STATE_PENDING) return out;  // already answered
   line->set_state(internal::LINE_STATE_FAILED);
   if (saga.state.status() == internal::SAGA_STATUS_PENDING) {

@@ -17,6 +17,7 @@
 #include "kafka/internal/holders.h"
 #include "kafka/topics.h"
 #include "projections/internal/kafka_dead_letter_publisher.h"
+#include "projections/internal/kafka_message.h"
 
 namespace surge::projections {
 namespace {
@@ -24,42 +25,11 @@ namespace {
 using kafka::internal::ClientHandle;
 using kafka::internal::MessageHandle;
 using kafka::internal::TopicPartitionListHandle;
+using internal::ToConsumed;
 
 struct MetadataDeleter {
   void operator()(const rd_kafka_metadata_t* md) const { rd_kafka_metadata_destroy(md); }
 };
-
-std::optional<uint64_t> HeaderNumber(rd_kafka_headers_t* headers, const char* name) {
-  if (headers == nullptr) return std::nullopt;
-  const void* value = nullptr;
-  size_t size = 0;
-  if (rd_kafka_header_get_last(headers, name, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-      value == nullptr) {
-    return std::nullopt;
-  }
-  const char* begin = static_cast<const char*>(value);
-  uint64_t number = 0;
-  auto [end, ec] = std::from_chars(begin, begin + size, number);
-  if (ec != std::errc() || end != begin + size) return std::nullopt;
-  return number;
-}
-
-ConsumedMessage ToConsumed(const rd_kafka_message_t* msg) {
-  ConsumedMessage m;
-  m.topic = rd_kafka_topic_name(msg->rkt);
-  m.partition = msg->partition;
-  m.offset = msg->offset;
-  if (msg->key != nullptr) m.key.assign(static_cast<const char*>(msg->key), msg->key_len);
-  if (msg->payload != nullptr) {
-    m.value.assign(static_cast<const char*>(msg->payload), msg->len);
-  }
-  rd_kafka_headers_t* headers = nullptr;
-  if (rd_kafka_message_headers(msg, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    m.position = HeaderNumber(headers, kafka::kPositionHeader);
-    m.prev_position = HeaderNumber(headers, kafka::kPrevPositionHeader);
-  }
-  return m;
-}
 
 // Partition ids of `topic`, waiting (bounded) until the metadata lists it.
 absl::StatusOr<std::vector<int32_t>> TopicPartitions(rd_kafka_t* rk, const std::string& topic,

@@ -20,7 +20,10 @@
 #include "projections/order_saga_projection.h"
 #include "projections/projection_state.h"
 #include "projections/read_models.h"
+#include "cluster/origin.h"
+#include "server/internal/cluster_metrics.h"
 #include "server/internal/decode_error_interceptor.h"
+#include "server/internal/relay_metrics.h"
 
 namespace surge::server {
 namespace {
@@ -121,32 +124,85 @@ absl::Status App::Init() {
   SURGE_LOG(INFO, "app") << "event store open at " << options_.data_dir << " (head position "
                          << store_->HeadPosition() << ")";
 
-  // The asynchronous half: broker, relay, projections. Started before gRPC
-  // serves, so a command accepted is relayed and applied without delay.
-  Pipeline::Options pipeline_options;
-  pipeline_options.kafka_brokers = options_.kafka_brokers;
-  pipeline_options.partitions = options_.kafka_partitions > 0    ? options_.kafka_partitions
-                                : options_.kafka_brokers.empty() ? 1
-                                                                 : 6;
-  pipeline_options.embedded_brokers = options_.embedded_brokers;
-  pipeline_options.data_dir = options_.data_dir;
-  pipeline_options.retry_attempts = options_.projection_retry_attempts;
-  pipeline_options.relay_window = options_.relay_window;
-  pipeline_options.projection_batch = options_.projection_batch;
-  pipeline_options.fetch_wait_ms = options_.kafka_fetch_wait_ms;
-  SURGE_ASSIGN_OR_RETURN(pipeline_, Pipeline::Start(pipeline_options, *store_, notifier_));
+  if (options_.ack == Options::Ack::kKafka) {
+    acked_store_ = std::make_unique<internal::KafkaAckedStore>(
+        *store_, internal::KafkaAckedStore::Options{.timeout = options_.ack_timeout});
+  }
+  internal::KafkaAckedStore* acked = acked_store_.get();
+  auto on_delivered = [acked](uint64_t delivered) {
+    if (acked != nullptr) acked->OnDelivered(delivered);
+  };
+  // The asynchronous half: broker, relay, projections (one node) or relay,
+  // deciders, view (a cluster node). Started before gRPC serves, so a
+  // command accepted is relayed and applied without delay.
+  if (options_.cluster) {
+    SURGE_ASSIGN_OR_RETURN(std::string origin,
+                           cluster::LoadOrCreateOrigin(options_.data_dir, options_.node_id));
+    cluster::ClusterNode::Options cluster_options;
+    cluster_options.bootstrap_servers = options_.kafka_brokers;
+    cluster_options.node_id = options_.node_id;
+    cluster_options.origin = origin;
+    cluster_options.partitions = options_.kafka_partitions > 0 ? options_.kafka_partitions : 6;
+    cluster_options.session_timeout_ms = options_.cluster_session_timeout_ms;
+    cluster_options.relay_window = options_.relay_window;
+    cluster_options.decider_batch = options_.projection_batch;
+    cluster_options.on_delivered = on_delivered;
+    // Like the projections: the dev broker holds an empty fetch in full.
+    cluster_options.consumer_config["fetch.wait.max.ms"] =
+        absl::StrCat(options_.kafka_fetch_wait_ms > 0 ? options_.kafka_fetch_wait_ms : 100);
+    SURGE_ASSIGN_OR_RETURN(cluster_,
+                           cluster::ClusterNode::Start(cluster_options, *store_, notifier_));
+  } else {
+    Pipeline::Options pipeline_options;
+    pipeline_options.kafka_brokers = options_.kafka_brokers;
+    pipeline_options.partitions = options_.kafka_partitions > 0    ? options_.kafka_partitions
+                                  : options_.kafka_brokers.empty() ? 1
+                                                                   : 6;
+    pipeline_options.embedded_brokers = options_.embedded_brokers;
+    pipeline_options.data_dir = options_.data_dir;
+    pipeline_options.retry_attempts = options_.projection_retry_attempts;
+    pipeline_options.relay_window = options_.relay_window;
+    pipeline_options.projection_batch = options_.projection_batch;
+    pipeline_options.fetch_wait_ms = options_.kafka_fetch_wait_ms;
+    pipeline_options.on_delivered = on_delivered;
+    SURGE_ASSIGN_OR_RETURN(pipeline_, Pipeline::Start(pipeline_options, *store_, notifier_));
+  }
   SURGE_RETURN_IF_ERROR(StartMetrics());
 
-  commands_ = std::make_unique<domain::CommandHandler>(*store_);
-  queries_ = std::make_unique<domain::QueryHandler>(*store_, notifier_);
+  commands_ = std::make_unique<domain::CommandHandler>(
+      acked_store_ != nullptr ? static_cast<eventstore::EventStore&>(*acked_store_) : *store_);
+  queries_ = std::make_unique<domain::QueryHandler>(
+      *store_, notifier_,
+      domain::QueryHandler::Options{.wait_for_unknown_keys = options_.cluster});
   order_service_ = std::make_unique<OrderService>(*commands_, *queries_);
   inventory_service_ = std::make_unique<InventoryService>(*commands_, *queries_, *auth_);
   coupon_service_ = std::make_unique<CouponService>(*commands_, *queries_, *auth_);
   event_store_service_ = std::make_unique<EventStoreService>(
       *store_, EventStoreService::Options{.max_subscriptions = options_.max_subscriptions});
-  dead_letter_service_ = std::make_unique<DeadLetterService>(*auth_, pipeline_->dead_letters());
+  dead_letter_service_ = std::make_unique<DeadLetterService>(
+      *auth_, cluster_ != nullptr ? cluster_->dead_letters() : pipeline_->dead_letters());
+  cluster_service_ = std::make_unique<ClusterService>([this] {
+    if (cluster_ != nullptr) return cluster_->Describe();
+    v1::DescribeClusterResponse single;
+    single.set_node_id(options_.node_id);
+    single.set_cluster_mode(false);
+    v1::ClusterMember* me = single.add_members();
+    me->set_node_id(options_.node_id);
+    me->set_grpc_addr(advertised_addr_);
+    me->set_alive(true);
+    me->set_last_seen_unix_ms(absl::ToUnixMillis(absl::Now()));
+    return single;
+  });
 
   SURGE_RETURN_IF_ERROR(StartGrpc());
+  {
+    // The host of --grpc_addr with the bound port.
+    const std::string& addr = options_.grpc_addr;
+    const size_t colon = addr.rfind(':');
+    advertised_addr_ =
+        absl::StrCat(colon == std::string::npos ? addr : addr.substr(0, colon), ":", port_);
+  }
+  if (cluster_ != nullptr) cluster_->SetGrpcAddr(advertised_addr_);
   if (!options_.port_file.empty()) {
     SURGE_RETURN_IF_ERROR(WritePortFile(options_.port_file, port_));
   }
@@ -158,6 +214,8 @@ absl::Status App::Init() {
                          << (options_.tls_client_ca_file.empty() ? "" : " (mutual)")
                          << ", admin auth " << (auth_->enabled() ? "on" : "OFF") << ", kafka "
                          << (options_.kafka_brokers.empty() ? "embedded" : options_.kafka_brokers)
+                         << (options_.cluster ? ", cluster mode" : "") << ", ack "
+                         << (options_.ack == Options::Ack::kKafka ? "kafka" : "log")
                          << ", metrics "
                          << (metrics_port() ? absl::StrCat("port ", metrics_port()) : "off") << ")";
   return absl::OkStatus();
@@ -259,7 +317,12 @@ void App::RegisterMetrics() {
         }
         return samples;
       });
-  pipeline_->RegisterMetrics(*metrics_);
+  if (pipeline_ != nullptr) {
+    pipeline_->RegisterMetrics(*metrics_);
+  } else {
+    internal::RegisterRelayMetrics(*metrics_, cluster_->relay(), *store_);
+    internal::RegisterClusterMetrics(*metrics_, *cluster_);
+  }
 }
 
 absl::Status App::StartGrpc() {
@@ -292,6 +355,7 @@ absl::Status App::StartGrpc() {
   builder.RegisterService(coupon_service_.get());
   builder.RegisterService(event_store_service_.get());
   builder.RegisterService(dead_letter_service_.get());
+  builder.RegisterService(cluster_service_.get());
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port_ == 0) {
     server_.reset();
@@ -338,8 +402,10 @@ void App::Shutdown() {
   // Metrics first: its scrape callbacks read the pipeline and the store.
   if (store_ != nullptr) store_->SetBatchObserver(nullptr);
   metrics_.reset();
-  // Projections stop consuming, the relay flushes, the broker goes.
+  // Projections stop consuming, the relay flushes, the broker goes (or:
+  // the deciders leave their groups, the relay flushes).
   pipeline_.reset();
+  cluster_.reset();
 
   server_.reset();
   dead_letter_service_.reset();
@@ -349,6 +415,8 @@ void App::Shutdown() {
   order_service_.reset();
   queries_.reset();
   commands_.reset();
+  cluster_service_.reset();
+  acked_store_.reset();
   // Drains the append queue: every accepted append is committed and answered.
   store_.reset();
   if (port_ != 0) {

@@ -29,10 +29,13 @@
 #include "eventstore/event_store.h"
 #include "metrics/metrics.h"
 #include "server/admin_auth.h"
+#include "cluster/node.h"
+#include "server/cluster_service.h"
 #include "server/coupon_service.h"
 #include "server/dead_letter_service.h"
 #include "server/event_store_service.h"
 #include "server/internal/in_flight_calls.h"
+#include "server/internal/kafka_acked_store.h"
 #include "server/inventory_service.h"
 #include "server/order_service.h"
 #include "server/pipeline.h"
@@ -84,6 +87,21 @@ class App {
     // When set, the bound gRPC port is written there (atomically) once
     // serving, for callers that asked for port 0.
     std::string port_file;
+    // Cluster mode: this node is one of N on the Kafka cluster at
+    // kafka_brokers (required); deciders run in consumer groups, every node
+    // mirrors every decision (cluster/node.h). False: the single node.
+    bool cluster = false;
+    // Deciders' session.timeout.ms in cluster mode: how long a silent node
+    // keeps its partitions. Kafka's default; tests use a few seconds.
+    int cluster_session_timeout_ms = 45000;
+    // When a command is answered. kLog: after the local fsync (a node whose
+    // disk is lost loses what it had not relayed yet). kKafka: after Kafka
+    // acknowledged its events (acks=all) as well: losing a node with its
+    // disk loses no acknowledged command, for one more round trip.
+    enum class Ack { kLog, kKafka };
+    Ack ack = Ack::kLog;
+    // kKafka: longest a command waits for Kafka before UNAVAILABLE.
+    absl::Duration ack_timeout = absl::Seconds(10);
 
     // --- performance ---
     // Largest gRPC message accepted or sent. A 100-line order is ~15 KiB and
@@ -141,7 +159,11 @@ class App {
   const Options options_;
   Notifier notifier_;
   std::unique_ptr<eventstore::EventStore> store_;
+  // --ack=kafka only: what the command handler appends through.
+  std::unique_ptr<internal::KafkaAckedStore> acked_store_;
+  // Exactly one of the two runs the asynchronous half.
   std::unique_ptr<Pipeline> pipeline_;
+  std::unique_ptr<cluster::ClusterNode> cluster_;
   std::unique_ptr<metrics::Metrics> metrics_;
   std::unique_ptr<AdminAuth> auth_;
   std::unique_ptr<domain::CommandHandler> commands_;
@@ -151,10 +173,12 @@ class App {
   std::unique_ptr<CouponService> coupon_service_;
   std::unique_ptr<EventStoreService> event_store_service_;
   std::unique_ptr<DeadLetterService> dead_letter_service_;
+  std::unique_ptr<ClusterService> cluster_service_;
   // Declared before server_: its interceptors must outlive the server.
   internal::InFlightCalls in_flight_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
+  std::string advertised_addr_;  // host of grpc_addr : bound port
   bool shut_down_ = false;
 };
 

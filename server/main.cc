@@ -74,6 +74,21 @@ ABSL_FLAG(int, max_subscriptions, 64,
 ABSL_FLAG(std::string, port_file, "",
           "After binding, write the gRPC port to this file (for --grpc_addr with port 0).");
 
+ABSL_FLAG(bool, cluster, false,
+          "Run as one node of a cluster on the Kafka at --kafka_brokers (required): deciders in "
+          "consumer groups, state handed over through changelog topics, reads on every node. "
+          "Each node needs its own --node_id and --data_dir.");
+ABSL_FLAG(int, cluster_session_timeout_ms, 45000,
+          "Cluster mode: how long a silent node keeps its decider partitions (Kafka "
+          "session.timeout.ms), 1000-300000. Lower moves a dead node's partitions sooner.");
+ABSL_FLAG(std::string, ack, "log",
+          "When a command is answered. log: after the local fsync. kafka: also after Kafka "
+          "acknowledged its events (acks=all), so losing this node with its disk loses no "
+          "acknowledged command.");
+ABSL_FLAG(int, ack_timeout_ms, 10000,
+          "--ack=kafka: longest a command waits for Kafka before UNAVAILABLE (it stays durable "
+          "in the local log and is relayed later).");
+
 namespace {
 
 int Fail(const std::string& message) {
@@ -157,6 +172,25 @@ int main(int argc, char** argv) {
     return Fail("--max_subscriptions: must be >= 0");
   }
   options.max_subscriptions = static_cast<size_t>(absl::GetFlag(FLAGS_max_subscriptions));
+  options.cluster = absl::GetFlag(FLAGS_cluster);
+  if (options.cluster && options.kafka_brokers.empty()) {
+    return Fail("--cluster needs --kafka_brokers: the nodes of a cluster share one Kafka");
+  }
+  const int session_timeout = absl::GetFlag(FLAGS_cluster_session_timeout_ms);
+  if (session_timeout < 1000 || session_timeout > 300000) {
+    return Fail("--cluster_session_timeout_ms: must be between 1000 and 300000");
+  }
+  options.cluster_session_timeout_ms = session_timeout;
+  const std::string ack = absl::GetFlag(FLAGS_ack);
+  if (ack == "log") {
+    options.ack = surge::server::App::Options::Ack::kLog;
+  } else if (ack == "kafka") {
+    options.ack = surge::server::App::Options::Ack::kKafka;
+  } else {
+    return Fail(absl::StrCat("--ack: must be log or kafka, got '", ack, "'"));
+  }
+  if (absl::GetFlag(FLAGS_ack_timeout_ms) < 1) return Fail("--ack_timeout_ms: must be >= 1");
+  options.ack_timeout = absl::Milliseconds(absl::GetFlag(FLAGS_ack_timeout_ms));
 
   SURGE_LOG(INFO, "main") << "allocator: " << surge::AllocatorName();
   absl::StatusOr<std::unique_ptr<surge::server::App>> app = surge::server::App::Start(options);

@@ -20,6 +20,7 @@
 #define SURGE_SERVER_PIPELINE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -58,6 +59,8 @@ class Pipeline {
     std::string data_dir;
     // Handling attempts of a failing message before it is dead-lettered.
     int retry_attempts = 5;
+    // Called whenever the relay's delivered position moves (--ack=kafka).
+    std::function<void(uint64_t)> on_delivered;
     // Raw librdkafka settings for the relay's producer and the consumers.
     std::map<std::string, std::string> producer_config;
     std::map<std::string, std::string> consumer_config;

@@ -1,0 +1,198 @@
+// A decider: one projection (stock, order saga, coupons) run in a Kafka
+// consumer group, so that each partition of its input topic is decided by
+// exactly one live node. The partition's state lives in memory and is
+// mirrored, batch by batch, to "<topic>.changelog"; a node that gains a
+// partition restores it from there before it decides anything, and resumes
+// at the input offset the restored state reflects (not at the group's
+// committed offset, which is only a hint for operators).
+//
+//   Decider::Options options;
+//   options.bootstrap_servers = "127.0.0.1:9092";
+//   options.topic = kafka::kCouponsTopic;
+//   options.node_id = "n1";
+//   options.origin = "n1~0123456789abcdef";
+//   SURGE_ASSIGN_OR_RETURN(auto decider, Decider::Create(options, coupons, *store));
+//   SURGE_RETURN_IF_ERROR(decider->Start());
+//
+// Exactly-once effects without Kafka transactions: a decision is a
+// deterministic function of the partition's state and its input sequence,
+// and its events get ids derived from the input (origin, position), so a
+// decision made twice (after a handoff, or by a paused node that lost its
+// partition: a zombie) is the same event with the same id. Inputs are
+// deduplicated per (origin, position) through marks kept in the state, and
+// the changelog is a chain (cluster.proto): a record counts only when it
+// extends the state from its base offset, so a zombie's late records are
+// ignored by everyone who restores.
+//
+// Per committed batch, in this order: dead letters published, then one
+// local EventStore::Append (decision events + dead-letter rows; the relay
+// publishes the events), then the changelog records (acks=all, waited for),
+// then the in-memory state moves. A crash between the append and the
+// changelog costs a re-decision of the same batch by the next owner: the
+// same events again, which every consumer tolerates.
+//
+// Thread-safety: Create/Start/Stop/destruction from one thread; owned() and
+// GetStats() from any. One internal thread owns the consumer, the producers
+// and the partition states (rebalance callbacks run on it, inside poll).
+// Borrows the projection and the store, which must outlive it.
+#ifndef SURGE_CLUSTER_DECIDER_H_
+#define SURGE_CLUSTER_DECIDER_H_
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "eventstore/event_store.h"
+#include "projections/consumed_message.h"
+#include "projections/projection.h"
+
+namespace surge::cluster {
+
+class Decider {
+ public:
+  struct Options {
+    // --- behaviour ---
+    // librdkafka bootstrap.servers. Required.
+    std::string bootstrap_servers;
+    // The input topic (kafka::kStockTopic, ...). Required. Its changelog is
+    // kafka::ChangelogTopic(topic), with the same partition count.
+    std::string topic;
+    // This node's id (changelog records, logs) and its log's origin (a gap
+    // in its own events asks the local relay for a replay). Required.
+    std::string node_id;
+    std::string origin;
+    // Consumer group; empty = "surge-decider-<projection name>".
+    std::string group_id;
+    // librdkafka session.timeout.ms: how long a silent member keeps its
+    // partitions. 45 s is Kafka's default and suits a real cluster; tests
+    // use a few seconds (the mock broker waits session.timeout.ms - 1 s in
+    // every rebalance).
+    int session_timeout_ms = 45000;
+    // partition.assignment.strategy. Every member of a group must use the
+    // same one (the mock broker aborts on a mismatch); eager "range" is the
+    // one the mock hands to late joiners.
+    std::string assignment_strategy = "range";
+    // Raw librdkafka settings of the group consumer and of the changelog
+    // producer, applied over surge's.
+    std::map<std::string, std::string> consumer_config;
+    std::map<std::string, std::string> producer_config;
+    // Called (on the decider thread) after partitions were gained or lost.
+    std::function<void()> on_ownership_changed;
+    // Called with a log position when a gap shows that this node's own
+    // events from there on were lost in transit (wire to Relay::RequestReplay).
+    std::function<void(uint64_t from_position)> request_replay;
+
+    // --- timing / performance ---
+    // Most input messages per batch (one append and one changelog record
+    // per partition per batch).
+    size_t max_batch = 500;
+    absl::Duration poll_timeout = absl::Milliseconds(100);
+    // Capped exponential backoff while the store, the changelog or the
+    // dead-letter topic refuse a write (retried until they succeed or Stop).
+    absl::Duration backoff_min = absl::Milliseconds(50);
+    absl::Duration backoff_max = absl::Seconds(2);
+    // One attempt to produce the batch's changelog records.
+    absl::Duration changelog_timeout = absl::Seconds(10);
+    // One attempt to read a changelog partition's watermarks or records.
+    absl::Duration restore_attempt_timeout = absl::Seconds(30);
+  };
+
+  struct OwnedPartition {
+    int32_t partition = 0;
+    int64_t epoch = 0;
+  };
+
+  static constexpr std::array<double, 12> kRestoreSecondsBounds = {
+      0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+
+  struct Stats {
+    uint64_t rebalances = 0;  // assignments and revocations served
+    uint64_t restores = 0;    // partitions restored
+    uint64_t restored_records = 0;
+    uint64_t restored_keys = 0;  // rows in the restored states
+    // restore_seconds[i] counts restores <= kRestoreSecondsBounds[i]
+    // (last entry: above every bound), with their sum.
+    std::array<uint64_t, kRestoreSecondsBounds.size() + 1> restore_seconds{};
+    double restore_seconds_sum = 0;
+    uint64_t batches = 0;
+    uint64_t applied = 0;     // inputs decided
+    uint64_t duplicates = 0;  // inputs at or below their origin's mark
+    uint64_t gaps = 0;        // inputs skipped: earlier ones of their origin missing
+    uint64_t dead_lettered = 0;
+    uint64_t changelog_records = 0;
+    uint64_t retries = 0;     // failed writes tried again
+    uint64_t state_keys = 0;  // rows in the owned partitions' states
+  };
+
+  // Validates options and creates the Kafka clients (no connection yet).
+  static absl::StatusOr<std::unique_ptr<Decider>> Create(const Options& options,
+                                                         projections::Projection& projection,
+                                                         eventstore::EventStore& store);
+  ~Decider();
+  Decider(const Decider&) = delete;
+  Decider& operator=(const Decider&) = delete;
+
+  // Subscribes (joins the group) and starts the thread.
+  absl::Status Start();
+  // Leaves the group (its partitions are handed over at once instead of
+  // after the session timeout) and joins the thread. Idempotent.
+  void Stop();
+
+  const std::string& name() const { return name_; }
+  const std::string& topic() const { return options_.topic; }
+  std::vector<OwnedPartition> owned() const;
+  Stats GetStats() const;
+
+  // librdkafka's rebalance callback lands here (decider thread, inside
+  // poll): `err` is an rd_kafka_resp_err_t, `partitions` the
+  // rd_kafka_topic_partition_list_t (kept out of this header).
+  void HandleRebalance(int err, void* partitions);
+
+ private:
+  struct Kafka;
+  struct Owned;
+  struct Item;
+
+  Decider(const Options& options, std::string name, projections::Projection& projection,
+          eventstore::EventStore& store, std::unique_ptr<Kafka> kafka);
+  void Run();
+  bool stopping() const { return stop_.HasBeenNotified(); }
+  bool Backoff(int attempt);
+  // Rebalance callback work (decider thread, inside poll).
+  void OnAssign(std::vector<int32_t> partitions);
+  void OnRevoke();
+  // Reads the changelog partition into a fresh state (retries until it
+  // succeeds or Stop()).
+  std::unique_ptr<Owned> Restore(int32_t partition);
+  void HandleBatch(const std::vector<projections::ConsumedMessage>& batch);
+  void PublishOwned();
+
+  const Options options_;
+  const std::string name_;
+  projections::Projection& projection_;
+  eventstore::EventStore& store_;
+  std::unique_ptr<Kafka> kafka_;
+  absl::Notification stop_;
+  std::thread thread_;
+  // Decider thread only.
+  std::map<int32_t, std::unique_ptr<Owned>> partitions_;
+
+  mutable absl::Mutex mu_;
+  std::vector<OwnedPartition> owned_ ABSL_GUARDED_BY(mu_);
+  Stats stats_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace surge::cluster
+
+#endif  // SURGE_CLUSTER_DECIDER_H_

@@ -1,0 +1,161 @@
+#include "cluster/node.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
+#include "kafka/topic_check.h"
+#include "kafka/topics.h"
+
+namespace surge::cluster {
+
+absl::StatusOr<std::unique_ptr<ClusterNode>> ClusterNode::Start(const Options& options,
+                                                                eventstore::EventStore& store,
+                                                                Notifier& notifier) {
+  if (options.bootstrap_servers.empty()) {
+    return absl::InvalidArgumentError("cluster mode needs --kafka_brokers (a shared Kafka)");
+  }
+  if (options.partitions < 1) return absl::InvalidArgumentError("partitions must be >= 1");
+  std::unique_ptr<ClusterNode> node(new ClusterNode(options, store));
+
+  std::vector<std::string> changelogs;
+  for (const std::string& topic : kafka::EventTopics()) {
+    changelogs.push_back(kafka::ChangelogTopic(topic));
+  }
+  SURGE_RETURN_IF_ERROR(kafka::CheckTopics(options.bootstrap_servers, kafka::EventTopics(),
+                                           options.partitions, absl::Seconds(15)));
+  SURGE_RETURN_IF_ERROR(kafka::CheckTopics(options.bootstrap_servers, changelogs,
+                                           options.partitions, absl::Seconds(15)));
+  SURGE_RETURN_IF_ERROR(
+      kafka::CheckTopics(options.bootstrap_servers, {kafka::kClusterTopic}, 1, absl::Seconds(15)));
+
+  kafka::Relay::Options relay_options;
+  relay_options.bootstrap_servers = options.bootstrap_servers;
+  relay_options.embedded = false;
+  relay_options.partitions = options.partitions;
+  relay_options.window = options.relay_window;
+  relay_options.producer_config = options.producer_config;
+  relay_options.origin = options.origin;
+  relay_options.on_delivered = options.on_delivered;
+  SURGE_ASSIGN_OR_RETURN(node->relay_, kafka::Relay::Create(relay_options, store));
+  SURGE_RETURN_IF_ERROR(node->relay_->Start());
+  kafka::Relay* relay = node->relay_.get();
+
+  std::vector<projections::Projection*> projections = {&node->stock_, &node->saga_,
+                                                       &node->coupons_};
+  const std::vector<std::string> topics = {kafka::kStockTopic, kafka::kOrdersTopic,
+                                           kafka::kCouponsTopic};
+
+  View::Options view_options;
+  view_options.bootstrap_servers = options.bootstrap_servers;
+  view_options.node_id = options.node_id;
+  view_options.origin = options.origin;
+  for (size_t i = 0; i < projections.size(); ++i) {
+    view_options.deciders.emplace_back(projections[i]->name(), topics[i]);
+  }
+  view_options.partitions = options.partitions;
+  view_options.consumer_config = options.consumer_config;
+  view_options.on_applied = [&notifier, relay] {
+    notifier.Notify();
+    relay->NotifyApplied();
+  };
+  SURGE_ASSIGN_OR_RETURN(node->view_, View::Create(view_options, store));
+  SURGE_RETURN_IF_ERROR(node->view_->Start());
+
+  Membership::Options member_options;
+  member_options.bootstrap_servers = options.bootstrap_servers;
+  member_options.node_id = options.node_id;
+  member_options.origin = options.origin;
+  SURGE_ASSIGN_OR_RETURN(node->membership_, Membership::Create(member_options));
+
+  ClusterNode* self = node.get();
+  for (size_t i = 0; i < projections.size(); ++i) {
+    Decider::Options decider_options;
+    decider_options.bootstrap_servers = options.bootstrap_servers;
+    decider_options.topic = topics[i];
+    decider_options.node_id = options.node_id;
+    decider_options.origin = options.origin;
+    decider_options.session_timeout_ms = options.session_timeout_ms;
+    decider_options.consumer_config = options.consumer_config;
+    decider_options.producer_config = options.producer_config;
+    decider_options.max_batch = options.decider_batch;
+    decider_options.on_ownership_changed = [self] { self->OwnershipChanged(); };
+    decider_options.request_replay = [relay](uint64_t from) { relay->RequestReplay(from); };
+    SURGE_ASSIGN_OR_RETURN(std::unique_ptr<Decider> decider,
+                           Decider::Create(decider_options, *projections[i], store));
+    node->deciders_.push_back(std::move(decider));
+  }
+  SURGE_RETURN_IF_ERROR(node->membership_->Start());
+  for (auto& decider : node->deciders_) SURGE_RETURN_IF_ERROR(decider->Start());
+  SURGE_LOG(INFO, "cluster") << "node " << options.node_id << " (origin " << options.origin
+                             << ") joined the cluster at " << options.bootstrap_servers << " ("
+                             << options.partitions << " partitions, session timeout "
+                             << options.session_timeout_ms << " ms)";
+  return node;
+}
+
+ClusterNode::~ClusterNode() {
+  // Hand the partitions over first (LeaveGroup), while the relay still runs
+  // to publish the decisions of the last batches.
+  for (auto& decider : deciders_) decider->Stop();
+  membership_.reset();
+  deciders_.clear();
+  view_.reset();
+  relay_.reset();
+  SURGE_LOG(INFO, "cluster") << "node " << options_.node_id << " stopped";
+}
+
+void ClusterNode::OwnershipChanged() {
+  if (membership_ == nullptr) return;
+  std::vector<OwnedPartition> owned;
+  for (const auto& decider : deciders_) {
+    for (const Decider::OwnedPartition& p : decider->owned()) {
+      OwnedPartition o;
+      o.set_decider(decider->name());
+      o.set_topic(decider->topic());
+      o.set_partition(p.partition);
+      o.set_epoch(p.epoch);
+      owned.push_back(std::move(o));
+    }
+  }
+  membership_->SetOwned(std::move(owned));
+}
+
+v1::DescribeClusterResponse ClusterNode::Describe() const {
+  v1::DescribeClusterResponse response;
+  response.set_node_id(options_.node_id);
+  response.set_cluster_mode(true);
+  // (decider, partition) -> (owner, epoch): the live claim with the highest epoch.
+  std::map<std::pair<std::string, int32_t>, std::pair<std::string, int64_t>> owners;
+  for (const Membership::Member& m : membership_->Members()) {
+    v1::ClusterMember* out = response.add_members();
+    out->set_node_id(m.last.node_id());
+    out->set_grpc_addr(m.last.grpc_addr());
+    out->set_last_seen_unix_ms(m.last.sent_unix_ms());
+    out->set_alive(m.alive);
+    out->set_started_unix_ms(m.last.started_unix_ms());
+    out->set_origin(m.last.origin());
+    if (!m.alive) continue;
+    for (const OwnedPartition& o : m.last.owned()) {
+      auto& slot = owners[{o.decider(), o.partition()}];
+      if (slot.first.empty() || o.epoch() > slot.second) slot = {m.last.node_id(), o.epoch()};
+    }
+  }
+  for (const auto& decider : deciders_) {
+    for (int32_t p = 0; p < options_.partitions; ++p) {
+      v1::PartitionOwner* out = response.add_partitions();
+      out->set_decider(decider->name());
+      out->set_topic(decider->topic());
+      out->set_partition(p);
+      auto it = owners.find({decider->name(), p});
+      if (it != owners.end()) {
+        out->set_owner_node_id(it->second.first);
+        out->set_epoch(it->second.second);
+      }
+    }
+  }
+  return response;
+}
+
+}  // namespace surge::cluster

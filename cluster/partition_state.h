@@ -1,0 +1,86 @@
+// The state of one decider partition, in memory: every row the projection
+// handler keeps for the partition's keys (stock levels, campaign counters,
+// per-user holdings, saga state, decided coupon requests) plus the input
+// dedupe marks ("#marks": origin -> highest log position applied), and the
+// input offset it reflects. It is rebuilt from <topic>.changelog when the
+// partition is gained (RestoreFrom ... Apply) and moved forward by the
+// decider's own batches.
+//
+//   PartitionState state;
+//   for (const ChangelogBatch& record : changelog) state.Apply(record);
+//   BatchOverlay overlay(&state);
+//   SURGE_ASSIGN_OR_RETURN(auto events, projection.Handle(overlay, event));
+//   state.Apply(overlay.ToChangelog(...));
+//
+// Not thread-safe: owned by one decider thread.
+#ifndef SURGE_CLUSTER_PARTITION_STATE_H_
+#define SURGE_CLUSTER_PARTITION_STATE_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "absl/status/statusor.h"
+#include "cluster/cluster.pb.h"
+#include "projections/projection_state.h"
+
+namespace surge::cluster {
+
+// The column family of the dedupe marks in a partition state.
+inline constexpr char kMarksCf[] = "#marks";
+
+class PartitionState {
+ public:
+  // Applies a changelog record when it extends this state (its base_offset
+  // is next_offset()); returns false (and changes nothing) otherwise.
+  bool Apply(const ChangelogBatch& record);
+
+  std::optional<std::string> Get(const std::string& cf, const std::string& key) const;
+  int64_t next_offset() const { return next_offset_; }
+  // Highest epoch of the records applied or skipped (Observe).
+  int64_t max_epoch() const { return max_epoch_; }
+  void Observe(const ChangelogBatch& record) {
+    if (record.epoch() > max_epoch_) max_epoch_ = record.epoch();
+  }
+  size_t size() const { return rows_.size(); }
+
+ private:
+  std::map<std::pair<std::string, std::string>, std::string> rows_;
+  int64_t next_offset_ = 0;
+  int64_t max_epoch_ = 0;
+};
+
+// Buffered writes over a PartitionState, or over another overlay (a
+// per-message child whose writes are merged only when its handler
+// succeeded). What the projection handlers see. Not thread-safe.
+class BatchOverlay : public projections::ProjectionState {
+ public:
+  explicit BatchOverlay(const PartitionState* base) : base_(base) {}
+  explicit BatchOverlay(BatchOverlay* parent) : base_(nullptr), parent_(parent) {}
+
+  absl::StatusOr<std::optional<std::string>> Get(const std::string& cf,
+                                                 const std::string& key) override;
+  void Put(const std::string& cf, const std::string& key, std::string value) override;
+  void Delete(const std::string& cf, const std::string& key) override;
+
+  // Moves this overlay's writes into its parent (child overlays only).
+  void MergeIntoParent();
+  // The writes as changelog rows, in key order.
+  void AppendWrites(ChangelogBatch& record) const;
+  bool empty() const { return writes_.empty(); }
+
+ private:
+  const PartitionState* const base_;
+  BatchOverlay* const parent_ = nullptr;
+  std::map<std::pair<std::string, std::string>, std::optional<std::string>> writes_;
+};
+
+// 8-byte big-endian, as the other position rows.
+std::string EncodeMark(uint64_t position);
+uint64_t DecodeMark(const std::optional<std::string>& bytes);
+
+}  // namespace surge::cluster
+
+#endif  // SURGE_CLUSTER_PARTITION_STATE_H_

@@ -126,7 +126,7 @@ int RulesInFile(const std::string& text) {
   return n;
 }
 
-bool IsJemallocOnly(absl::string_view expr) {
+[[maybe_unused]] bool IsJemallocOnly(absl::string_view expr) {
   return absl::StrContains(expr, "surge_allocator_allocated_bytes") ||
          absl::StrContains(expr, "surge_allocator_resident_bytes");
 }

@@ -1,0 +1,773 @@
+// Multi-node tests of surge-server in cluster mode (issue 12, DESIGN §6):
+// nodes on one surge-kafka-dev broker (6 partitions, session timeout 6 s),
+// commands spread over the nodes, nodes killed, paused, wiped, added and
+// removed; every test ends with the cluster invariant checker (checker.h)
+// over the union of the logs, the Kafka topics and every node's read models.
+//
+// Rebalances on the mock broker are slow (first join 3 s, later changes
+// session.timeout - 1 s, a SIGKILLed node leaves after the session timeout),
+// so every wait is a condition polled under a bound of 60-120 s, never a
+// sleep.
+#include <algorithm>
+#include <functional>
+#include <latch>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "tests/cluster/checker.h"
+#include "tests/cluster/cluster.h"
+#include "tests/cluster/load.h"
+#include "tests/cluster/rpc.h"
+
+namespace surge::cluster_test {
+namespace {
+
+constexpr int kPartitions = 6;
+constexpr int64_t kSettleWaitMs = 30000;
+constexpr absl::Duration kOwnershipTimeout = absl::Seconds(90);
+
+#define ASSERT_OK(expr)                                   \
+  do {                                                    \
+    const absl::Status _s = (expr);                       \
+    ASSERT_TRUE(_s.ok()) << #expr << ": " << _s.ToString(); \
+  } while (0)
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    if (cluster_ == nullptr) return;
+    if (HasFailure()) {
+      std::fprintf(stderr, "%s\n%s\n",
+                   cluster_->GrepLogs({"partition", "rebalance", "restor", "assign", "revok",
+                                       "fenc", "epoch", "error"},
+                                      25)
+                       .c_str(),
+                   cluster_->LogTails(50).c_str());
+    }
+    cluster_.reset();
+  }
+
+  void StartCluster(Cluster::Options options) {
+    absl::StatusOr<std::unique_ptr<Cluster>> cluster = Cluster::Start(std::move(options));
+    ASSERT_TRUE(cluster.ok()) << cluster.status();
+    cluster_ = *std::move(cluster);
+  }
+
+  std::vector<int> All() const {
+    std::vector<int> all;
+    for (int i = 0; i < cluster_->size(); ++i) all.push_back(i);
+    return all;
+  }
+
+  std::set<int> AllSet() const {
+    std::vector<int> all = All();
+    return std::set<int>(all.begin(), all.end());
+  }
+
+  // Waits until GetStock(sku) on every listed node shows `available`.
+  absl::Status WaitStock(const std::string& sku, int64_t available, const std::vector<int>& nodes,
+                         absl::Duration timeout = absl::Seconds(60)) {
+    return rpc::WaitFor(
+        absl::StrCat("GetStock ", sku, " available=", available, " on every node"), timeout,
+        [&](std::string* detail) {
+          std::vector<std::string> seen;
+          bool all = true;
+          for (int i : nodes) {
+            absl::StatusOr<v1::Stock> s = rpc::GetStock(cluster_->Channel(i), sku);
+            seen.push_back(absl::StrCat(cluster_->node_id(i), "=",
+                                        s.ok() ? absl::StrCat(s->available())
+                                               : s.status().ToString()));
+            all = all && s.ok() && s->available() == available;
+          }
+          *detail = absl::StrJoin(seen, ", ");
+          return all;
+        });
+  }
+
+  // Waits until GetCampaign(code) succeeds on every listed node (a node
+  // accepts RequestCoupon only for a campaign its read model holds).
+  absl::Status WaitCampaignVisible(const std::string& code, const std::vector<int>& nodes,
+                                   absl::Duration timeout = absl::Seconds(60)) {
+    return rpc::WaitFor(absl::StrCat("campaign ", code, " visible on every node"), timeout,
+                        [&](std::string* detail) {
+                          for (int i : nodes) {
+                            absl::StatusOr<v1::Campaign> c =
+                                rpc::GetCampaign(cluster_->Channel(i), code);
+                            if (!c.ok()) {
+                              *detail = absl::StrCat(cluster_->node_id(i), ": ",
+                                                     c.status().ToString());
+                              return false;
+                            }
+                          }
+                          return true;
+                        });
+  }
+
+  // Waits until GetCampaign(code) on every listed node reports `issued`.
+  absl::Status WaitCampaignIssued(const std::string& code, int64_t issued,
+                                  const std::vector<int>& nodes,
+                                  absl::Duration timeout = absl::Seconds(60)) {
+    return rpc::WaitFor(
+        absl::StrCat("campaign ", code, " issued=", issued, " remaining=0 on every node"), timeout,
+        [&](std::string* detail) {
+          std::vector<std::string> seen;
+          bool all = true;
+          for (int i : nodes) {
+            absl::StatusOr<v1::Campaign> c = rpc::GetCampaign(cluster_->Channel(i), code);
+            seen.push_back(absl::StrCat(
+                cluster_->node_id(i), "=",
+                c.ok() ? absl::StrCat("issued ", c->issued(), " remaining ", c->remaining())
+                       : c.status().ToString()));
+            all = all && c.ok() && c->issued() == issued &&
+                  c->remaining() == c->total_quantity() - issued;
+          }
+          *detail = absl::StrJoin(seen, ", ");
+          return all;
+        });
+  }
+
+  // GetOrder with the settlement wait, repeated while the answer is PENDING
+  // or NOT_FOUND, up to `timeout` in all.
+  absl::StatusOr<v1::Order> SettledOrder(int node, const std::string& order_id,
+                                         absl::Duration timeout = absl::Seconds(60)) {
+    const absl::Time deadline = absl::Now() + timeout;
+    absl::StatusOr<v1::Order> o = absl::UnknownError("not asked");
+    do {
+      const int64_t wait = std::min<int64_t>(
+          kSettleWaitMs, std::max<int64_t>(1, absl::ToInt64Milliseconds(deadline - absl::Now())));
+      o = rpc::GetOrder(cluster_->Channel(node), order_id, wait);
+      if (o.ok() && o->status() != v1::ORDER_STATUS_PENDING) return o;
+    } while (absl::Now() < deadline);
+    if (!o.ok()) return o.status();
+    return absl::DeadlineExceededError(absl::StrCat("order ", order_id, " still PENDING on ",
+                                                    cluster_->node_id(node), " after ",
+                                                    absl::FormatDuration(timeout)));
+  }
+
+  absl::StatusOr<v1::CouponRequest> SettledCoupon(int node, const std::string& request_id,
+                                                  absl::Duration timeout = absl::Seconds(60)) {
+    const absl::Time deadline = absl::Now() + timeout;
+    absl::StatusOr<v1::CouponRequest> r = absl::UnknownError("not asked");
+    do {
+      const int64_t wait = std::min<int64_t>(
+          kSettleWaitMs, std::max<int64_t>(1, absl::ToInt64Milliseconds(deadline - absl::Now())));
+      r = rpc::GetCouponRequest(cluster_->Channel(node), request_id, wait);
+      if (r.ok() && r->status() != v1::COUPON_REQUEST_STATUS_PENDING) return r;
+    } while (absl::Now() < deadline);
+    if (!r.ok()) return r.status();
+    return absl::DeadlineExceededError(absl::StrCat("coupon request ", request_id,
+                                                    " still PENDING on ", cluster_->node_id(node),
+                                                    " after ", absl::FormatDuration(timeout)));
+  }
+
+  // Every acknowledged command of `records` that `select` picks is decided
+  // when read (with the wait) on `reader(record)`; all share one deadline.
+  // Returns the failures (at most 15 listed) and their count.
+  std::string CheckDecided(const std::vector<LoadRecord>& records,
+                           const std::function<bool(const LoadRecord&)>& select,
+                           const std::function<int(const LoadRecord&)>& reader,
+                           absl::Duration timeout, int* checked, int* failures) {
+    const absl::Time deadline = absl::Now() + timeout;
+    std::vector<std::string> failed;
+    *checked = 0;
+    *failures = 0;
+    for (const LoadRecord& r : records) {
+      if (!r.acked || !select(r)) continue;
+      ++*checked;
+      const int node = reader(r);
+      const absl::Duration left = std::max(deadline - absl::Now(), absl::Seconds(1));
+      std::string problem;
+      if (r.command.kind == LoadCommand::Kind::kRequestCoupon) {
+        absl::StatusOr<v1::CouponRequest> c = SettledCoupon(node, r.command.request_id, left);
+        if (!c.ok()) problem = c.status().ToString();
+      } else {
+        absl::StatusOr<v1::Order> o = SettledOrder(node, r.order_id, left);
+        if (!o.ok()) problem = o.status().ToString();
+      }
+      if (problem.empty()) continue;
+      ++*failures;
+      if (failed.size() < 15) {
+        failed.push_back(absl::StrCat(r.command.request_id, " (acked by n", r.acked_by + 1,
+                                      ", read on ", cluster_->node_id(node), "): ", problem));
+      }
+    }
+    return absl::StrJoin(failed, "\n  ");
+  }
+
+  // The node whose log holds decisions (CouponIssued/Rejected) for `code`:
+  // the coupons decider owning its partition. -1 when none holds any yet.
+  int CouponDeciderFor(const std::string& code) {
+    int best = -1;
+    int64_t best_position = -1;
+    for (int i : cluster_->up_nodes()) {
+      absl::StatusOr<std::vector<v1::Event>> log = rpc::ReadWholeLog(cluster_->Channel(i));
+      if (!log.ok()) continue;
+      for (const v1::Event& e : *log) {
+        const bool decision = (e.has_coupon_issued() && e.coupon_issued().code() == code) ||
+                              (e.has_coupon_rejected() && e.coupon_rejected().code() == code);
+        if (decision && static_cast<int64_t>(e.recorded_at().seconds() * 1000000000LL +
+                                             e.recorded_at().nanos()) > best_position) {
+          best_position = e.recorded_at().seconds() * 1000000000LL + e.recorded_at().nanos();
+          best = i;
+        }
+      }
+    }
+    return best;
+  }
+
+  // Collects the cluster once settled and runs the checker.
+  void ExpectClusterInvariants(const Acknowledged& acknowledged) {
+    std::string why;
+    absl::StatusOr<ClusterReport> report = cluster_->CheckInvariants(acknowledged, &why);
+    ASSERT_TRUE(report.ok()) << "collecting the cluster: " << report.status();
+    EXPECT_FALSE(absl::StartsWith(why, "the cluster did not settle")) << why;
+    if (!why.empty()) std::fprintf(stderr, "checker note: %s\n", why.c_str());
+    EXPECT_TRUE(report->ok()) << "cluster invariants violated: " << report->Summary();
+    std::fprintf(stderr, "cluster checker: %s\n", report->Summary().c_str());
+  }
+
+  // Every decider's partitions add up to kPartitions over the nodes'
+  // surge_cluster_partitions_owned, and the other cluster metrics exist.
+  void ExpectOwnershipMetrics(const std::vector<int>& nodes) {
+    std::map<std::string, double> owned;
+    for (int i : nodes) {
+      absl::StatusOr<std::string> body = cluster_->Metrics(i);
+      ASSERT_TRUE(body.ok()) << body.status();
+      for (const std::string& decider : Deciders()) {
+        absl::StatusOr<double> v = MetricValue(*body, "surge_cluster_partitions_owned",
+                                               {{"node", cluster_->node_id(i)}, {"decider", decider}});
+        EXPECT_TRUE(v.ok()) << cluster_->node_id(i) << ": surge_cluster_partitions_owned{decider=\""
+                            << decider << "\"}: " << v.status();
+        if (v.ok()) owned[decider] += *v;
+      }
+      for (const char* name : {"surge_cluster_rebalances_total",
+                               "surge_cluster_changelog_lag_messages"}) {
+        EXPECT_TRUE(HasMetric(*body, name)) << cluster_->node_id(i) << " has no " << name;
+      }
+      EXPECT_TRUE(HasMetric(*body, "surge_cluster_restore_seconds_count") ||
+                  HasMetric(*body, "surge_cluster_restore_seconds_bucket"))
+          << cluster_->node_id(i) << " has no surge_cluster_restore_seconds histogram";
+    }
+    for (const std::string& decider : Deciders()) {
+      EXPECT_EQ(owned[decider], kPartitions)
+          << "surge_cluster_partitions_owned of " << decider << " summed over the nodes";
+    }
+  }
+
+  std::unique_ptr<Cluster> cluster_;
+};
+
+// A mixed load: even indices request a coupon of `code` (user "<prefix>u<k>",
+// every 5th coupon request reuses the previous user), odd indices order
+// one unit of `sku`.
+std::function<LoadCommand(int64_t)> MixedLoad(const std::string& prefix, const std::string& code,
+                                              const std::string& sku) {
+  return [prefix, code, sku](int64_t i) {
+    LoadCommand c;
+    c.request_id = absl::StrCat(prefix, "-", i);
+    if (i % 2 == 0) {
+      const int64_t k = i / 2;
+      c.kind = LoadCommand::Kind::kRequestCoupon;
+      c.code = code;
+      c.user_id = absl::StrCat(prefix, "u", k % 5 == 4 ? k - 1 : k);
+    } else {
+      c.kind = LoadCommand::Kind::kPlaceOrder;
+      c.sku = sku;
+      c.quantity = 1;
+      c.user_id = absl::StrCat(prefix, "buyer", i % 17);
+    }
+    return c;
+  };
+}
+
+// ---------------------------------------------------------------------------
+
+TEST_F(ClusterTest, SeedOrderAcrossNodes) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster({.nodes = 3, .partitions = kPartitions}));
+  ASSERT_OK(cluster_->WaitAllPartitionsOwned(AllSet(), false, kOwnershipTimeout));
+
+  ASSERT_OK(rpc::AdjustStock(cluster_->Channel(0), "seed-restock", "seed-book", 10));
+  ASSERT_OK(WaitStock("seed-book", 10, All()));
+
+  std::vector<std::string> order_ids;
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<v1::PlaceOrderResponse> placed =
+        rpc::PlaceOrder(cluster_->Channel(i), absl::StrCat("seed-order-", i),
+                        absl::StrCat("seed-user-", i), {{"seed-book", 5}});
+    ASSERT_TRUE(placed.ok()) << "PlaceOrder on " << cluster_->node_id(i) << ": " << placed.status();
+    EXPECT_EQ(placed->status(), v1::ORDER_STATUS_PENDING);
+    order_ids.push_back(placed->order_id());
+  }
+  EXPECT_EQ(std::set<std::string>(order_ids.begin(), order_ids.end()).size(), 3u)
+      << "three requests, three orders: " << absl::StrJoin(order_ids, ", ");
+
+  int confirmed = 0, cancelled = 0;
+  for (int i = 0; i < 3; ++i) {
+    const int reader = (i + 1) % 3;  // read back on another node than the one that accepted it
+    absl::StatusOr<v1::Order> order = SettledOrder(reader, order_ids[i]);
+    ASSERT_TRUE(order.ok()) << "order placed on " << cluster_->node_id(i) << ", read on "
+                            << cluster_->node_id(reader) << ": " << order.status();
+    confirmed += order->status() == v1::ORDER_STATUS_CONFIRMED;
+    cancelled += order->status() == v1::ORDER_STATUS_CANCELLED;
+  }
+  EXPECT_EQ(confirmed, 2);
+  EXPECT_EQ(cancelled, 1);
+  {
+    const absl::Status stock = WaitStock("seed-book", 0, All());
+    EXPECT_TRUE(stock.ok()) << stock;
+  }
+  ExpectOwnershipMetrics(All());
+  ExpectClusterInvariants(Acknowledged{.order_ids = {order_ids.begin(), order_ids.end()}});
+}
+
+TEST_F(ClusterTest, CrossNodeDuplicates) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster({.nodes = 3, .partitions = kPartitions}));
+  ASSERT_OK(cluster_->WaitAllPartitionsOwned(AllSet(), false, kOwnershipTimeout));
+  ASSERT_OK(rpc::AdjustStock(cluster_->Channel(0), "dup-restock", "dup-sku", 100));
+  ASSERT_OK(rpc::CreateCampaign(cluster_->Channel(0), "dup-campaign", "DUPC", 50, 1));
+  ASSERT_OK(WaitStock("dup-sku", 100, All()));
+  ASSERT_OK(WaitCampaignVisible("DUPC", All()));
+
+  Acknowledged acks;
+  constexpr int kRounds = 8;  // concurrent rounds, besides the sequential one
+  // --- orders ---
+  std::vector<std::pair<std::string, std::pair<int, int>>> order_requests;  // rid, nodes
+  {
+    const std::string rid = "dup-order-seq";
+    auto first = rpc::PlaceOrder(cluster_->Channel(0), rid, "dup-user-seq", {{"dup-sku", 2}});
+    ASSERT_TRUE(first.ok()) << first.status();
+    auto second = rpc::PlaceOrder(cluster_->Channel(1), rid, "dup-user-seq", {{"dup-sku", 2}});
+    ASSERT_TRUE(second.ok()) << second.status();
+    EXPECT_EQ(first->order_id(), second->order_id())
+        << "the same request_id on n1 then n2 must be one order";
+    std::fprintf(stderr, "sequential duplicate order: n2 answered duplicate=%d status=%s\n",
+                 second->duplicate(), v1::OrderStatus_Name(second->status()).c_str());
+    acks.order_ids.insert(first->order_id());
+    order_requests.push_back({first->order_id(), {0, 1}});
+  }
+  for (int k = 0; k < kRounds; ++k) {
+    const std::string rid = absl::StrCat("dup-order-conc-", k);
+    const int a = k % 3, b = (k + 1) % 3;
+    std::latch go(2);
+    absl::StatusOr<v1::PlaceOrderResponse> ra, rb;
+    auto ca = cluster_->Channel(a), cb = cluster_->Channel(b);
+    std::thread ta([&] {
+      go.arrive_and_wait();
+      ra = rpc::PlaceOrder(ca, rid, absl::StrCat("dup-user-", k), {{"dup-sku", 2}});
+    });
+    std::thread tb([&] {
+      go.arrive_and_wait();
+      rb = rpc::PlaceOrder(cb, rid, absl::StrCat("dup-user-", k), {{"dup-sku", 2}});
+    });
+    ta.join();
+    tb.join();
+    ASSERT_TRUE(ra.ok()) << rid << " on " << cluster_->node_id(a) << ": " << ra.status();
+    ASSERT_TRUE(rb.ok()) << rid << " on " << cluster_->node_id(b) << ": " << rb.status();
+    EXPECT_EQ(ra->order_id(), rb->order_id())
+        << rid << " sent at the same moment to " << cluster_->node_id(a) << " and "
+        << cluster_->node_id(b) << " must be one order";
+    acks.order_ids.insert(ra->order_id());
+    acks.order_ids.insert(rb->order_id());
+    order_requests.push_back({ra->order_id(), {a, b}});
+  }
+  for (const auto& [order_id, nodes] : order_requests) {
+    for (int node : {nodes.first, nodes.second}) {
+      absl::StatusOr<v1::Order> o = SettledOrder(node, order_id);
+      ASSERT_TRUE(o.ok()) << o.status();
+      EXPECT_EQ(o->status(), v1::ORDER_STATUS_CONFIRMED)
+          << "order " << order_id << " on " << cluster_->node_id(node) << ": " << o->reason();
+    }
+  }
+  // 1 + kRounds distinct orders of 2 units each: stock taken once per order.
+  {
+    const absl::Status stock = WaitStock("dup-sku", 100 - 2 * (1 + kRounds), All());
+    EXPECT_TRUE(stock.ok()) << "stock taken once per request_id: " << stock;
+  }
+
+  // --- coupons ---
+  std::vector<std::pair<std::string, std::pair<int, int>>> coupon_requests;
+  {
+    const std::string rid = "dup-coupon-seq";
+    auto first = rpc::RequestCoupon(cluster_->Channel(0), rid, "dup-cu-seq", "DUPC");
+    ASSERT_TRUE(first.ok()) << first.status();
+    auto second = rpc::RequestCoupon(cluster_->Channel(2), rid, "dup-cu-seq", "DUPC");
+    ASSERT_TRUE(second.ok()) << second.status();
+    std::fprintf(stderr, "sequential duplicate coupon request: n3 answered duplicate=%d\n",
+                 second->duplicate());
+    acks.coupon_request_ids.insert(rid);
+    coupon_requests.push_back({rid, {0, 2}});
+  }
+  for (int k = 0; k < kRounds; ++k) {
+    const std::string rid = absl::StrCat("dup-coupon-conc-", k);
+    const int a = (k + 1) % 3, b = (k + 2) % 3;
+    std::latch go(2);
+    absl::StatusOr<v1::RequestCouponResponse> ra, rb;
+    auto ca = cluster_->Channel(a), cb = cluster_->Channel(b);
+    const std::string user = absl::StrCat("dup-cu-", k);
+    std::thread ta([&] {
+      go.arrive_and_wait();
+      ra = rpc::RequestCoupon(ca, rid, user, "DUPC");
+    });
+    std::thread tb([&] {
+      go.arrive_and_wait();
+      rb = rpc::RequestCoupon(cb, rid, user, "DUPC");
+    });
+    ta.join();
+    tb.join();
+    ASSERT_TRUE(ra.ok()) << rid << " on " << cluster_->node_id(a) << ": " << ra.status();
+    ASSERT_TRUE(rb.ok()) << rid << " on " << cluster_->node_id(b) << ": " << rb.status();
+    acks.coupon_request_ids.insert(rid);
+    coupon_requests.push_back({rid, {a, b}});
+  }
+  for (const auto& [rid, nodes] : coupon_requests) {
+    absl::StatusOr<v1::CouponRequest> ca = SettledCoupon(nodes.first, rid);
+    absl::StatusOr<v1::CouponRequest> cb = SettledCoupon(nodes.second, rid);
+    ASSERT_TRUE(ca.ok()) << ca.status();
+    ASSERT_TRUE(cb.ok()) << cb.status();
+    EXPECT_EQ(ca->status(), v1::COUPON_REQUEST_STATUS_ISSUED) << rid << ": " << ca->ShortDebugString();
+    EXPECT_EQ(ca->status(), cb->status()) << rid << ": " << ca->ShortDebugString() << " vs "
+                                          << cb->ShortDebugString();
+    EXPECT_EQ(ca->coupon_id(), cb->coupon_id()) << rid << " must be one decision: "
+                                                << ca->ShortDebugString() << " vs "
+                                                << cb->ShortDebugString();
+  }
+  {
+    const absl::Status issued = WaitCampaignIssued("DUPC", 1 + kRounds, All());
+    EXPECT_TRUE(issued.ok()) << "one coupon per request_id: " << issued;
+  }
+  ExpectClusterInvariants(acks);
+}
+
+TEST_F(ClusterTest, FlashSaleWithNodeLost) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster({.nodes = 3, .partitions = kPartitions}));
+  ASSERT_OK(cluster_->WaitAllPartitionsOwned(AllSet(), false, kOwnershipTimeout));
+  constexpr int64_t kQuantity = 200;
+  constexpr int64_t kRequests = 1800;  // 1500 distinct users, every 6th request a repeat
+  ASSERT_OK(rpc::CreateCampaign(cluster_->Channel(0), "flash-campaign", "FLASH", kQuantity, 1));
+  ASSERT_OK(WaitCampaignVisible("FLASH", All()));
+
+  LoadRunner load({.threads = 6, .rate_per_s = 120, .rpc_timeout = absl::Seconds(3)}, kRequests,
+                  [](int64_t i) {
+                    LoadCommand c;
+                    c.kind = LoadCommand::Kind::kRequestCoupon;
+                    c.request_id = absl::StrCat("flash-", i);
+                    c.code = "FLASH";
+                    c.user_id = absl::StrCat("fu-", i % 6 == 5 ? i - 5 : i);
+                    return c;
+                  });
+  for (int i : All()) load.SetTarget(i, cluster_->Channel(i));
+  load.Start();
+  ASSERT_TRUE(load.WaitAcked(100, absl::Seconds(60)))
+      << "load: " << LoadRunner::Describe(load.Records());
+
+  // The victim: the node deciding FLASH (its log holds the decisions), so
+  // that the sale's partition has to move.
+  int victim = -1;
+  ASSERT_OK(rpc::WaitFor("a node to decide FLASH requests", absl::Seconds(60),
+                         [&](std::string* detail) {
+                           victim = CouponDeciderFor("FLASH");
+                           *detail = "no CouponIssued/CouponRejected of FLASH in any log";
+                           return victim >= 0;
+                         }));
+  std::fprintf(stderr, "FLASH is decided on %s; killing it with %lld acked\n",
+               cluster_->node_id(victim).c_str(), static_cast<long long>(load.acked()));
+  cluster_->Kill(victim);
+  const absl::Time killed_at = absl::Now();
+  std::vector<int> survivors;
+  for (int i : All()) {
+    if (i != victim) survivors.push_back(i);
+  }
+
+  load.Join();
+  std::vector<LoadRecord> records = load.Records();
+  std::fprintf(stderr, "load: %s\n", LoadRunner::Describe(records).c_str());
+  int64_t acked_after_kill = 0;
+  for (const LoadRecord& r : records) acked_after_kill += r.acked && r.acked_at > killed_at;
+  ASSERT_GT(acked_after_kill, 0) << "the sale must go on after the kill";
+
+  // While the victim is down: what the survivors acknowledged after the kill
+  // is decided (its partitions moved), read on the other survivor.
+  ASSERT_OK(cluster_->WaitAllPartitionsOwned({survivors.begin(), survivors.end()}, false,
+                                             kOwnershipTimeout));
+  {
+    int checked = 0, failures = 0;
+    const std::string failed = CheckDecided(
+        records, [&](const LoadRecord& r) { return r.acked_at > killed_at; },
+        [&](const LoadRecord& r) { return r.acked_by == survivors[0] ? survivors[1] : survivors[0]; },
+        absl::Seconds(90), &checked, &failures);
+    EXPECT_EQ(failures, 0) << failures << " of " << checked << " requests acknowledged by the "
+                           << "survivors after the kill are undecided while "
+                           << cluster_->node_id(victim) << " is down:\n  " << failed;
+  }
+  EXPECT_FALSE(cluster_->up(victim));
+
+  // Back on the same disk: everything it had acknowledged settles.
+  ASSERT_OK(cluster_->Restart(victim));
+  ASSERT_OK(cluster_->WaitMemberAlive(survivors[0], victim));
+  {
+    int checked = 0, failures = 0;
+    const std::string failed = CheckDecided(
+        records, [&](const LoadRecord& r) { return r.acked_by == victim; },
+        [&](const LoadRecord& r) { return victim; }, absl::Seconds(90), &checked, &failures);
+    EXPECT_EQ(failures, 0) << failures << " of " << checked << " requests acknowledged by "
+                           << cluster_->node_id(victim) << " before the kill are undecided:\n  "
+                           << failed;
+  }
+  {
+    const absl::Status issued = WaitCampaignIssued("FLASH", kQuantity, All());
+    EXPECT_TRUE(issued.ok()) << "exactly Q issued, the same remaining everywhere: " << issued;
+  }
+  // Count what the clients see: exactly Q issued, nobody twice.
+  {
+    int64_t issued = 0;
+    std::map<std::string, int> per_user;
+    std::set<std::string> coupons;
+    for (const LoadRecord& r : records) {
+      if (!r.acked) continue;
+      absl::StatusOr<v1::CouponRequest> c = rpc::GetCouponRequest(cluster_->Channel(0),
+                                                                  r.command.request_id, 5000);
+      ASSERT_TRUE(c.ok()) << r.command.request_id << ": " << c.status();
+      if (c->status() != v1::COUPON_REQUEST_STATUS_ISSUED) continue;
+      ++issued;
+      ++per_user[r.command.user_id];
+      EXPECT_TRUE(coupons.insert(c->coupon_id()).second)
+          << "coupon " << c->coupon_id() << " issued twice";
+    }
+    EXPECT_EQ(issued, kQuantity) << "acknowledged requests read ISSUED on n1";
+    for (const auto& [user, n] : per_user) EXPECT_EQ(n, 1) << user << " holds " << n << " coupons";
+  }
+  {
+    absl::StatusOr<std::string> body = cluster_->Metrics(survivors[0]);
+    ASSERT_TRUE(body.ok()) << body.status();
+    EXPECT_GT(MetricSum(*body, "surge_cluster_rebalances_total"), 0)
+        << "a survivor counted no rebalance";
+  }
+  ExpectClusterInvariants(LoadRunner::AcknowledgedOf(records));
+}
+
+TEST_F(ClusterTest, Zombie) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster({.nodes = 3, .partitions = kPartitions}));
+  ASSERT_OK(cluster_->WaitAllPartitionsOwned(AllSet(), false, kOwnershipTimeout));
+  constexpr int64_t kQuantity = 150;
+  ASSERT_OK(rpc::AdjustStock(cluster_->Channel(0), "zombie-restock", "zombie-sku", 100000));
+  ASSERT_OK(rpc::CreateCampaign(cluster_->Channel(0), "zombie-campaign", "ZOMB", kQuantity, 1));
+  ASSERT_OK(WaitStock("zombie-sku", 100000, All()));
+  ASSERT_OK(WaitCampaignVisible("ZOMB", All()));
+
+  LoadRunner load({.threads = 4, .rate_per_s = 60, .rpc_timeout = absl::Seconds(2)}, 1500,
+                  MixedLoad("zombie", "ZOMB", "zombie-sku"));
+  for (int i : All()) load.SetTarget(i, cluster_->Channel(i));
+  load.Start();
+  ASSERT_TRUE(load.WaitAcked(100, absl::Seconds(60)))
+      << "load: " << LoadRunner::Describe(load.Records());
+
+  // The zombie: the node deciding ZOMB, which owns partitions.
+  int zombie = -1;
+  ASSERT_OK(rpc::WaitFor("a node to decide ZOMB requests", absl::Seconds(60),
+                         [&](std::string* detail) {
+                           zombie = CouponDeciderFor("ZOMB");
+                           *detail = "no CouponIssued/CouponRejected of ZOMB in any log";
+                           return zombie >= 0;
+                         }));
+  {
+    absl::StatusOr<v1::DescribeClusterResponse> d = cluster_->Describe(zombie);
+    ASSERT_TRUE(d.ok()) << d.status();
+    int owned = 0;
+    for (const v1::PartitionOwner& p : d->partitions()) {
+      owned += p.owner_node_id() == cluster_->node_id(zombie);
+    }
+    EXPECT_GT(owned, 0) << cluster_->node_id(zombie) << " decides ZOMB but DescribeCluster says "
+                        << "it owns nothing: " << d->ShortDebugString();
+  }
+  std::vector<int> others;
+  for (int i : All()) {
+    if (i != zombie) others.push_back(i);
+  }
+  std::fprintf(stderr, "SIGSTOP %s with %lld acked\n", cluster_->node_id(zombie).c_str(),
+               static_cast<long long>(load.acked()));
+  ASSERT_OK(cluster_->Stop(zombie));
+  const absl::Time stopped_at = absl::Now();
+  // Beyond the session timeout: its partitions move to the others...
+  ASSERT_OK(cluster_->WaitAllPartitionsOwned({others.begin(), others.end()}, false,
+                                             kOwnershipTimeout));
+  // ...and they decide there for a while before the zombie wakes up.
+  const int64_t acked_at_handoff = load.acked();
+  EXPECT_TRUE(load.WaitAcked(acked_at_handoff + 60, absl::Seconds(30)));
+  std::fprintf(stderr, "SIGCONT %s after %s stopped\n", cluster_->node_id(zombie).c_str(),
+               absl::FormatDuration(absl::Now() - stopped_at).c_str());
+  ASSERT_OK(cluster_->Cont(zombie));
+
+  // It rejoins as a member, and a rebalance gives it partitions again.
+  ASSERT_OK(cluster_->WaitMemberAlive(others[0], zombie));
+  {
+    const absl::Status rejoined = cluster_->WaitAllPartitionsOwned(AllSet(), true, kOwnershipTimeout);
+    EXPECT_TRUE(rejoined.ok()) << "the resumed node should own partitions again after a "
+                               << "rebalance: " << rejoined;
+  }
+  load.Join();
+  std::vector<LoadRecord> records = load.Records();
+  std::fprintf(stderr, "load: %s\n", LoadRunner::Describe(records).c_str());
+  {
+    int checked = 0, failures = 0;
+    const std::string failed = CheckDecided(
+        records, [](const LoadRecord&) { return true; },
+        [&](const LoadRecord& r) { return (r.acked_by + 1) % 3; }, absl::Seconds(90), &checked,
+        &failures);
+    EXPECT_EQ(failures, 0) << failures << " of " << checked
+                           << " acknowledged commands undecided:\n  " << failed;
+  }
+  {
+    const absl::Status issued = WaitCampaignIssued("ZOMB", kQuantity, All());
+    EXPECT_TRUE(issued.ok()) << issued;
+  }
+  ExpectClusterInvariants(LoadRunner::AcknowledgedOf(records));
+}
+
+TEST_F(ClusterTest, AckKafkaLostDisk) {
+  ASSERT_NO_FATAL_FAILURE(
+      StartCluster({.nodes = 3, .partitions = kPartitions, .node_flags = {"--ack=kafka"}}));
+  ASSERT_OK(cluster_->WaitAllPartitionsOwned(AllSet(), false, kOwnershipTimeout));
+  ASSERT_OK(rpc::AdjustStock(cluster_->Channel(0), "akd-restock", "akd-sku", 100000));
+  ASSERT_OK(rpc::CreateCampaign(cluster_->Channel(0), "akd-campaign", "AKD", 100000, 1));
+  ASSERT_OK(WaitStock("akd-sku", 100000, All()));
+  ASSERT_OK(WaitCampaignVisible("AKD", All()));
+
+  constexpr int kVictim = 2;  // n3: no admin command went through it
+  LoadRunner load({.threads = 4, .rate_per_s = 90, .rpc_timeout = absl::Seconds(3)}, 900,
+                  MixedLoad("akd", "AKD", "akd-sku"));
+  for (int i : All()) load.SetTarget(i, cluster_->Channel(i));
+  load.Start();
+  ASSERT_TRUE(load.WaitAcked(300, absl::Seconds(60)))
+      << "load: " << LoadRunner::Describe(load.Records());
+  cluster_->Kill(kVictim);
+  ASSERT_OK(cluster_->WipeDisk(kVictim));
+  std::fprintf(stderr, "killed %s and deleted its data dir with %lld acked\n",
+               cluster_->node_id(kVictim).c_str(), static_cast<long long>(load.acked()));
+  load.Join();
+  std::vector<LoadRecord> records = load.Records();
+  std::fprintf(stderr, "load: %s\n", LoadRunner::Describe(records).c_str());
+
+  // Every command the lost node acknowledged is decided on the others.
+  ASSERT_OK(cluster_->WaitAllPartitionsOwned({0, 1}, false, kOwnershipTimeout));
+  {
+    int checked = 0, failures = 0;
+    const std::string failed = CheckDecided(
+        records, [](const LoadRecord& r) { return r.acked_by == kVictim; },
+        [](const LoadRecord& r) { return static_cast<int>(r.command.request_id.size()) % 2; },
+        absl::Seconds(90), &checked, &failures);
+    EXPECT_GT(checked, 0) << "the victim acknowledged nothing before the kill";
+    EXPECT_EQ(failures, 0) << failures << " of " << checked << " commands acknowledged with "
+                           << "--ack=kafka by " << cluster_->node_id(kVictim)
+                           << " (disk lost) are not decided on the survivors:\n  " << failed;
+  }
+  const Acknowledged acks = LoadRunner::AcknowledgedOf(records);
+  {
+    SCOPED_TRACE("survivors n1, n2 (+ Kafka) after n3's disk was lost");
+    ExpectClusterInvariants(acks);
+  }
+
+  // The node comes back with an empty disk under the same node id, and what
+  // it accepts now is decided too (its new log restarts at position 1).
+  SCOPED_TRACE("after n3 rejoined with an empty data dir");
+  ASSERT_OK(cluster_->Restart(kVictim));
+  ASSERT_OK(cluster_->WaitMemberAlive(0, kVictim));
+  ASSERT_OK(WaitCampaignVisible("AKD", All(), absl::Seconds(90)));
+  LoadRunner after({.threads = 2, .rate_per_s = 0, .rpc_timeout = absl::Seconds(3)}, 100,
+                   MixedLoad("akd-after", "AKD", "akd-sku"));
+  after.SetTarget(kVictim, cluster_->Channel(kVictim));
+  after.Start();
+  after.Join();
+  std::vector<LoadRecord> after_records = after.Records();
+  std::fprintf(stderr, "after rejoin: %s\n", LoadRunner::Describe(after_records).c_str());
+  {
+    int checked = 0, failures = 0;
+    const std::string failed = CheckDecided(
+        after_records, [](const LoadRecord&) { return true; }, [](const LoadRecord&) { return 0; },
+        absl::Seconds(90), &checked, &failures);
+    EXPECT_EQ(checked, 100) << LoadRunner::Describe(after_records);
+    EXPECT_EQ(failures, 0) << failures << " of " << checked << " commands accepted by the "
+                           << "rejoined (wiped) node are undecided on n1:\n  " << failed;
+  }
+  Acknowledged all = acks;
+  const Acknowledged more = LoadRunner::AcknowledgedOf(after_records);
+  all.order_ids.insert(more.order_ids.begin(), more.order_ids.end());
+  all.coupon_request_ids.insert(more.coupon_request_ids.begin(), more.coupon_request_ids.end());
+  ExpectClusterInvariants(all);
+}
+
+TEST_F(ClusterTest, ScaleOutAndIn) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster({.nodes = 1, .partitions = kPartitions}));
+  ASSERT_OK(cluster_->WaitAllPartitionsOwned({0}, false, kOwnershipTimeout));
+  constexpr int64_t kQuantity = 300;
+  ASSERT_OK(rpc::AdjustStock(cluster_->Channel(0), "scale-restock", "scale-sku", 100000));
+  ASSERT_OK(rpc::CreateCampaign(cluster_->Channel(0), "scale-campaign", "SCALE", kQuantity, 1));
+  ASSERT_OK(WaitCampaignVisible("SCALE", {0}));
+
+  LoadRunner load({.threads = 4, .rate_per_s = 60, .rpc_timeout = absl::Seconds(3)}, 1800,
+                  MixedLoad("scale", "SCALE", "scale-sku"));
+  load.SetTarget(0, cluster_->Channel(0));
+  load.Start();
+  ASSERT_TRUE(load.WaitAcked(100, absl::Seconds(60)))
+      << "load: " << LoadRunner::Describe(load.Records());
+
+  // Scale out to three under load.
+  for (int k = 0; k < 2; ++k) {
+    absl::StatusOr<int> added = cluster_->AddNode();
+    ASSERT_TRUE(added.ok()) << added.status();
+    ASSERT_OK(WaitCampaignVisible("SCALE", {*added}, absl::Seconds(90)));
+    load.SetTarget(*added, cluster_->Channel(*added));
+    std::fprintf(stderr, "added %s with %lld acked\n", cluster_->node_id(*added).c_str(),
+                 static_cast<long long>(load.acked()));
+  }
+  ASSERT_OK(cluster_->WaitAllPartitionsOwned({0, 1, 2}, true, kOwnershipTimeout));
+  const int64_t acked_at_three = load.acked();
+  ASSERT_TRUE(load.WaitAcked(acked_at_three + 60, absl::Seconds(30)))
+      << "load: " << LoadRunner::Describe(load.Records());
+
+  // Scale in: n2 leaves gracefully (clients drained from it first).
+  load.RemoveTarget(1);
+  absl::StatusOr<int> exit_code = cluster_->Terminate(1);
+  ASSERT_TRUE(exit_code.ok()) << exit_code.status();
+  EXPECT_EQ(*exit_code, 0) << "SIGTERM should end n2 cleanly";
+  std::fprintf(stderr, "n2 left with %lld acked\n", static_cast<long long>(load.acked()));
+  ASSERT_OK(cluster_->WaitAllPartitionsOwned({0, 2}, true, kOwnershipTimeout));
+  const int64_t acked_at_two = load.acked();
+  EXPECT_TRUE(load.WaitAcked(acked_at_two + 60, absl::Seconds(30)));
+  load.Join();
+  std::vector<LoadRecord> records = load.Records();
+  std::fprintf(stderr, "load: %s\n", LoadRunner::Describe(records).c_str());
+
+  {
+    int checked = 0, failures = 0;
+    const std::string failed = CheckDecided(
+        records, [](const LoadRecord&) { return true; },
+        [](const LoadRecord& r) { return r.acked_by == 0 ? 2 : 0; }, absl::Seconds(90), &checked,
+        &failures);
+    EXPECT_EQ(failures, 0) << failures << " of " << checked
+                           << " acknowledged commands undecided (n2's included):\n  " << failed;
+  }
+  {
+    const absl::Status issued = WaitCampaignIssued("SCALE", kQuantity, {0, 2});
+    EXPECT_TRUE(issued.ok()) << issued;
+  }
+  ExpectOwnershipMetrics({0, 2});
+  {
+    absl::StatusOr<std::string> body = cluster_->Metrics(0);
+    ASSERT_TRUE(body.ok()) << body.status();
+    EXPECT_GE(MetricSum(*body, "surge_cluster_rebalances_total"), 2)
+        << "n1 went through at least two rebalances (scale out, scale in)";
+  }
+  ExpectClusterInvariants(LoadRunner::AcknowledgedOf(records));
+}
+
+}  // namespace
+}  // namespace surge::cluster_test

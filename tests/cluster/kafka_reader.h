@@ -1,0 +1,39 @@
+// Reads every message of some topics from a Kafka cluster (the dev broker)
+// and decodes the values as surge.v1.Event: the cluster-wide history, which
+// still holds what a SIGKILLed node with a deleted disk, or a node removed
+// from the cluster, had relayed. Partitions are assigned directly (no
+// consumer group), read from the low to the high watermark taken at the
+// start.
+//
+//   SURGE_ASSIGN_OR_RETURN(KafkaEvents events, ReadTopicEvents(bootstrap, {"surge.orders"}));
+//
+// Thread-safe (each call has its own client).
+#ifndef SURGE_TESTS_CLUSTER_KAFKA_READER_H_
+#define SURGE_TESTS_CLUSTER_KAFKA_READER_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "surge/v1/events.pb.h"
+
+namespace surge::cluster_test {
+
+struct KafkaEvents {
+  std::vector<v1::Event> events;
+  int64_t messages = 0;      // messages read
+  int64_t undecodable = 0;   // values that are not a serialized Event
+};
+
+// The decision and command topics of surge.
+std::vector<std::string> EventTopicNames();
+
+absl::StatusOr<KafkaEvents> ReadTopicEvents(const std::string& bootstrap,
+                                            const std::vector<std::string>& topics,
+                                            absl::Duration timeout = absl::Seconds(30));
+
+}  // namespace surge::cluster_test
+
+#endif  // SURGE_TESTS_CLUSTER_KAFKA_READER_H_

@@ -363,6 +363,25 @@ def main():
                  "benchmark's own load)"
                  + (" — **busy machine**: other work shared the CPUs, absolute figures are low"
                     if load_avg["load_start"] > 2 else ""))
+    try:
+        with open(os.path.join(res, "phases.tsv")) as f:
+            phases = [line.rstrip("\n").split("\t") for line in f if "\t" in line]
+        L.append("- load average (1 min) as each phase started: "
+                 + ", ".join(f"{name} {value}" for name, value in phases))
+    except OSError:
+        pass
+    run_info = run or {}
+    if run_info.get("quick"):
+        L.append(f"- **quick mode** (`BENCH_QUICK=1`): {run_info.get('duration')} phases, "
+                 f"{run_info.get('flash_requests'):,}-request flash sales, "
+                 f"{run_info.get('fill_commands'):,} commands before RSS and restart")
+    else:
+        L.append(f"- full mode: {run_info.get('duration', '?')} phases, "
+                 f"{run_info.get('flash_requests', 0):,}-request flash sales, "
+                 f"{run_info.get('fill_commands', 0):,} commands before RSS and restart")
+    if run_info.get("dirty"):
+        L.append("- the working tree differed from the commit when the run started (other "
+                 "engineers' edits in progress; the binaries are whatever build-bench held)")
     if server.get("batches"):
         L.append(f"- group commit: {server['batch_appends']:,} appends in {server['batches']:,} "
                  f"synced WriteBatches over the scenarios (mean "

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Runs every benchmark of issue 5 in one go on this machine and writes
 # BENCHMARKS.md (and bench/results/*.svg, *.json) at the repository root:
+#   the PostgreSQL transactional-outbox peer first (bench/pg_baseline.sh), then
 #   surge-server (sync durability, fresh temp data dir, free port) driven by
 #   surge-bench: noop (gRPC ceiling), orders, flash-sale, mixed, open loop at
 #   half the maximum; idle CPU over 30 s; then naive synced RocksDB puts,
 #   Redis + Lua coupon check, event codec microbenchmarks, RSS and restart time;
 #   server CPU per command (no-op call, order, coupon request) on fresh servers
-#   with the embedded broker and with surge-kafka-dev in its own process; and
-#   the PostgreSQL transactional-outbox peer (bench/pg_baseline.sh).
+#   with the embedded broker and with surge-kafka-dev in its own process.
 # Everything runs on loopback, is bounded in time and stops what it started
 # (by PID) on exit.
 #
@@ -205,7 +205,21 @@ cpu_run() {
     >"$RESULTS/$name.json"
 }
 
+phase() {  # phase <name>: the 1-min load average as a phase starts (noisy machine)
+  printf '%s\t%s\n' "$1" "$(load_avg)" >>"$RESULTS/phases.tsv"
+}
+
+# ------------------------------------------------------------ the peer ----
+# First, right before surge's scenarios, so that the ratios the issue asks for
+# (orders decided vs PostgreSQL orders, coupon requests vs PostgreSQL coupons)
+# compare minutes as close as possible on a shared machine.
+phase postgresql
+CONCURRENCY=$CONCURRENCY DURATION=$DURATION FLASH_REQUESTS=$FLASH_REQUESTS \
+  FLASH_COUPONS=$FLASH_COUPONS FLASH_USERS=$FLASH_USERS "$ROOT/bench/pg_baseline.sh" "$RESULTS" \
+  || echo "run.sh: the PostgreSQL baseline failed" >&2
+
 # ---------------------------------------------------------------- surge ----
+phase surge-scenarios
 start_server "$WORK/data"
 bench noop --scenario=noop --duration="$DURATION"
 bench orders --scenario=orders --duration="$DURATION"
@@ -222,7 +236,9 @@ thread_cpu "$RESULTS/orders-open-threads-after.tsv"
 curl -s "http://$METRICS/metrics" >"$RESULTS/orders-open-metrics-after.txt" || true
 
 # Idle cost after the scenarios (embedded broker), issue 13.
+phase idle
 idle_cpu idle-embedded "$IDLE_SECONDS"
+phase fill
 
 # Group commit actually achieved over the scenarios above.
 BATCH_COUNT=$(metric surge_eventstore_append_batch_size_count)
@@ -288,6 +304,7 @@ cpu_config() {  # cpu_config <config>
   cpu_run "$1" orders --duration="$DURATION"
   cpu_run "$1" flash-sale --requests="$FLASH_REQUESTS" --coupons="$FLASH_COUPONS" --users="$FLASH_USERS"
 }
+phase cpu-embedded
 start_server "$WORK/data-cpu-embedded"
 cpu_config embedded
 stop_server
@@ -300,6 +317,7 @@ for _ in $(seq 1 3000); do
   kill -0 "$BROKER_PID" 2>/dev/null || { echo "surge-kafka-dev died:" >&2; tail -20 "$WORK/kafka-dev.log" >&2; exit 1; }
   sleep 0.01
 done
+phase cpu-external
 start_server "$WORK/data-cpu-external" --kafka_brokers="$(cat "$WORK/kafka.txt")" --kafka_fetch_wait_ms=1
 cpu_config external
 stop_server
@@ -307,6 +325,7 @@ kill "$BROKER_PID" && wait "$BROKER_PID" 2>/dev/null || true
 BROKER_PID=""
 
 # ------------------------------------------------------------ baselines ----
+phase other-baselines
 echo "== naive synced puts" >&2
 "$NAIVE_PUT" --threads="$CONCURRENCY" --duration="$DURATION" --json="$RESULTS/naive-put.json" \
   | tee "$RESULTS/naive-put.txt"
@@ -337,10 +356,6 @@ redis_run redis-aof
 kill "$REDIS_PID" && wait "$REDIS_PID" 2>/dev/null || true
 REDIS_PID=""
 
-# The PostgreSQL transactional outbox, both flows (issue 13).
-CONCURRENCY=$CONCURRENCY DURATION=$DURATION FLASH_REQUESTS=$FLASH_REQUESTS \
-  FLASH_COUPONS=$FLASH_COUPONS FLASH_USERS=$FLASH_USERS "$ROOT/bench/pg_baseline.sh" "$RESULTS" \
-  || echo "run.sh: the PostgreSQL baseline failed" >&2
 
 if [[ -n "$CODEC_MICRO" ]]; then
   echo "== event codec microbenchmarks" >&2
@@ -355,6 +370,7 @@ if [[ -n "$APPEND_MICRO" ]]; then
   (cd "$WORK" && "$APPEND_MICRO" --benchmark_format=json >"$RESULTS/append.json" 2>/dev/null) || true
 fi
 
+phase end
 echo " \"load_end\": $(load_avg)}" >>"$RESULTS/load.json.part"
 mv "$RESULTS/load.json.part" "$RESULTS/load.json"
 

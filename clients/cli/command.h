@@ -51,6 +51,7 @@ std::vector<Command> CouponCommands();
 std::vector<Command> EventCommands();
 std::vector<Command> DeadLetterCommands();
 std::vector<Command> HealthCommands();
+std::vector<Command> ClusterCommands();
 std::vector<Command> LoadCommands();
 
 // "NOT_FOUND" for grpc::StatusCode::NOT_FOUND.

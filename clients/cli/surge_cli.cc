@@ -19,6 +19,7 @@ std::vector<CommandGroup> Groups() {
       {"events", "read and follow the event log", EventCommands()},
       {"dlt", "dead-letter messages (admin)", DeadLetterCommands()},
       {"health", "server health", HealthCommands()},
+      {"cluster", "cluster members and decider partition owners", ClusterCommands()},
       {"load", "bulk demo load with a progress bar", LoadCommands()},
   };
 }

@@ -1,4 +1,5 @@
 #include "domain/commands.h"
+#include "domain/order_id.h"
 
 #include <memory>
 #include <string>
@@ -45,7 +46,10 @@ TEST_F(CommandHandlerTest, PlaceOrderAppendsOrderPlacedAndOneDecreasePerLineInOn
   auto placed = commands_->PlaceOrder(Order("r-1"));
   ASSERT_TRUE(placed.ok()) << placed.status();
   EXPECT_FALSE(placed->duplicate);
-  EXPECT_THAT(placed->order_id, MatchesRegex("o-[0-9a-f]{12}-[0-9a-f]{16}"));
+  // Derived from the request_id: every node gives a retry the same order.
+  EXPECT_THAT(placed->order_id, MatchesRegex("o-[0-9a-f]{32}"));
+  EXPECT_EQ(placed->order_id, OrderIdFor("r-1"));
+  EXPECT_NE(OrderIdFor("r-1"), OrderIdFor("r-2"));
 
   const std::vector<v1::Event> events = AllEvents(*store_);
   ASSERT_EQ(events.size(), 4u);

@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # The PostgreSQL transactional-outbox peer (issue 13), run by bench/run.sh and
 # runnable alone:
-#   bench/pg_baseline.sh <results dir>
+#   bench/pg_baseline.sh <results dir> [<tag>]
 # Starts Debian's PostgreSQL (initdb in a temp dir, a free loopback port,
 # fsync and synchronous_commit on), runs pgbench -c $CONCURRENCY over the two
 # flows of bench/pg/ (orders for $DURATION, then $FLASH_REQUESTS coupon
 # requests from $FLASH_USERS users for $FLASH_COUPONS coupons), checks the
-# invariants of bench/pg/check.sql, and writes pg-orders.json,
-# pg-coupons.json and pg-check.tsv. Stops the server it started by PID.
+# invariants of bench/pg/check.sql, and writes <tag>-orders.json,
+# <tag>-coupons.json and <tag>-check.tsv (tag: pg unless given; bench/run.sh
+# runs it before and after surge's scenarios). Stops the server it started by
+# PID.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-RESULTS=${1:?usage: pg_baseline.sh <results dir>}
+RESULTS=${1:?usage: pg_baseline.sh <results dir> [<tag>]}
+TAG=${2:-pg}
 CONCURRENCY=${CONCURRENCY:-64}
 DURATION=${DURATION:-10s}
 FLASH_REQUESTS=${FLASH_REQUESTS:-100000}
@@ -62,18 +65,18 @@ done
 "$PGBIN/psql" "${PGARGS[@]}" -q -v ON_ERROR_STOP=1 -v initial_stock="$PG_INITIAL_STOCK" \
   -v skus="$PG_SKUS" -v coupons="$FLASH_COUPONS" -f "$ROOT/bench/pg/schema.sql" postgres
 "$PGBIN/psql" "${PGARGS[@]}" -At -c "SHOW server_version" -c "SHOW synchronous_commit" \
-  -c "SHOW fsync" postgres | paste -sd' ' >"$RESULTS/pg-settings.txt"
+  -c "SHOW fsync" postgres | paste -sd' ' >"$RESULTS/$TAG-settings.txt"
 
 # pgbench_run <name> <pgbench limit args...>: one flow, per-transaction log
 # for the latency percentiles.
 pgbench_run() {
   local name=$1; shift
-  echo "== PostgreSQL outbox: $name (pgbench -c $CONCURRENCY)" >&2
+  echo "== PostgreSQL outbox ($TAG): $name (pgbench -c $CONCURRENCY)" >&2
   "$PGBIN/pgbench" "${PGARGS[@]}" -n -M prepared -c "$CONCURRENCY" -j 2 "$@" \
     -D skus="$PG_SKUS" -D users="$FLASH_USERS" -f "$ROOT/bench/pg/$name.sql" \
-    -l --log-prefix="$PGWORK/$name" postgres >"$RESULTS/pg-$name.txt" 2>"$RESULTS/pg-$name.err" || true
-  cat "$RESULTS/pg-$name.txt"
-  $PY - "$RESULTS/pg-$name.txt" "$PGWORK/$name" "$RESULTS/pg-$name.json" <<'PYEOF'
+    -l --log-prefix="$PGWORK/$name" postgres >"$RESULTS/$TAG-$name.txt" 2>"$RESULTS/$TAG-$name.err" || true
+  cat "$RESULTS/$TAG-$name.txt"
+  $PY - "$RESULTS/$TAG-$name.txt" "$PGWORK/$name" "$RESULTS/$TAG-$name.json" <<'PYEOF'
 import glob, json, re, sys
 text = open(sys.argv[1]).read()
 def num(pattern):
@@ -101,7 +104,7 @@ PER_CLIENT=$(( (FLASH_REQUESTS + CONCURRENCY - 1) / CONCURRENCY ))
 pgbench_run coupons -t "$PER_CLIENT"
 
 processed() { $PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["processed"])' "$1"; }
-"$PGBIN/psql" "${PGARGS[@]}" -X -q -v ON_ERROR_STOP=1 -v orders_tx="$(processed "$RESULTS/pg-orders.json")" \
-  -v coupon_tx="$(processed "$RESULTS/pg-coupons.json")" -f "$ROOT/bench/pg/check.sql" postgres \
-  >"$RESULTS/pg-check.tsv"
-cat "$RESULTS/pg-check.tsv"
+"$PGBIN/psql" "${PGARGS[@]}" -X -q -v ON_ERROR_STOP=1 -v orders_tx="$(processed "$RESULTS/$TAG-orders.json")" \
+  -v coupon_tx="$(processed "$RESULTS/$TAG-coupons.json")" -f "$ROOT/bench/pg/check.sql" postgres \
+  >"$RESULTS/$TAG-check.tsv"
+cat "$RESULTS/$TAG-check.tsv"

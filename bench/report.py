@@ -124,14 +124,14 @@ def thread_deltas(res, name):
     return {g: (after[g][0] + after[g][1]) - sum(before.get(g, (0, 0))) for g in after}
 
 
-def pg_figures(res):
+def pg_figures(res, tag="pg"):
     """The PostgreSQL outbox peer: pgbench figures of both flows, the settings
     and the invariant checks (name, ok, detail)."""
-    orders = load(os.path.join(res, "pg-orders.json"))
-    coupons = load(os.path.join(res, "pg-coupons.json"))
+    orders = load(os.path.join(res, tag + "-orders.json"))
+    coupons = load(os.path.join(res, tag + "-coupons.json"))
     checks = []
     try:
-        with open(os.path.join(res, "pg-check.tsv")) as f:
+        with open(os.path.join(res, tag + "-check.tsv")) as f:
             for line in f:
                 parts = line.rstrip("\n").split("|")
                 if len(parts) == 3:
@@ -140,7 +140,7 @@ def pg_figures(res):
         pass
     settings = ""
     try:
-        with open(os.path.join(res, "pg-settings.txt")) as f:
+        with open(os.path.join(res, tag + "-settings.txt")) as f:
             settings = f.read().strip()
     except OSError:
         pass
@@ -426,7 +426,14 @@ def main():
                      f"the load ran")
     L.append("")
 
-    pg = pg_figures(res)
+    pg_passes = [(label, f) for label, f in
+                 [("before surge's scenarios", pg_figures(res, "pg")),
+                  ("after them", pg_figures(res, "pg2"))] if f]
+    pg = pg_passes[0][1] if pg_passes else None
+
+    def pg_best(key):  # the faster pass: the ratios against it are the conservative ones
+        rates = [f[key]["tps"] for _, f in pg_passes if f.get(key) and f[key].get("tps")]
+        return max(rates) if rates else None
     cpu = {c: cpu_figures(res, c) for c in ("external", "embedded")}
     idle = idle_figures(res, "idle-embedded")
     idle_fresh = idle_figures(res, "cpu-embedded-idle")
@@ -446,34 +453,37 @@ def main():
             L.append(f"| {label}, redis-benchmark EVALSHA -c {a.concurrency} | {fmt(rd['rps'])} "
                      f"req/s (p50 {rd['p50_ms']:.2f} ms, p99 {rd['p99_ms']:.2f} ms; issued "
                      f"{rd['issued']} to {rd['users_served']} users) |")
-    if pg:
+    for when, p in pg_passes:
         for label, key, what in [("4. PostgreSQL transactional outbox, orders", "orders", "orders"),
                                  ("4b. PostgreSQL transactional outbox, coupon requests",
                                   "coupons", "requests")]:
-            f = pg[key]
+            f = p[key]
             if f and f.get("tps"):
-                L.append(f"| {label}, pgbench -c {a.concurrency} -M prepared | {fmt(f['tps'])} "
-                         f"{what}/s (p50 {f['p50_ms']:.2f} ms, p99 {f['p99_ms']:.2f} ms; "
-                         f"{f['processed']:,} transactions, {f['failed']} failed) |")
+                L.append(f"| {label}, pgbench -c {a.concurrency} -M prepared, {when} | "
+                         f"{fmt(f['tps'])} {what}/s (p50 {f['p50_ms']:.2f} ms, p99 "
+                         f"{f['p99_ms']:.2f} ms; {f['processed']:,} transactions, "
+                         f"{f['failed']} failed) |")
             else:
-                L.append(f"| {label} | failed (see bench/results/pg-{key}.err) |")
+                L.append(f"| {label}, {when} | failed (see bench/results/) |")
     L.append("")
 
     # ---- issue 13's targets
     orders_run, fs = runs.get("orders"), runs.get("flash-sale")
     orders_decided = orders_run.get("decided_per_second") if orders_run and orders_run.get("decided") else None
     flash_decided = fs.get("decided_per_second") if fs and fs.get("decided") else None
-    pg_orders = pg["orders"]["tps"] if pg and pg.get("orders") else None
-    pg_coupons = pg["coupons"]["tps"] if pg and pg.get("coupons") else None
+    pg_orders = pg_best("orders")
+    pg_coupons = pg_best("coupons")
     L.append("## The targets of issue 13 (ratios from this run)\n")
     L.append("| target | measured | verdict |")
     L.append("|---|---|---|")
     q = ratio(orders_decided, pg_orders)
-    L.append(f"| surge orders decided/s ≥ 3 × PostgreSQL outbox orders/s | {fmt(q, 2)} × "
+    L.append(f"| surge orders decided/s ≥ 3 × PostgreSQL outbox orders/s (the faster of its "
+             f"two passes) | {fmt(q, 2)} × "
              f"({fmt(orders_decided)} decided/s, {fmt(orders)} accepted/s; PostgreSQL "
              f"{fmt(pg_orders)} tps) | {verdict(None if q is None else q >= 3)} |")
     q = ratio(flash_decided, pg_coupons)
-    L.append(f"| surge coupon requests/s ≥ 2 × PostgreSQL outbox coupon requests/s | {fmt(q, 2)} × "
+    L.append(f"| surge coupon requests/s ≥ 2 × PostgreSQL outbox coupon requests/s (the faster "
+             f"of its two passes) | {fmt(q, 2)} × "
              f"({fmt(flash_decided)} decided/s, {fmt(flash)} accepted/s; PostgreSQL "
              f"{fmt(pg_coupons)} tps) | {verdict(None if q is None else q >= 2)} |")
     for config, label in [("external", "production-like: surge-kafka-dev in its own process"),
@@ -545,7 +555,7 @@ def main():
     L.append("")
 
     if pg:
-        L.append("## PostgreSQL outbox peer: invariants after the run\n")
+        L.append("## PostgreSQL outbox peer: invariants after each pass\n")
         L.append(f"PostgreSQL {pg['settings'].split(' ')[0] if pg['settings'] else '?'} from Debian, "
                  "initdb in a temp dir, one loopback port, `fsync=on`, `synchronous_commit=on` "
                  f"(as shown by the server: `{pg['settings']}`), default everything else; "
@@ -554,12 +564,13 @@ def main():
                  "outbox row (bench/pg/orders.sql). Coupons: one call of the PL/pgSQL "
                  "`request_coupon()` (bench/pg/schema.sql), same shape as surge's flash sale "
                  "(requests, users, coupons). Checked in SQL afterwards (bench/pg/check.sql):\n")
-        L.append("| invariant | detail | verdict |")
-        L.append("|---|---|---|")
-        for name, ok, detail in pg["checks"]:
-            L.append(f"| {name} | {detail} | {verdict(ok)} |")
-        if not pg["checks"]:
-            L.append("| (the checks did not run) | | **MISS** |")
+        L.append("| pass | invariant | detail | verdict |")
+        L.append("|---|---|---|---|")
+        for when, p in pg_passes:
+            for name, ok, detail in p["checks"]:
+                L.append(f"| {when} | {name} | {detail} | {verdict(ok)} |")
+            if not p["checks"]:
+                L.append(f"| {when} | (the checks did not run) | | **MISS** |")
         L.append("")
 
     # ---- CPU per command

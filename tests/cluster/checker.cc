@@ -26,10 +26,22 @@ std::string PayloadBytes(const v1::Event& e) {
   return payload.SerializeAsString();
 }
 
+// The payload, then the envelope fields that tell copies apart.
 std::string Brief(const v1::Event& e) {
-  std::string text = e.ShortDebugString();
-  if (text.size() > 240) text = absl::StrCat(text.substr(0, 240), "...");
-  return text;
+  v1::Event payload = e;
+  payload.clear_position();
+  payload.clear_stream_id();
+  payload.clear_stream_version();
+  payload.clear_event_id();
+  payload.clear_request_id();
+  payload.clear_correlation_id();
+  payload.clear_causation_id();
+  payload.clear_recorded_at();
+  payload.clear_node_id();
+  std::string text = payload.ShortDebugString();
+  if (text.size() > 200) text = absl::StrCat(text.substr(0, 200), "...");
+  return absl::StrCat("{", text, "} [node ", e.node_id(), " position ", e.position(),
+                      " request ", e.request_id(), " causation ", e.causation_id(), "]");
 }
 
 std::string KeyOf(const std::string& source, const v1::Event& e) {
@@ -95,17 +107,31 @@ void NoteKeys(const v1::Event& e, Union* u) {
 Union BuildUnion(const ClusterSnapshot& snapshot, std::vector<Conflict>* conflicts) {
   Union u;
   std::map<std::string, std::string> first_source;
+  // Copies of one event (same id, same payload) count once. Two different
+  // events under one id are a violation (reported by the caller); both are
+  // kept, the later under "<id>#conflict<n>", so that the other checks still
+  // see every distinct event.
   auto add = [&](const std::string& source, const v1::Event& e) {
-    const std::string key = KeyOf(source, e);
-    auto [it, inserted] = u.by_id.try_emplace(key, e);
-    u.sources[key].insert(source);
-    if (inserted) {
-      first_source[key] = source;
-      NoteKeys(e, &u);
-      return;
-    }
-    if (conflicts != nullptr && PayloadBytes(it->second) != PayloadBytes(e)) {
-      conflicts->push_back({key, first_source[key], source, &it->second, &e});
+    const std::string base = KeyOf(source, e);
+    std::string key = base;
+    const std::string payload = PayloadBytes(e);
+    for (int variant = 1;; ++variant) {
+      auto [it, inserted] = u.by_id.try_emplace(key, e);
+      if (inserted) {
+        u.sources[key].insert(source);
+        first_source[key] = source;
+        NoteKeys(e, &u);
+        if (variant > 1 && conflicts != nullptr) {
+          const v1::Event& first = u.by_id.at(base);
+          conflicts->push_back({base, first_source[base], source, &first, &it->second});
+        }
+        return;
+      }
+      if (PayloadBytes(it->second) == payload) {
+        u.sources[key].insert(source);
+        return;
+      }
+      key = absl::StrCat(base, "#conflict", variant);
     }
   };
   for (const NodeSnapshot& node : snapshot.nodes) {
@@ -346,8 +372,14 @@ void CheckOrdersAndStock(const ClusterSnapshot& snapshot, const Union& u,
   std::map<std::string, Values> decreased, failed, released;  // line key -> values
   std::map<std::string, std::pair<std::string, int64_t>> decreased_line;  // line key -> sku, qty
   std::map<std::string, std::pair<std::string, int64_t>> released_line;
+  std::map<std::string, std::set<std::string>> requested;  // line key -> StockDecreaseRequested ids
   for (const auto& [id, e] : u.by_id) {
     switch (e.payload_case()) {
+      case v1::Event::kStockDecreaseRequested:
+        requested[LineKey(e.stock_decrease_requested().order_id(),
+                          e.stock_decrease_requested().line_index())]
+            .insert(id);
+        break;
       case v1::Event::kStockAdjusted:
         expected->stock[e.stock_adjusted().sku()].restocked += e.stock_adjusted().delta();
         break;
@@ -459,8 +491,42 @@ void CheckOrdersAndStock(const ClusterSnapshot& snapshot, const Union& u,
             kind == v1::Event::kOrderConfirmed ? "OrderConfirmed " : "OrderCancelled ", id));
       }
     }
+    std::string history;
+    if (n == 0) {
+      // What the cluster knows about the order, to tell where it got stuck.
+      auto where = [&](const std::set<std::string>& ids) {
+        std::vector<std::string> parts;
+        for (const std::string& id : ids) {
+          auto src = u.sources.find(id);
+          parts.push_back(absl::StrCat(
+              id, " in ", src == u.sources.end() ? "?" : absl::StrJoin(src->second, ",")));
+        }
+        return absl::StrJoin(parts, "; ");
+      };
+      std::vector<std::string> facts = {absl::StrCat("placed: ", where(values.begin()->second))};
+      const size_t line_count = lines_of[order_id].size();
+      for (size_t i = 0; i < line_count; ++i) {
+        const std::string key = LineKey(order_id, static_cast<int32_t>(i));
+        std::string fact = absl::StrCat("line ", i, ": requested ");
+        auto req = requested.find(key);
+        absl::StrAppend(&fact, req == requested.end() ? "NOWHERE" : where(req->second));
+        for (const auto& [name, family] :
+             {std::pair{"decreased", &decreased}, {"failed", &failed}, {"released", &released}}) {
+          auto it = family->find(key);
+          if (it == family->end()) continue;
+          std::set<std::string> ids;
+          for (const auto& [value, value_ids] : it->second) ids.insert(value_ids.begin(), value_ids.end());
+          absl::StrAppend(&fact, ", ", name, " ", where(ids));
+        }
+        if (!decreased.contains(key) && !failed.contains(key)) {
+          absl::StrAppend(&fact, ", no stock decision anywhere");
+        }
+        facts.push_back(fact);
+      }
+      history = absl::StrCat(" (", absl::StrJoin(facts, " | "), ")");
+    }
     report->Check(kOrderSettledOnce, n == 1,
-                  n == 0 ? absl::StrCat("order ", order_id, " was never settled")
+                  n == 0 ? absl::StrCat("order ", order_id, " was never settled", history)
                          : absl::StrCat("order ", order_id, " settled ", n,
                                         " times (distinct event ids): ",
                                         absl::StrJoin(outcomes, ", ")));

@@ -254,6 +254,19 @@ TEST(ClusterCheckerTest, SameEventIdWithAnotherPayload) {
   EXPECT_TRUE(report.Violated(kOneEventOnePayload)) << report.Summary();
 }
 
+TEST(ClusterCheckerTest, ReusedEventIdIsCaughtAndBothEventsStillCount) {
+  // A node that lost its disk and came back under the same node id reuses
+  // "<node>:<position>" for a new command, while Kafka still holds the old one.
+  ClusterSnapshot s = Baseline();
+  Node(s, 1).log.push_back(Placed("n2:1", "o5", "ivy", {{"book", 1}}));
+  Expected expected;
+  ClusterReport report = CheckCluster(s, BaselineAcks(), &expected);
+  EXPECT_TRUE(report.Violated(kOneEventOnePayload)) << report.Summary();
+  EXPECT_TRUE(expected.orders.contains("o2")) << "the first event under the id";
+  EXPECT_TRUE(expected.orders.contains("o5")) << "the second event under the id";
+  EXPECT_NE(report.Summary().find("ivy"), std::string::npos) << report.Summary();
+}
+
 TEST(ClusterCheckerTest, CouponRequestIssuedTwoCouponIds) {
   ClusterSnapshot s = Baseline();
   AddEverywhere(s, Issued("i:r1:again", "r1", "ann", "C", "cp9", 0));
@@ -408,6 +421,9 @@ TEST(ClusterCheckerTest, OrderNeverSettled) {
   }
   ClusterReport report = CheckCluster(s, BaselineAcks());
   EXPECT_TRUE(report.Violated(kOrderSettledOnce)) << report.Summary();
+  // The message says where it got stuck: placed, line 0 never decided.
+  EXPECT_NE(report.Summary().find("no stock decision anywhere"), std::string::npos)
+      << report.Summary();
 }
 
 TEST(ClusterCheckerTest, CancelledOrderKeepsItsStock) {

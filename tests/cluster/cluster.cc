@@ -722,12 +722,47 @@ absl::StatusOr<ClusterSnapshot> Cluster::CollectSettled(absl::Duration timeout, 
 }
 
 absl::StatusOr<ClusterReport> Cluster::CheckInvariants(const Acknowledged& acknowledged,
-                                                       std::string* why, absl::Duration timeout) {
+                                                       std::string* why, absl::Duration timeout,
+                                                       std::string* stats) {
   std::string local_why;
   absl::StatusOr<ClusterSnapshot> snapshot = CollectSettled(timeout, &local_why);
   if (!snapshot.ok()) return snapshot.status();
   if (why != nullptr) *why = local_why;
   ClusterReport report = CheckCluster(*snapshot, acknowledged);
+  if (stats != nullptr) {
+    const Union u = UnionOf(*snapshot);
+    std::vector<std::string> logs;
+    for (const NodeSnapshot& n : snapshot->nodes) {
+      logs.push_back(absl::StrCat(n.node, " log=", n.log.size()));
+    }
+    *stats = absl::StrCat(absl::StrJoin(logs, ", "), ", kafka=", snapshot->kafka.size(),
+                          " events; union ", u.by_id.size(), " distinct events, ",
+                          u.order_ids.size(), " orders, ", u.coupon_request_ids.size(),
+                          " coupon requests, ", u.skus.size(), " skus, ", u.codes.size(),
+                          " campaigns; acknowledged ", acknowledged.order_ids.size(), " orders, ",
+                          acknowledged.coupon_request_ids.size(), " coupon requests");
+    // What the logs hold that the topics do not (not relayed, or not routed).
+    std::set<std::string> in_kafka;
+    for (const v1::Event& e : snapshot->kafka) in_kafka.insert(e.event_id());
+    std::map<std::string, int> missing;
+    std::vector<std::string> examples;
+    for (const auto& [id, e] : u.by_id) {
+      if (in_kafka.contains(id)) continue;
+      const auto* field =
+          v1::Event::descriptor()->FindFieldByNumber(static_cast<int>(e.payload_case()));
+      ++missing[field == nullptr ? "none" : std::string(field->name())];
+      if (examples.size() < 4) {
+        examples.push_back(absl::StrCat(id, " from ", absl::StrJoin(u.sources.at(id), ","), " at ",
+                                        e.position()));
+      }
+    }
+    if (!missing.empty()) {
+      std::vector<std::string> parts;
+      for (const auto& [type, n] : missing) parts.push_back(absl::StrCat(type, "=", n));
+      absl::StrAppend(stats, "; in logs but not in Kafka: ", absl::StrJoin(parts, " "), " (e.g. ",
+                      absl::StrJoin(examples, "; "), ")");
+    }
+  }
   return report;
 }
 

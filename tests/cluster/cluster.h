@@ -135,9 +135,11 @@ class Cluster {
 
   // CollectSettled then CheckCluster; the report's Summary() names every
   // violation. `why` as above.
+  // `stats` (optional) gets the sizes of what was collected.
   absl::StatusOr<ClusterReport> CheckInvariants(const Acknowledged& acknowledged,
                                                 std::string* why = nullptr,
-                                                absl::Duration timeout = absl::Seconds(120));
+                                                absl::Duration timeout = absl::Seconds(120),
+                                                std::string* stats = nullptr);
 
  private:
   struct Node {

@@ -67,16 +67,37 @@ done
 "$PGBIN/psql" "${PGARGS[@]}" -At -c "SHOW server_version" -c "SHOW synchronous_commit" \
   -c "SHOW fsync" postgres | paste -sd' ' >"$RESULTS/$TAG-settings.txt"
 
+# The server's CPU (ticks): the postmaster, its live children (backends,
+# checkpointer, WAL writer...) and its exited, reaped children (the backends
+# of a finished pgbench: cutime + cstime of the postmaster).
+pg_cpu() {
+  local total=0 stat pid
+  for pid in "$PG_PID" $(ps --ppid "$PG_PID" -o pid= 2>/dev/null); do
+    stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+    read -r -a f <<<"${stat##*) }"
+    total=$((total + f[11] + f[12]))
+    [[ "$pid" == "$PG_PID" ]] && total=$((total + f[13] + f[14]))
+  done
+  echo "$total"
+}
+
 # pgbench_run <name> <pgbench limit args...>: one flow, per-transaction log
-# for the latency percentiles.
+# for the latency percentiles, and the server's CPU around it.
 pgbench_run() {
-  local name=$1; shift
+  local name=$1 c0 c1; shift
   echo "== PostgreSQL outbox ($TAG): $name (pgbench -c $CONCURRENCY)" >&2
+  c0=$(pg_cpu)
   "$PGBIN/pgbench" "${PGARGS[@]}" -n -M prepared -c "$CONCURRENCY" -j 2 "$@" \
     -D skus="$PG_SKUS" -D users="$FLASH_USERS" -f "$ROOT/bench/pg/$name.sql" \
     -l --log-prefix="$PGWORK/$name" postgres >"$RESULTS/$TAG-$name.txt" 2>"$RESULTS/$TAG-$name.err" || true
+  # The backends exit with their clients; wait (at most 5 s) until they are reaped.
+  for _ in $(seq 1 50); do
+    [[ $(ps --ppid "$PG_PID" -o args= 2>/dev/null | grep -c 'postgres: postgres postgres') -eq 0 ]] && break
+    sleep 0.1
+  done
+  c1=$(pg_cpu)
   cat "$RESULTS/$TAG-$name.txt"
-  $PY - "$RESULTS/$TAG-$name.txt" "$PGWORK/$name" "$RESULTS/$TAG-$name.json" <<'PYEOF'
+  $PY - "$RESULTS/$TAG-$name.txt" "$PGWORK/$name" "$RESULTS/$TAG-$name.json" "$((c1 - c0))" "$(getconf CLK_TCK)" <<'PYEOF'
 import glob, json, re, sys
 text = open(sys.argv[1]).read()
 def num(pattern):
@@ -96,7 +117,8 @@ json.dump({"tps": num(r"tps = ([0-9.]+) \(without initial connection time\)"),
            "failed": int(num(r"number of failed transactions: (\d+)") or 0),
            "latency_avg_ms": num(r"latency average = ([0-9.]+) ms"),
            "p50_ms": q(0.5), "p99_ms": q(0.99), "max_ms": lat[-1] / 1000 if lat else None,
-           "logged": len(lat)}, open(sys.argv[3], "w"))
+           "logged": len(lat), "server_cpu_ticks": int(sys.argv[4]),
+           "clk_tck": int(sys.argv[5])}, open(sys.argv[3], "w"))
 PYEOF
 }
 pgbench_run orders -T "${DURATION%s}"

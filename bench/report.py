@@ -434,6 +434,11 @@ def main():
     def pg_best(key):  # the faster pass: the ratios against it are the conservative ones
         rates = [f[key]["tps"] for _, f in pg_passes if f.get(key) and f[key].get("tps")]
         return max(rates) if rates else None
+
+    def per_pass(rate, key):  # "1.2 × the pass before, 0.9 × the pass after"
+        parts = [f"{ratio(rate, f[key]['tps']):.2f} × the pass {when.split()[0]}"
+                 for when, f in pg_passes if rate and f.get(key) and f[key].get("tps")]
+        return "; " + ", ".join(parts) if len(parts) > 1 else ""
     cpu = {c: cpu_figures(res, c) for c in ("external", "embedded")}
     idle = idle_figures(res, "idle-embedded")
     idle_fresh = idle_figures(res, "cpu-embedded-idle")
@@ -459,10 +464,14 @@ def main():
                                   "coupons", "requests")]:
             f = p[key]
             if f and f.get("tps"):
+                cpu_note = ""
+                if f.get("clk_tck") and f.get("processed"):
+                    cpu_note = (f"; server CPU {f['server_cpu_ticks'] / f['clk_tck'] / f['processed'] * 1e6:.0f} "
+                                "µs per transaction, connections included")
                 L.append(f"| {label}, pgbench -c {a.concurrency} -M prepared, {when} | "
                          f"{fmt(f['tps'])} {what}/s (p50 {f['p50_ms']:.2f} ms, p99 "
                          f"{f['p99_ms']:.2f} ms; {f['processed']:,} transactions, "
-                         f"{f['failed']} failed) |")
+                         f"{f['failed']} failed{cpu_note}) |")
             else:
                 L.append(f"| {label}, {when} | failed (see bench/results/) |")
     L.append("")
@@ -480,12 +489,14 @@ def main():
     L.append(f"| surge orders decided/s ≥ 3 × PostgreSQL outbox orders/s (the faster of its "
              f"two passes) | {fmt(q, 2)} × "
              f"({fmt(orders_decided)} decided/s, {fmt(orders)} accepted/s; PostgreSQL "
-             f"{fmt(pg_orders)} tps) | {verdict(None if q is None else q >= 3)} |")
+             f"{fmt(pg_orders)} tps{per_pass(orders_decided, 'orders')}) | "
+             f"{verdict(None if q is None else q >= 3)} |")
     q = ratio(flash_decided, pg_coupons)
     L.append(f"| surge coupon requests/s ≥ 2 × PostgreSQL outbox coupon requests/s (the faster "
              f"of its two passes) | {fmt(q, 2)} × "
              f"({fmt(flash_decided)} decided/s, {fmt(flash)} accepted/s; PostgreSQL "
-             f"{fmt(pg_coupons)} tps) | {verdict(None if q is None else q >= 2)} |")
+             f"{fmt(pg_coupons)} tps{per_pass(flash_decided, 'coupons')}) | "
+             f"{verdict(None if q is None else q >= 2)} |")
     for config, label in [("external", "production-like: surge-kafka-dev in its own process"),
                           ("embedded", "embedded broker, reported next to it")]:
         c = cpu.get(config) or {}
@@ -552,6 +563,18 @@ def main():
         L.append(f"| flash-sale decided / {label} | "
                  f"{fmt(ratio(flash_decided, rd['rps'] if rd else None), 2)} × |")
     L.append(f"| orders accepted / PostgreSQL orders | {fmt(ratio(orders, pg_orders), 2)} × |")
+
+    def pg_cpu_us(key):  # the lower of the passes' server CPU per transaction
+        v = [f[key]["server_cpu_ticks"] / f[key]["clk_tck"] / f[key]["processed"] * 1e6
+             for _, f in pg_passes if f.get(key) and f[key].get("clk_tck") and f[key].get("processed")]
+        return min(v) if v else None
+    for what, scen, key in [("order", "orders", "orders"), ("coupon request", "flash-sale", "coupons")]:
+        for config, label in [("external", "surge-kafka-dev"), ("embedded", "embedded broker")]:
+            c = (cpu.get(config) or {}).get(scen)
+            pu = pg_cpu_us(key)
+            if c and pu:
+                L.append(f"| server CPU per {what}: surge ({label}, full load) / PostgreSQL (the "
+                         f"lower pass) | {c['us'] / pu:.2f} × ({c['us']:.0f} µs / {pu:.0f} µs) |")
     L.append("")
 
     if pg:

@@ -76,8 +76,9 @@ class Decider {
     std::string group_id;
     // librdkafka session.timeout.ms: how long a silent member keeps its
     // partitions. 45 s is Kafka's default and suits a real cluster; tests
-    // use a few seconds (the mock broker waits session.timeout.ms - 1 s in
-    // every rebalance).
+    // use 6 s, the least a broker accepts by default
+    // (group.min.session.timeout.ms; a member asking for less never joins),
+    // and the mock broker waits session.timeout.ms - 1 s in every rebalance.
     int session_timeout_ms = 45000;
     // partition.assignment.strategy. Every member of a group must use the
     // same one (the mock broker aborts on a mismatch); eager "range" is the

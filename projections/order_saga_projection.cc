@@ -187,7 +187,10 @@ absl::StatusOr<std::vector<v1::Event>> DecreaseFailed(ProjectionState& state,
   SURGE_ASSIGN_OR_RETURN(internal::SagaLine * line, FindLine(saga, failed.line_index()));
   std::vector<v1::Event> out;
   // An answer for another body of this order id (see Decreased): not ours.
-  if (line->sku() != failed.sku() || line->quantity() != failed.quantity()) return out;
+  if (!failed.sku().empty() &&
+      (line->sku() != failed.sku() || line->quantity() != failed.quantity())) {
+    return out;
+  }
   if (line->state() != internal::LINE_STATE_PENDING) return out;  // already answered
   line->set_state(internal::LINE_STATE_FAILED);
   if (saga.state.status() == internal::SAGA_STATUS_PENDING) {

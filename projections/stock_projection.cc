@@ -108,6 +108,9 @@ absl::StatusOr<std::vector<v1::Event>> Release(ProjectionState& state, const v1:
   if (!decided.has_value() || decided->outcome() != internal::STOCK_LINE_OUTCOME_DECREASED) {
     return std::vector<v1::Event>();
   }
+  // A release for another SKU of the same line (a conflicting order body,
+  // see the order saga) is not this record's to give back.
+  if (!request.sku().empty() && request.sku() != decided->sku()) return std::vector<v1::Event>();
   // The recorded line is authoritative: give back exactly what was taken.
   SURGE_ASSIGN_OR_RETURN(v1::Stock stock, LoadStock(state, decided->sku()));
   stock.set_available(stock.available() + decided->quantity());

@@ -80,7 +80,9 @@ ABSL_FLAG(bool, cluster, false,
           "Each node needs its own --node_id and --data_dir.");
 ABSL_FLAG(int, cluster_session_timeout_ms, 45000,
           "Cluster mode: how long a silent node keeps its decider partitions (Kafka "
-          "session.timeout.ms), 1000-300000. Lower moves a dead node's partitions sooner.");
+          "session.timeout.ms), 6000-300000 (Kafka's group.min.session.timeout.ms is 6000 by "
+          "default, and the mock broker refuses less). Lower moves a dead node's partitions "
+          "sooner.");
 ABSL_FLAG(std::string, ack, "log",
           "When a command is answered. log: after the local fsync. kafka: also after Kafka "
           "acknowledged its events (acks=all), so losing this node with its disk loses no "
@@ -177,8 +179,8 @@ int main(int argc, char** argv) {
     return Fail("--cluster needs --kafka_brokers: the nodes of a cluster share one Kafka");
   }
   const int session_timeout = absl::GetFlag(FLAGS_cluster_session_timeout_ms);
-  if (session_timeout < 1000 || session_timeout > 300000) {
-    return Fail("--cluster_session_timeout_ms: must be between 1000 and 300000");
+  if (session_timeout < 6000 || session_timeout > 300000) {
+    return Fail("--cluster_session_timeout_ms: must be between 6000 and 300000");
   }
   options.cluster_session_timeout_ms = session_timeout;
   const std::string ack = absl::GetFlag(FLAGS_ack);

@@ -161,5 +161,40 @@ TEST(OrderSagaProjectionTest, AnswerForUnknownOrderIsFailedPrecondition) {
   EXPECT_TRUE(state.empty());
 }
 
+TEST(OrderSagaProjectionTest, StockTakenForAnotherBodyOfTheSameOrderIsGivenBack) {
+  // Cluster mode: the same request_id (hence the same order id) sent with
+  // different lines to two nodes. The saga keeps the first body it sees.
+  Flow flow;
+  flow.Append(Restock("apple", 10));
+  flow.Append(Restock("pear", 10));
+  AppendAll(flow, PlaceOrder("o1", {{"apple", 3}}));
+  AppendAll(flow, PlaceOrder("o1", {{"pear", 4}}));
+  flow.Run();
+  EXPECT_EQ(OrderOf(flow, "o1").status(), v1::ORDER_STATUS_CONFIRMED);
+  ASSERT_EQ(OrderOf(flow, "o1").lines_size(), 1);
+  EXPECT_EQ(OrderOf(flow, "o1").lines(0).sku(), "apple");
+  EXPECT_EQ(StockOf(flow, "apple").available(), 7);
+  EXPECT_EQ(StockOf(flow, "pear").available(), 10);
+  // In a cluster, pear's partition decides its line on its own state: the
+  // saga then sees stock taken for the other body and gives it back.
+  v1::Event other;
+  other.set_stream_id("stock-pear");
+  other.set_correlation_id("o1");
+  v1::StockDecreased* d = other.mutable_stock_decreased();
+  d->set_order_id("o1");
+  d->set_sku("pear");
+  d->set_quantity(4);
+  d->set_line_index(0);
+  flow.Append(other);
+  flow.Run();
+  auto releases = flow.OfType(v1::Event::kStockReleaseRequested);
+  ASSERT_EQ(releases.size(), 1u);
+  EXPECT_EQ(releases[0].stock_release_requested().sku(), "pear");
+  EXPECT_EQ(releases[0].stock_release_requested().reason(), "conflicting order body");
+  // One shared state here: apple's line record must not be released for it.
+  EXPECT_EQ(StockOf(flow, "apple").available(), 7);
+  EXPECT_EQ(OrderOf(flow, "o1").status(), v1::ORDER_STATUS_CONFIRMED);
+}
+
 }  // namespace
 }  // namespace surge::projections

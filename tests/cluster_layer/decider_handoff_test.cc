@@ -1,0 +1,201 @@
+// Deciders in one process on the embedded (mock) broker: one decides a
+// campaign's partition, leaves the group, and the other restores the
+// partition's state from the changelog and goes on exactly where it
+// stopped: no coupon issued twice, never more than the quantity, re-sent
+// inputs skipped, and the coupon numbering continued.
+#include <librdkafka/rdkafka.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "cluster/decider.h"
+#include "gtest/gtest.h"
+#include "kafka/embedded_broker.h"
+#include "kafka/internal/config.h"
+#include "kafka/internal/holders.h"
+#include "kafka/topics.h"
+#include "projections/coupon_projection.h"
+#include "projections/read_models.h"
+#include "tests/domain/test_store.h"
+#include "tests/support/temp_dir.h"
+
+namespace surge::cluster {
+namespace {
+
+constexpr absl::Duration kWait = absl::Seconds(60);
+constexpr char kOrigin[] = "client~0000000000000001";
+
+// Produces events as a node's relay would: value = the event, headers with
+// its position, origin and the gap protocol's previous position.
+class InputProducer {
+ public:
+  explicit InputProducer(const std::string& bootstrap) {
+    auto conf = kafka::internal::MakeConf({{"bootstrap.servers", bootstrap}, {"acks", "all"}});
+    producer_ = *kafka::internal::NewClient(RD_KAFKA_PRODUCER, *std::move(conf));
+  }
+  void Send(v1::Event event, uint64_t position, uint64_t prev) {
+    event.set_position(position);
+    event.set_event_id(absl::StrCat("client:", position));
+    const std::string value = event.SerializeAsString();
+    const std::string key = event.has_campaign_created() ? event.campaign_created().code()
+                                                         : event.coupon_requested().code();
+    rd_kafka_headers_t* headers = rd_kafka_headers_new(3);
+    const std::string pos = absl::StrCat(position);
+    const std::string before = absl::StrCat(prev);
+    rd_kafka_header_add(headers, kafka::kPositionHeader, -1, pos.data(), pos.size());
+    rd_kafka_header_add(headers, kafka::kOriginHeader, -1, kOrigin, -1);
+    rd_kafka_header_add(headers, kafka::kPrevPositionHeader, -1, before.data(), before.size());
+    ASSERT_EQ(rd_kafka_producev(producer_.get(), RD_KAFKA_V_TOPIC(kafka::kCouponsTopic),
+                                RD_KAFKA_V_PARTITION(0), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                RD_KAFKA_V_KEY(key.data(), key.size()),
+                                RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                                RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+    ASSERT_EQ(rd_kafka_flush(producer_.get(), 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+
+ private:
+  kafka::internal::ClientHandle producer_;
+};
+
+v1::Event Campaign(int64_t quantity) {
+  v1::Event e;
+  e.set_stream_id("campaign-C");
+  e.mutable_campaign_created()->set_code("C");
+  e.mutable_campaign_created()->set_total_quantity(quantity);
+  e.mutable_campaign_created()->set_per_user_limit(1);
+  return e;
+}
+
+v1::Event Request(int user) {
+  v1::Event e;
+  e.set_stream_id("coupon-C");
+  v1::CouponRequested* r = e.mutable_coupon_requested();
+  r->set_request_id(absl::StrCat("r", user));
+  r->set_user_id(absl::StrCat("u", user));
+  r->set_code("C");
+  return e;
+}
+
+class DeciderHandoffTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    kafka::EmbeddedBroker::Options options;
+    options.brokers = 1;
+    options.partitions = 2;
+    options.replication_factor = 1;
+    auto broker = kafka::EmbeddedBroker::Start(options);
+    ASSERT_TRUE(broker.ok()) << broker.status();
+    broker_ = *std::move(broker);
+    ASSERT_TRUE(broker_->CreateTopic(kafka::ChangelogTopic(kafka::kCouponsTopic), 2).ok());
+  }
+
+  std::unique_ptr<Decider> Make(const std::string& node, eventstore::EventStore& store) {
+    Decider::Options options;
+    options.bootstrap_servers = broker_->bootstrap_servers();
+    options.topic = kafka::kCouponsTopic;
+    options.node_id = node;
+    options.origin = node + "~00";
+    // The broker's group.min.session.timeout.ms (6 s, as Kafka's default):
+    // a shorter one is refused and the member never joins.
+    options.session_timeout_ms = 6000;
+    options.consumer_config["fetch.wait.max.ms"] = "5";
+    auto decider = Decider::Create(options, coupons_, store);
+    EXPECT_TRUE(decider.ok()) << decider.status();
+    return decider.ok() ? *std::move(decider) : nullptr;
+  }
+
+  static bool Await(const std::function<bool()>& done) {
+    const absl::Time deadline = absl::Now() + kWait;
+    while (absl::Now() < deadline) {
+      if (done()) return true;
+      absl::SleepFor(absl::Milliseconds(20));  // polling a condition, bounded
+    }
+    return done();
+  }
+
+  // request_id -> coupon id (or "rejected") over both logs; fails on a
+  // request decided two different ways.
+  std::map<std::string, std::string> Decisions() {
+    std::map<std::string, std::string> out;
+    for (eventstore::EventStore* store : {store_a_.get(), store_b_.get()}) {
+      for (const v1::Event& e : domain::AllEvents(*store)) {
+        std::string id;
+        std::string outcome;
+        if (e.has_coupon_issued()) {
+          id = e.coupon_issued().request_id();
+          outcome = e.coupon_issued().coupon_id();
+        } else if (e.has_coupon_rejected()) {
+          id = e.coupon_rejected().request_id();
+          outcome = "rejected";
+        } else {
+          continue;
+        }
+        auto [it, inserted] = out.emplace(id, outcome);
+        EXPECT_EQ(it->second, outcome) << "request " << id << " decided two ways";
+      }
+    }
+    return out;
+  }
+
+  projections::CouponProjection coupons_;
+  std::unique_ptr<kafka::EmbeddedBroker> broker_;
+  testing::TempDir dir_a_;
+  testing::TempDir dir_b_;
+  std::unique_ptr<eventstore::EventStore> store_a_ = domain::OpenTestStore(dir_a_);
+  std::unique_ptr<eventstore::EventStore> store_b_ = domain::OpenTestStore(dir_b_);
+};
+
+TEST_F(DeciderHandoffTest, TheNextOwnerRestoresTheStateAndGoesOn) {
+  std::unique_ptr<Decider> a = Make("a", *store_a_);
+  ASSERT_NE(a, nullptr);
+  ASSERT_TRUE(a->Start().ok());
+  ASSERT_TRUE(Await([&] { return a->owned().size() == 2; })) << "a never got the partitions";
+
+  InputProducer input(broker_->bootstrap_servers());
+  input.Send(Campaign(10), 1, 0);
+  for (int u = 0; u < 6; ++u) input.Send(Request(u), 2 + u, 1 + u);
+  ASSERT_TRUE(Await([&] { return a->GetStats().applied == 7; }))
+      << "a decided " << a->GetStats().applied << " of 7";
+  EXPECT_EQ(Decisions().size(), 6u);
+
+  std::unique_ptr<Decider> b = Make("b", *store_b_);
+  ASSERT_TRUE(b->Start().ok());
+  a->Stop();  // leaves the group: b gets both partitions in one rebalance
+  ASSERT_TRUE(Await([&] { return b->owned().size() == 2; })) << "b never got the partitions";
+  const Decider::Stats restored = b->GetStats();
+  EXPECT_GE(restored.restores, 2u);
+  // Campaign row, six request rows, six holdings, the client's mark.
+  EXPECT_EQ(restored.restored_keys, 14u);
+  // The campaign's partition had a's records (epoch 1): b writes epoch 2.
+  int64_t epoch = 0;
+  for (const Decider::OwnedPartition& p : b->owned()) epoch = std::max(epoch, p.epoch);
+  EXPECT_EQ(epoch, 2);
+
+  // A re-sent input (the relay is at-least-once) and six new requests.
+  input.Send(Request(3), 5, 0);
+  for (int u = 6; u < 12; ++u) input.Send(Request(u), 2 + u, 1 + u);
+  ASSERT_TRUE(Await([&] { return b->GetStats().applied == 6; }))
+      << "b decided " << b->GetStats().applied << " of 6";
+  EXPECT_EQ(b->GetStats().duplicates, 1u);
+
+  const std::map<std::string, std::string> decisions = Decisions();
+  EXPECT_EQ(decisions.size(), 12u);
+  std::set<std::string> coupons;
+  int rejected = 0;
+  for (const auto& [request, outcome] : decisions) {
+    if (outcome == "rejected") {
+      ++rejected;
+    } else {
+      EXPECT_TRUE(coupons.insert(outcome).second) << outcome << " issued twice";
+    }
+  }
+  EXPECT_EQ(coupons.size(), 10u);
+  EXPECT_EQ(rejected, 2);
+  EXPECT_TRUE(coupons.count("C-10")) << "the numbering did not continue after the handoff";
+}
+
+}  // namespace
+}  // namespace surge::cluster

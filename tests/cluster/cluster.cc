@@ -658,7 +658,11 @@ std::string Fingerprint(const ClusterSnapshot& snapshot) {
 
 absl::StatusOr<ClusterSnapshot> Cluster::CollectSettled(absl::Duration timeout, std::string* why) {
   const absl::Time deadline = absl::Now() + timeout;
+  // Gives up early once nothing at all has changed for this long while
+  // items are still open: they are stuck, not slow.
+  constexpr absl::Duration kQuiet = absl::Seconds(20);
   std::string previous;
+  absl::Time changed_at = absl::Now();
   ClusterSnapshot last;
   std::string last_why = "no round completed";
   while (true) {
@@ -701,6 +705,7 @@ absl::StatusOr<ClusterSnapshot> Cluster::CollectSettled(absl::Duration timeout, 
     }
     const std::string fingerprint = Fingerprint(snapshot);
     const bool stable = fingerprint == previous;
+    if (!stable) changed_at = absl::Now();
     previous = fingerprint;
     last = std::move(snapshot);
     if (open.empty() && stable) {
@@ -712,11 +717,16 @@ absl::StatusOr<ClusterSnapshot> Cluster::CollectSettled(absl::Duration timeout, 
     last_why = absl::StrCat(n, " open item(s)", n > 0 ? ": " : "", absl::StrJoin(open, "; "),
                             stable ? "" : " (still changing)", kafka_note);
     if (absl::Now() >= deadline) break;
+    if (absl::Now() - changed_at >= kQuiet) {
+      absl::StrAppend(&last_why, "; nothing changed for ", absl::FormatDuration(kQuiet));
+      break;
+    }
     absl::SleepFor(absl::Milliseconds(300));  // between rounds of reads
   }
   if (why != nullptr) {
-    *why = absl::StrCat("the cluster did not settle within ", absl::FormatDuration(timeout), ": ",
-                        last_why);
+    *why = absl::StrCat("the cluster did not settle (waited ",
+                        absl::FormatDuration(absl::Now() - (deadline - timeout)), " of at most ",
+                        absl::FormatDuration(timeout), "): ", last_why);
   }
   return last;
 }
@@ -742,12 +752,10 @@ absl::StatusOr<ClusterReport> Cluster::CheckInvariants(const Acknowledged& ackno
                           " campaigns; acknowledged ", acknowledged.order_ids.size(), " orders, ",
                           acknowledged.coupon_request_ids.size(), " coupon requests");
     // What the logs hold that the topics do not (not relayed, or not routed).
-    std::set<std::string> in_kafka;
-    for (const v1::Event& e : snapshot->kafka) in_kafka.insert(e.event_id());
     std::map<std::string, int> missing;
     std::vector<std::string> examples;
     for (const auto& [id, e] : u.by_id) {
-      if (in_kafka.contains(id)) continue;
+      if (u.sources.at(id).contains("kafka")) continue;
       const auto* field =
           v1::Event::descriptor()->FindFieldByNumber(static_cast<int>(e.payload_case()));
       ++missing[field == nullptr ? "none" : std::string(field->name())];

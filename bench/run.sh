@@ -15,7 +15,7 @@
 #   BUILD_DIR=build CONCURRENCY=32 DURATION=5s bench/run.sh
 #   BENCH_QUICK=1 bench/run.sh        # quick mode: 5 s phases, 50k-request
 #                                     # flash sales, 300k commands before RSS
-#                                     # (about half the time; the report says so)
+#                                     # (shorter; the report says which mode)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

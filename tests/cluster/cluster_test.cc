@@ -610,6 +610,7 @@ TEST_F(ClusterTest, Zombie) {
   std::fprintf(stderr, "SIGCONT %s after %s stopped\n", cluster_->node_id(zombie).c_str(),
                absl::FormatDuration(absl::Now() - stopped_at).c_str());
   ASSERT_OK(cluster_->Cont(zombie));
+  const absl::Time resumed_at = absl::Now();
 
   // It rejoins as a member, and a rebalance gives it partitions again.
   ASSERT_OK(cluster_->WaitMemberAlive(others[0], zombie));
@@ -626,6 +627,35 @@ TEST_F(ClusterTest, Zombie) {
   load.Join();
   std::vector<LoadRecord> records = load.Records();
   std::fprintf(stderr, "load: %s\n", LoadRunner::Describe(records).c_str());
+  {
+    // What the zombie decided in its first seconds back (before it learnt it
+    // had lost its partitions), and how much of it other nodes had decided
+    // too: a measure of how much zombie behaviour this run exercised.
+    std::set<std::string> elsewhere;
+    for (int i : others) {
+      absl::StatusOr<std::vector<v1::Event>> log = rpc::ReadWholeLog(cluster_->Channel(i));
+      ASSERT_TRUE(log.ok()) << log.status();
+      for (const v1::Event& e : *log) elsewhere.insert(e.event_id());
+    }
+    absl::StatusOr<std::vector<v1::Event>> log = rpc::ReadWholeLog(cluster_->Channel(zombie));
+    ASSERT_TRUE(log.ok()) << log.status();
+    int decided = 0, also_elsewhere = 0;
+    for (const v1::Event& e : *log) {
+      const bool decision = e.has_coupon_issued() || e.has_coupon_rejected() ||
+                            e.has_stock_decreased() || e.has_stock_decrease_failed() ||
+                            e.has_stock_released() || e.has_order_confirmed() ||
+                            e.has_order_cancelled();
+      const absl::Time at = absl::FromUnixSeconds(e.recorded_at().seconds()) +
+                            absl::Nanoseconds(e.recorded_at().nanos());
+      if (!decision || at < resumed_at || at > resumed_at + absl::Seconds(3)) continue;
+      ++decided;
+      also_elsewhere += elsewhere.contains(e.event_id());
+    }
+    std::fprintf(stderr,
+                 "zombie %s appended %d decision events in its first 3 s after SIGCONT, %d of "
+                 "them also decided (same event id) by another node\n",
+                 cluster_->node_id(zombie).c_str(), decided, also_elsewhere);
+  }
   {
     int checked = 0, failures = 0;
     const std::string failed = CheckDecided(

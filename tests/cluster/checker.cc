@@ -644,6 +644,33 @@ ClusterReport CheckCluster(const ClusterSnapshot& snapshot, const Acknowledged& 
                  absl::StrCat("event ", c.event_id, ": ", c.first_source, " has ", Brief(*c.first),
                               " but ", c.second_source, " has ", Brief(*c.second)));
   }
+  if (!snapshot.kafka.empty()) {
+    for (const NodeSnapshot& node : snapshot.nodes) {
+      int64_t missing = 0;
+      std::string first;
+      for (const v1::Event& e : node.log) {
+        // The copy of this event (or the variant its payload went to).
+        bool relayed = false;
+        const std::string base = KeyOf(node.node, e);
+        const std::string payload = PayloadBytes(e);
+        for (int variant = 0;; ++variant) {
+          const std::string key = variant == 0 ? base : absl::StrCat(base, "#conflict", variant);
+          auto it = u.by_id.find(key);
+          if (it == u.by_id.end()) break;
+          if (PayloadBytes(it->second) != payload) continue;
+          relayed = u.sources.at(key).contains(kKafkaSource);
+          break;
+        }
+        if (relayed) continue;
+        if (missing++ == 0) {
+          first = absl::StrCat(e.event_id(), " at position ", e.position(), " ", Brief(e));
+        }
+      }
+      report.Check(kRelayed, missing == 0,
+                   absl::StrCat(node.node, ": ", missing, " of ", node.log.size(),
+                                " events of its log are not in Kafka, the first: ", first));
+    }
+  }
   CheckCoupons(snapshot, u, acknowledged, expected, &report);
   CheckOrdersAndStock(snapshot, u, acknowledged, expected, &report);
 

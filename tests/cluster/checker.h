@@ -41,6 +41,9 @@ inline constexpr char kCouponSettled[] = "every coupon request is decided";
 inline constexpr char kAcknowledged[] = "every acknowledged command is decided";
 inline constexpr char kReadModelsAgree[] = "read models identical on every node";
 inline constexpr char kReplay[] = "read models == replay of the union of decisions";
+// Checked only when the snapshot holds the Kafka topics: the relay publishes
+// every event of every log (the log is the outbox).
+inline constexpr char kRelayed[] = "every event of a node's log is in Kafka";
 
 // What one node answered: its whole log and its read models for the keys
 // seen anywhere in the cluster (absent key = the node answered NOT_FOUND).

@@ -246,6 +246,17 @@ TEST(ClusterCheckerTest, KafkaCompletesWhatALostNodeHadRelayed) {
   EXPECT_TRUE(report.Violated(kOrderSettledOnce)) << report.Summary();
 }
 
+TEST(ClusterCheckerTest, EventsALiveNodeNeverRelayed) {
+  ClusterSnapshot s = Baseline();
+  s.kafka.pop_back();  // n2's last decision never reached Kafka
+  ClusterReport report = CheckCluster(s, BaselineAcks());
+  EXPECT_TRUE(report.Violated(kRelayed)) << report.Summary();
+  EXPECT_NE(report.Summary().find("x:r3"), std::string::npos) << report.Summary();
+  // Without the topics, nothing is said about the relay.
+  s.kafka.clear();
+  EXPECT_FALSE(CheckCluster(s, BaselineAcks()).Violated(kRelayed));
+}
+
 TEST(ClusterCheckerTest, SameEventIdWithAnotherPayload) {
   ClusterSnapshot s = Baseline();
   // A zombie's stale copy of d:o1:0 made on other state.

@@ -609,6 +609,18 @@ std::vector<std::string> Unsettled(const ClusterSnapshot& snapshot, const Union&
     if (e.has_coupon_rejected()) decided_requests.insert(e.coupon_rejected().request_id());
   }
   std::vector<std::string> open;
+  if (!snapshot.kafka.empty()) {
+    // The relay still has to publish these (or is stuck: the checker says).
+    std::set<std::string> in_kafka;
+    for (const v1::Event& e : snapshot.kafka) in_kafka.insert(e.event_id());
+    for (const NodeSnapshot& node : snapshot.nodes) {
+      int64_t missing = 0;
+      for (const v1::Event& e : node.log) missing += !in_kafka.contains(e.event_id());
+      if (missing > 0) {
+        open.push_back(absl::StrCat(node.node, ": ", missing, " log events not in Kafka yet"));
+      }
+    }
+  }
   for (const std::string& id : placed) {
     if (!decided_orders.contains(id)) open.push_back(absl::StrCat("order ", id, " undecided"));
   }

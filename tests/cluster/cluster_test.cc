@@ -21,6 +21,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "tests/cluster/checker.h"
@@ -233,6 +234,21 @@ class ClusterTest : public ::testing::Test {
     EXPECT_FALSE(absl::StartsWith(why, "the cluster did not settle")) << why;
     if (!why.empty()) std::fprintf(stderr, "checker note: %s\n", why.c_str());
     EXPECT_TRUE(report->ok()) << "cluster invariants violated: " << report->Summary();
+    if (report->Violated(kRelayed)) {
+      // The relay's own account of itself, per node.
+      for (int i : cluster_->up_nodes()) {
+        absl::StatusOr<std::string> body = cluster_->Metrics(i);
+        if (!body.ok()) continue;
+        std::vector<std::string> lines;
+        for (absl::string_view line : absl::StrSplit(*body, '\n')) {
+          if (absl::StartsWith(line, "surge_relay") || absl::StartsWith(line, "surge_log_head")) {
+            lines.emplace_back(line);
+          }
+        }
+        std::fprintf(stderr, "%s relay metrics:\n  %s\n", cluster_->node_id(i).c_str(),
+                     absl::StrJoin(lines, "\n  ").c_str());
+      }
+    }
     std::fprintf(stderr, "cluster checker over %s: %s\n", stats.c_str(),
                  report->ok() ? absl::StrCat(report->checks(), " checks, 0 violations").c_str()
                               : "violations (above)");

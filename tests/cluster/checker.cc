@@ -40,8 +40,8 @@ std::string Brief(const v1::Event& e) {
   payload.clear_node_id();
   std::string text = payload.ShortDebugString();
   if (text.size() > 200) text = absl::StrCat(text.substr(0, 200), "...");
-  return absl::StrCat("{", text, "} [node ", e.node_id(), " position ", e.position(),
-                      " request ", e.request_id(), " causation ", e.causation_id(), "]");
+  return absl::StrCat("{", text, "} [node ", e.node_id(), " position ", e.position(), " request ",
+                      e.request_id(), " causation ", e.causation_id(), "]");
 }
 
 std::string KeyOf(const std::string& source, const v1::Event& e) {
@@ -159,7 +159,8 @@ std::string DescribeValues(const Values& values) {
 std::string OrderView(const v1::Order* o) {
   if (o == nullptr) return "NOT_FOUND";
   std::vector<std::string> lines;
-  for (const v1::OrderLine& l : o->lines()) lines.push_back(absl::StrCat(l.sku(), ":", l.quantity()));
+  for (const v1::OrderLine& l : o->lines())
+    lines.push_back(absl::StrCat(l.sku(), ":", l.quantity()));
   return absl::StrCat(v1::OrderStatus_Name(o->status()), " user=", o->user_id(), " lines=[",
                       absl::StrJoin(lines, ","), "] reason=\"", o->reason(), "\"");
 }
@@ -191,8 +192,8 @@ const typename Map::mapped_type* Find(const Map& map, const std::string& key) {
 // The same key must read the same on every node.
 template <typename Row>
 void CheckAgree(const ClusterSnapshot& snapshot, const std::string& what, const std::string& key,
-                std::map<std::string, Row> NodeSnapshot::*rows,
-                std::string (*view)(const Row*), ClusterReport* report) {
+                std::map<std::string, Row> NodeSnapshot::*rows, std::string (*view)(const Row*),
+                ClusterReport* report) {
   if (snapshot.nodes.size() < 2) return;
   std::map<std::string, std::vector<std::string>> by_view;
   for (const NodeSnapshot& node : snapshot.nodes) {
@@ -202,16 +203,18 @@ void CheckAgree(const ClusterSnapshot& snapshot, const std::string& what, const 
   for (const auto& [v, nodes] : by_view) {
     parts.push_back(absl::StrCat(absl::StrJoin(nodes, ","), ": ", v));
   }
-  report->Check(kReadModelsAgree, by_view.size() == 1,
-                absl::StrCat(what, " ", key, " differs between nodes: ", absl::StrJoin(parts, " | ")));
+  report->Check(
+      kReadModelsAgree, by_view.size() == 1,
+      absl::StrCat(what, " ", key, " differs between nodes: ", absl::StrJoin(parts, " | ")));
 }
 
 void CheckCoupons(const ClusterSnapshot& snapshot, const Union& u, const Acknowledged& acked,
                   Expected* expected, ClusterReport* report) {
-  std::map<std::string, Values> decisions;           // request id -> decision values
+  std::map<std::string, Values> decisions;                          // request id -> decision values
   std::map<std::string, std::set<std::string>> requests_of_coupon;  // coupon id -> request ids
-  std::map<std::string, Values> campaign_specs;      // code -> spec values
-  std::map<std::pair<std::string, std::string>, std::set<std::string>> held;  // code,user -> coupons
+  std::map<std::string, Values> campaign_specs;                     // code -> spec values
+  std::map<std::pair<std::string, std::string>, std::set<std::string>>
+      held;                                                         // code,user -> coupons
   std::map<std::string, std::vector<const v1::Event*>> rejections;  // code -> rejections
   std::set<std::string> requested;
   for (const auto& [id, e] : u.by_id) {
@@ -245,9 +248,9 @@ void CheckCoupons(const ClusterSnapshot& snapshot, const Union& u, const Acknowl
       }
       case v1::Event::kCouponRejected: {
         const auto& c = e.coupon_rejected();
-        decisions[c.request_id()][absl::StrCat("REJECTED ",
-                                               v1::CouponRejectReason_Name(c.reason()))]
-            .insert(id);
+        decisions[c.request_id()]
+                 [absl::StrCat("REJECTED ", v1::CouponRejectReason_Name(c.reason()))]
+                     .insert(id);
         rejections[c.code()].push_back(&e);
         Expected::CouponDecision& d = expected->coupon_requests[c.request_id()];
         if (d.status != v1::COUPON_REQUEST_STATUS_ISSUED) {
@@ -277,9 +280,9 @@ void CheckCoupons(const ClusterSnapshot& snapshot, const Union& u, const Acknowl
   }
   // Limits.
   for (const auto& [code, specs] : campaign_specs) {
-    report->Check(kCouponLimits, specs.size() == 1,
-                  absl::StrCat("campaign ", code, " created with different specs: ",
-                               DescribeValues(specs)));
+    report->Check(
+        kCouponLimits, specs.size() == 1,
+        absl::StrCat("campaign ", code, " created with different specs: ", DescribeValues(specs)));
   }
   for (const auto& [code, row] : expected->campaigns) {
     const int64_t issued = static_cast<int64_t>(row.issued_requests.size());
@@ -294,8 +297,9 @@ void CheckCoupons(const ClusterSnapshot& snapshot, const Union& u, const Acknowl
       const auto& r = e->coupon_rejected();
       const auto user = held.find({code, r.user_id()});
       const int64_t user_holds = user == held.end() ? 0 : static_cast<int64_t>(user->second.size());
-      const std::string where = absl::StrCat("campaign ", code, " request ", r.request_id(),
-                                             " (user ", r.user_id(), ", event ", e->event_id(), ")");
+      const std::string where =
+          absl::StrCat("campaign ", code, " request ", r.request_id(), " (user ", r.user_id(),
+                       ", event ", e->event_id(), ")");
       switch (r.reason()) {
         case v1::COUPON_REJECT_REASON_SOLD_OUT:
           report->Check(kCouponLimits, issued >= row.total_quantity,
@@ -320,11 +324,12 @@ void CheckCoupons(const ClusterSnapshot& snapshot, const Union& u, const Acknowl
   }
   for (const auto& [code_user, coupons] : held) {
     auto campaign = expected->campaigns.find(code_user.first);
-    const int64_t limit = campaign == expected->campaigns.end() ? 1 : campaign->second.per_user_limit;
-    report->Check(kCouponLimits, static_cast<int64_t>(coupons.size()) <= limit,
-                  absl::StrCat("user ", code_user.second, " holds ", coupons.size(),
-                               " distinct coupons of ", code_user.first, " (limit ", limit,
-                               "): ", absl::StrJoin(coupons, ",")));
+    const int64_t limit =
+        campaign == expected->campaigns.end() ? 1 : campaign->second.per_user_limit;
+    report->Check(
+        kCouponLimits, static_cast<int64_t>(coupons.size()) <= limit,
+        absl::StrCat("user ", code_user.second, " holds ", coupons.size(), " distinct coupons of ",
+                     code_user.first, " (limit ", limit, "): ", absl::StrJoin(coupons, ",")));
   }
   // Settled.
   for (const std::string& request_id : requested) {
@@ -353,23 +358,24 @@ void CheckCoupons(const ClusterSnapshot& snapshot, const Union& u, const Acknowl
     for (const auto& [request_id, d] : expected->coupon_requests) {
       const v1::CouponRequest* r = Find(node.coupon_requests, request_id);
       bool same = r != nullptr && r->status() == d.status;
-      if (same && d.status == v1::COUPON_REQUEST_STATUS_ISSUED) same = r->coupon_id() == d.coupon_id;
+      if (same && d.status == v1::COUPON_REQUEST_STATUS_ISSUED)
+        same = r->coupon_id() == d.coupon_id;
       if (same && d.status == v1::COUPON_REQUEST_STATUS_REJECTED) same = r->reason() == d.reason;
-      report->Check(kReplay, same,
-                    absl::StrCat(node.node, ": GetCouponRequest ", request_id, " says ",
-                                 CouponRequestView(r), "; the union says ",
-                                 v1::CouponRequestStatus_Name(d.status), " coupon=", d.coupon_id,
-                                 " reason=", v1::CouponRejectReason_Name(d.reason)));
+      report->Check(
+          kReplay, same,
+          absl::StrCat(node.node, ": GetCouponRequest ", request_id, " says ", CouponRequestView(r),
+                       "; the union says ", v1::CouponRequestStatus_Name(d.status),
+                       " coupon=", d.coupon_id, " reason=", v1::CouponRejectReason_Name(d.reason)));
     }
   }
 }
 
-void CheckOrdersAndStock(const ClusterSnapshot& snapshot, const Union& u,
-                         const Acknowledged& acked, Expected* expected, ClusterReport* report) {
-  std::map<std::string, Values> placed;                      // order id -> lines
+void CheckOrdersAndStock(const ClusterSnapshot& snapshot, const Union& u, const Acknowledged& acked,
+                         Expected* expected, ClusterReport* report) {
+  std::map<std::string, Values> placed;                        // order id -> lines
   std::map<std::string, std::vector<v1::OrderLine>> lines_of;  // order id -> lines
   std::map<std::string, std::map<std::string, v1::Event::PayloadCase>> terminal;  // order -> id
-  std::map<std::string, Values> decreased, failed, released;  // line key -> values
+  std::map<std::string, Values> decreased, failed, released;              // line key -> values
   std::map<std::string, std::pair<std::string, int64_t>> decreased_line;  // line key -> sku, qty
   std::map<std::string, std::pair<std::string, int64_t>> released_line;
   std::map<std::string, std::set<std::string>> requested;  // line key -> StockDecreaseRequested ids
@@ -390,9 +396,11 @@ void CheckOrdersAndStock(const ClusterSnapshot& snapshot, const Union& u,
       case v1::Event::kOrderPlaced: {
         const auto& p = e.order_placed();
         std::vector<std::string> lines;
-        for (const v1::OrderLine& l : p.lines()) lines.push_back(absl::StrCat(l.sku(), ":", l.quantity()));
-        placed[p.order_id()][absl::StrCat("user=", p.user_id(), " lines=", absl::StrJoin(lines, ","))]
-            .insert(id);
+        for (const v1::OrderLine& l : p.lines())
+          lines.push_back(absl::StrCat(l.sku(), ":", l.quantity()));
+        placed[p.order_id()]
+              [absl::StrCat("user=", p.user_id(), " lines=", absl::StrJoin(lines, ","))]
+                  .insert(id);
         lines_of.try_emplace(p.order_id(), p.lines().begin(), p.lines().end());
         break;
       }
@@ -405,13 +413,13 @@ void CheckOrdersAndStock(const ClusterSnapshot& snapshot, const Union& u,
       case v1::Event::kStockDecreased: {
         const auto& d = e.stock_decreased();
         const std::string key = LineKey(d.order_id(), d.line_index());
-        decreased[key][absl::StrCat(d.sku(), " x", d.quantity(), " available_after=",
-                                    d.available_after())]
+        decreased[key][absl::StrCat(d.sku(), " x", d.quantity(),
+                                    " available_after=", d.available_after())]
             .insert(id);
         decreased_line.try_emplace(key, d.sku(), d.quantity());
         report->Check(kStockNonNegative, d.available_after() >= 0,
-                      absl::StrCat("StockDecreased ", id, " of ", d.sku(), " leaves available_after ",
-                                   d.available_after()));
+                      absl::StrCat("StockDecreased ", id, " of ", d.sku(),
+                                   " leaves available_after ", d.available_after()));
         break;
       }
       case v1::Event::kStockDecreaseFailed: {
@@ -427,13 +435,13 @@ void CheckOrdersAndStock(const ClusterSnapshot& snapshot, const Union& u,
       case v1::Event::kStockReleased: {
         const auto& r = e.stock_released();
         const std::string key = LineKey(r.order_id(), r.line_index());
-        released[key][absl::StrCat(r.sku(), " x", r.quantity(), " available_after=",
-                                   r.available_after())]
+        released[key][absl::StrCat(r.sku(), " x", r.quantity(),
+                                   " available_after=", r.available_after())]
             .insert(id);
         released_line.try_emplace(key, r.sku(), r.quantity());
         report->Check(kStockNonNegative, r.available_after() >= 0,
-                      absl::StrCat("StockReleased ", id, " of ", r.sku(), " leaves available_after ",
-                                   r.available_after()));
+                      absl::StrCat("StockReleased ", id, " of ", r.sku(),
+                                   " leaves available_after ", r.available_after()));
         break;
       }
       default:
@@ -443,7 +451,9 @@ void CheckOrdersAndStock(const ClusterSnapshot& snapshot, const Union& u,
 
   // Stock: once per line, by business key.
   for (const auto* family : {&decreased, &failed, &released}) {
-    const char* name = family == &decreased ? "decreased" : family == &failed ? "failed" : "released";
+    const char* name = family == &decreased ? "decreased"
+                       : family == &failed  ? "failed"
+                                            : "released";
     for (const auto& [line, values] : *family) {
       report->Check(kStockOncePerLine, values.size() == 1,
                     absl::StrCat("order line ", line, " ", name, " ", values.size(),
@@ -453,10 +463,10 @@ void CheckOrdersAndStock(const ClusterSnapshot& snapshot, const Union& u,
   }
   for (const auto& [line, values] : decreased) {
     auto f = failed.find(line);
-    report->Check(kStockOncePerLine, f == failed.end(),
-                  absl::StrCat("order line ", line, " both decreased (", DescribeValues(values),
-                               ") and failed (",
-                               f == failed.end() ? "" : DescribeValues(f->second), ")"));
+    report->Check(
+        kStockOncePerLine, f == failed.end(),
+        absl::StrCat("order line ", line, " both decreased (", DescribeValues(values),
+                     ") and failed (", f == failed.end() ? "" : DescribeValues(f->second), ")"));
   }
   for (const auto& [line, values] : released) {
     report->Check(kStockOncePerLine, decreased.contains(line),
@@ -471,17 +481,17 @@ void CheckOrdersAndStock(const ClusterSnapshot& snapshot, const Union& u,
   }
   for (const std::string& sku : u.skus) expected->stock.try_emplace(sku);
   for (const auto& [sku, row] : expected->stock) {
-    report->Check(kStockNonNegative, row.available() >= 0,
-                  absl::StrCat("replay of ", sku, ": restocked ", row.restocked, " - decreased ",
-                               row.decreased, " + released ", row.released, " = ",
-                               row.available()));
+    report->Check(
+        kStockNonNegative, row.available() >= 0,
+        absl::StrCat("replay of ", sku, ": restocked ", row.restocked, " - decreased ",
+                     row.decreased, " + released ", row.released, " = ", row.available()));
   }
 
   // Orders: settled exactly once, consistently with their lines.
   for (const auto& [order_id, values] : placed) {
     report->Check(kOrderSettledOnce, values.size() == 1,
-                  absl::StrCat("order ", order_id, " placed with different bodies: ",
-                               DescribeValues(values)));
+                  absl::StrCat("order ", order_id,
+                               " placed with different bodies: ", DescribeValues(values)));
     auto t = terminal.find(order_id);
     const size_t n = t == terminal.end() ? 0 : t->second.size();
     std::vector<std::string> outcomes;
@@ -515,7 +525,8 @@ void CheckOrdersAndStock(const ClusterSnapshot& snapshot, const Union& u,
           auto it = family->find(key);
           if (it == family->end()) continue;
           std::set<std::string> ids;
-          for (const auto& [value, value_ids] : it->second) ids.insert(value_ids.begin(), value_ids.end());
+          for (const auto& [value, value_ids] : it->second)
+            ids.insert(value_ids.begin(), value_ids.end());
           absl::StrAppend(&fact, ", ", name, " ", where(ids));
         }
         if (!decreased.contains(key) && !failed.contains(key)) {
@@ -525,11 +536,11 @@ void CheckOrdersAndStock(const ClusterSnapshot& snapshot, const Union& u,
       }
       history = absl::StrCat(" (", absl::StrJoin(facts, " | "), ")");
     }
-    report->Check(kOrderSettledOnce, n == 1,
-                  n == 0 ? absl::StrCat("order ", order_id, " was never settled", history)
-                         : absl::StrCat("order ", order_id, " settled ", n,
-                                        " times (distinct event ids): ",
-                                        absl::StrJoin(outcomes, ", ")));
+    report->Check(
+        kOrderSettledOnce, n == 1,
+        n == 0 ? absl::StrCat("order ", order_id, " was never settled", history)
+               : absl::StrCat("order ", order_id, " settled ", n,
+                              " times (distinct event ids): ", absl::StrJoin(outcomes, ", ")));
     expected->orders[order_id] = v1::ORDER_STATUS_PENDING;
     if (n == 0) continue;
     // With two outcomes the first one (by event id) stands; the count above
@@ -549,15 +560,15 @@ void CheckOrdersAndStock(const ClusterSnapshot& snapshot, const Union& u,
                     absl::StrCat("order ", order_id, " is ", confirmed ? "confirmed" : "cancelled",
                                  " but its line ", i, " was never decided by stock"));
       if (confirmed) {
-        report->Check(kOrderSettledOnce, dec && !fail && !rel,
-                      absl::StrCat("order ", order_id, " confirmed but line ", i,
-                                   dec ? "" : " not decreased", fail ? " failed" : "",
-                                   rel ? " released" : ""));
+        report->Check(
+            kOrderSettledOnce, dec && !fail && !rel,
+            absl::StrCat("order ", order_id, " confirmed but line ", i, dec ? "" : " not decreased",
+                         fail ? " failed" : "", rel ? " released" : ""));
       } else {
-        report->Check(kOrderSettledOnce, dec == rel,
-                      absl::StrCat("order ", order_id, " cancelled but line ", i,
-                                   dec ? " decreased and never released"
-                                       : " released without a decrease"));
+        report->Check(
+            kOrderSettledOnce, dec == rel,
+            absl::StrCat("order ", order_id, " cancelled but line ", i,
+                         dec ? " decreased and never released" : " released without a decrease"));
       }
     }
     if (!confirmed) {
@@ -622,8 +633,8 @@ std::string ClusterReport::Summary() const {
   }
   for (const std::string& v : violations_) absl::StrAppend(&out, "\n  - ", v);
   if (violation_count_ > static_cast<int64_t>(violations_.size())) {
-    absl::StrAppend(&out, "\n  ... and ", violation_count_ - static_cast<int64_t>(violations_.size()),
-                    " more");
+    absl::StrAppend(&out, "\n  ... and ",
+                    violation_count_ - static_cast<int64_t>(violations_.size()), " more");
   }
   return out;
 }

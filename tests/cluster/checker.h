@@ -32,7 +32,8 @@ namespace surge::cluster_test {
 
 // Invariant names, as they appear in reports.
 inline constexpr char kOneEventOnePayload[] = "copies of one event_id carry one payload";
-inline constexpr char kCouponDecidedOnce[] = "one decision per coupon request, one request per coupon";
+inline constexpr char kCouponDecidedOnce[] =
+    "one decision per coupon request, one request per coupon";
 inline constexpr char kCouponLimits[] = "issued <= total_quantity and <= per_user_limit";
 inline constexpr char kStockNonNegative[] = "stock never negative";
 inline constexpr char kStockOncePerLine[] = "stock taken and released at most once per order line";
@@ -50,10 +51,10 @@ inline constexpr char kRelayed[] = "every event of a node's log is in Kafka";
 struct NodeSnapshot {
   std::string node;  // label, e.g. "n1"
   std::vector<v1::Event> log;
-  std::map<std::string, v1::Order> orders;                    // by order id
-  std::map<std::string, v1::Stock> stock;                     // by sku
-  std::map<std::string, v1::Campaign> campaigns;              // by code
-  std::map<std::string, v1::CouponRequest> coupon_requests;   // by request id
+  std::map<std::string, v1::Order> orders;                   // by order id
+  std::map<std::string, v1::Stock> stock;                    // by sku
+  std::map<std::string, v1::Campaign> campaigns;             // by code
+  std::map<std::string, v1::CouponRequest> coupon_requests;  // by request id
 };
 
 struct ClusterSnapshot {
@@ -72,7 +73,7 @@ struct Acknowledged {
 
 // The union of the sources: one event per event_id, and the keys it names.
 struct Union {
-  std::map<std::string, v1::Event> by_id;          // event_id -> first copy seen
+  std::map<std::string, v1::Event> by_id;                // event_id -> first copy seen
   std::map<std::string, std::set<std::string>> sources;  // event_id -> sources holding it
   std::set<std::string> order_ids;
   std::set<std::string> skus;
@@ -86,9 +87,9 @@ Union UnionOf(const ClusterSnapshot& snapshot);
 // The decisions of the union, folded: what every node's read models must say.
 struct Expected {
   struct StockRow {
-    int64_t restocked = 0;   // distinct adjustments applied
-    int64_t decreased = 0;   // distinct order lines decreased
-    int64_t released = 0;    // distinct order lines released
+    int64_t restocked = 0;  // distinct adjustments applied
+    int64_t decreased = 0;  // distinct order lines decreased
+    int64_t released = 0;   // distinct order lines released
     int64_t available() const { return restocked - decreased + released; }
     int64_t reserved() const { return decreased - released; }
   };
@@ -103,10 +104,10 @@ struct Expected {
     std::string coupon_id;
     v1::CouponRejectReason reason = v1::COUPON_REJECT_REASON_UNSPECIFIED;
   };
-  std::map<std::string, StockRow> stock;                   // by sku
-  std::map<std::string, CampaignRow> campaigns;            // by code
-  std::map<std::string, v1::OrderStatus> orders;           // by order id (PENDING if undecided)
-  std::map<std::string, CouponDecision> coupon_requests;   // by request id
+  std::map<std::string, StockRow> stock;                  // by sku
+  std::map<std::string, CampaignRow> campaigns;           // by code
+  std::map<std::string, v1::OrderStatus> orders;          // by order id (PENDING if undecided)
+  std::map<std::string, CouponDecision> coupon_requests;  // by request id
 };
 
 class ClusterReport {

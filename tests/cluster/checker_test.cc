@@ -196,8 +196,8 @@ ClusterSnapshot Baseline() {
             Rejected("x:r3", "r3", "cat", "C", v1::COUPON_REJECT_REASON_SOLD_OUT)};
   for (NodeSnapshot* n : {&n1, &n2}) {
     n->orders["o1"] = OrderRow("o1", "ann", "book", 5, v1::ORDER_STATUS_CONFIRMED);
-    n->orders["o2"] = OrderRow("o2", "bob", "book", 6, v1::ORDER_STATUS_CANCELLED,
-                               "insufficient stock");
+    n->orders["o2"] =
+        OrderRow("o2", "bob", "book", 6, v1::ORDER_STATUS_CANCELLED, "insufficient stock");
     n->stock["book"] = StockRow("book", 5, 5);
     n->campaigns["C"] = CampaignRow("C", 2, 2);
     n->coupon_requests["r1"] = RequestRow("r1", "ann", v1::COUPON_REQUEST_STATUS_ISSUED, "cp1");
@@ -407,7 +407,8 @@ TEST(ClusterCheckerTest, LineBothDecreasedAndFailed) {
   AddEverywhere(s, Failed("f:o1:0", "o1", 0, "book", 5, 0));
   ClusterReport report = CheckCluster(s, BaselineAcks());
   EXPECT_TRUE(report.Violated(kStockOncePerLine)) << report.Summary();
-  EXPECT_TRUE(report.Violated(kOrderSettledOnce)) << report.Summary();  // confirmed with a failed line
+  EXPECT_TRUE(report.Violated(kOrderSettledOnce))
+      << report.Summary();  // confirmed with a failed line
 }
 
 TEST(ClusterCheckerTest, OrderSettledTwiceUnderDistinctEventIds) {

@@ -338,7 +338,8 @@ absl::Status Cluster::Signal(int i, int signal) {
   const pid_t pid = Pid(i);
   if (pid <= 0) return absl::FailedPreconditionError(absl::StrCat(node_id(i), " is not running"));
   if (::kill(pid, signal) != 0) {
-    return absl::InternalError(absl::StrCat("kill(", pid, ", ", signal, "): ", std::strerror(errno)));
+    return absl::InternalError(
+        absl::StrCat("kill(", pid, ", ", signal, "): ", std::strerror(errno)));
   }
   return absl::OkStatus();
 }
@@ -368,7 +369,8 @@ absl::StatusOr<int> Cluster::Terminate(int i) {
 absl::Status Cluster::Restart(int i) {
   nodes_[i].stopped = false;
   absl::Status s = nodes_[i].process->Restart();
-  if (!s.ok()) return absl::Status(s.code(), absl::StrCat("restarting ", node_id(i), ": ", s.message()));
+  if (!s.ok())
+    return absl::Status(s.code(), absl::StrCat("restarting ", node_id(i), ": ", s.message()));
   return s;
 }
 
@@ -402,7 +404,8 @@ absl::Status Cluster::WaitAllPartitionsOwned(const std::set<int>& owners, bool e
   return rpc::WaitFor(
       absl::StrCat("every partition of every decider owned by {", absl::StrJoin(want, ","), "}",
                    each_owns ? ", each owning some" : ""),
-      timeout, [&](std::string* detail) {
+      timeout,
+      [&](std::string* detail) {
         // Ask the owners in turn (each reports its own view of the group).
         std::vector<int> candidates;
         for (int o : owners) {
@@ -415,7 +418,8 @@ absl::Status Cluster::WaitAllPartitionsOwned(const std::set<int>& owners, bool e
         const int asked = candidates[round++ % candidates.size()];
         absl::StatusOr<v1::DescribeClusterResponse> r = rpc::DescribeCluster(Channel(asked));
         if (!r.ok()) {
-          *detail = absl::StrCat("DescribeCluster on ", node_id(asked), ": ", r.status().ToString());
+          *detail =
+              absl::StrCat("DescribeCluster on ", node_id(asked), ": ", r.status().ToString());
           return false;
         }
         std::map<std::pair<std::string, int32_t>, std::string> owner_of;
@@ -682,9 +686,8 @@ absl::StatusOr<ClusterSnapshot> Cluster::CollectSettled(absl::Duration timeout, 
     for (int i : up_nodes()) {
       absl::StatusOr<std::vector<v1::Event>> log = rpc::ReadWholeLog(Channel(i));
       if (!log.ok()) {
-        return absl::Status(log.status().code(),
-                            absl::StrCat("reading the log of ", node_id(i), ": ",
-                                         log.status().message()));
+        return absl::Status(log.status().code(), absl::StrCat("reading the log of ", node_id(i),
+                                                              ": ", log.status().message()));
       }
       snapshot.nodes.push_back(NodeSnapshot{.node = node_id(i), .log = *std::move(log)});
     }
@@ -706,8 +709,9 @@ absl::StatusOr<ClusterSnapshot> Cluster::CollectSettled(absl::Duration timeout, 
       std::vector<int> up = up_nodes();
       for (size_t k = 0; k < snapshot.nodes.size(); ++k) {
         rpc::Channel ch = Channel(up[k]);
-        readers.emplace_back(
-            [ch, &u, node = &snapshot.nodes[k], error = &errors[k]] { ReadModels(ch, u, node, error); });
+        readers.emplace_back([ch, &u, node = &snapshot.nodes[k], error = &errors[k]] {
+          ReadModels(ch, u, node, error);
+        });
       }
       for (std::thread& t : readers) t.join();
     }
@@ -772,8 +776,8 @@ absl::StatusOr<ClusterReport> Cluster::CheckInvariants(const Acknowledged& ackno
           v1::Event::descriptor()->FindFieldByNumber(static_cast<int>(e.payload_case()));
       ++missing[field == nullptr ? "none" : std::string(field->name())];
       if (examples.size() < 4) {
-        examples.push_back(absl::StrCat(id, " from ", absl::StrJoin(u.sources.at(id), ","), " at ",
-                                        e.position()));
+        examples.push_back(
+            absl::StrCat(id, " from ", absl::StrJoin(u.sources.at(id), ","), " at ", e.position()));
       }
     }
     if (!missing.empty()) {

@@ -94,12 +94,12 @@ class Cluster {
   // names the node's data dir). -1 when not running.
   pid_t Pid(int i) const;
 
-  void Kill(int i);                       // SIGKILL, reaped
-  absl::Status Stop(int i);               // SIGSTOP
-  absl::Status Cont(int i);               // SIGCONT
-  absl::StatusOr<int> Terminate(int i);   // SIGTERM, waits for the exit code
-  absl::Status Restart(int i);            // same data dir and flags
-  absl::Status WipeDisk(int i);           // deletes the data dir (node must be down)
+  void Kill(int i);                      // SIGKILL, reaped
+  absl::Status Stop(int i);              // SIGSTOP
+  absl::Status Cont(int i);              // SIGCONT
+  absl::StatusOr<int> Terminate(int i);  // SIGTERM, waits for the exit code
+  absl::Status Restart(int i);           // same data dir and flags
+  absl::Status WipeDisk(int i);          // deletes the data dir (node must be down)
 
   absl::StatusOr<v1::DescribeClusterResponse> Describe(int i);
 

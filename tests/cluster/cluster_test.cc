@@ -8,6 +8,8 @@
 // session.timeout - 1 s, a SIGKILLed node leaves after the session timeout),
 // so every wait is a condition polled under a bound of 60-120 s, never a
 // sleep.
+#include "tests/cluster/cluster.h"
+
 #include <algorithm>
 #include <functional>
 #include <latch>
@@ -25,7 +27,6 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "tests/cluster/checker.h"
-#include "tests/cluster/cluster.h"
 #include "tests/cluster/load.h"
 #include "tests/cluster/rpc.h"
 
@@ -36,9 +37,9 @@ constexpr int kPartitions = 6;
 constexpr int64_t kSettleWaitMs = 30000;
 constexpr absl::Duration kOwnershipTimeout = absl::Seconds(90);
 
-#define ASSERT_OK(expr)                                   \
-  do {                                                    \
-    const absl::Status _s = (expr);                       \
+#define ASSERT_OK(expr)                                     \
+  do {                                                      \
+    const absl::Status _s = (expr);                         \
     ASSERT_TRUE(_s.ok()) << #expr << ": " << _s.ToString(); \
   } while (0)
 
@@ -48,9 +49,10 @@ class ClusterTest : public ::testing::Test {
     if (cluster_ == nullptr) return;
     if (HasFailure()) {
       std::fprintf(stderr, "%s\n%s\n",
-                   cluster_->GrepLogs({"partition", "rebalance", "restor", "assign", "revok",
-                                       "fenc", "epoch", "error"},
-                                      25)
+                   cluster_
+                       ->GrepLogs({"partition", "rebalance", "restor", "assign", "revok", "fenc",
+                                   "epoch", "error"},
+                                  25)
                        .c_str(),
                    cluster_->LogTails(50).c_str());
     }
@@ -77,40 +79,38 @@ class ClusterTest : public ::testing::Test {
   // Waits until GetStock(sku) on every listed node shows `available`.
   absl::Status WaitStock(const std::string& sku, int64_t available, const std::vector<int>& nodes,
                          absl::Duration timeout = absl::Seconds(60)) {
-    return rpc::WaitFor(
-        absl::StrCat("GetStock ", sku, " available=", available, " on every node"), timeout,
-        [&](std::string* detail) {
-          std::vector<std::string> seen;
-          bool all = true;
-          for (int i : nodes) {
-            absl::StatusOr<v1::Stock> s = rpc::GetStock(cluster_->Channel(i), sku);
-            seen.push_back(absl::StrCat(cluster_->node_id(i), "=",
-                                        s.ok() ? absl::StrCat(s->available())
-                                               : s.status().ToString()));
-            all = all && s.ok() && s->available() == available;
-          }
-          *detail = absl::StrJoin(seen, ", ");
-          return all;
-        });
+    return rpc::WaitFor(absl::StrCat("GetStock ", sku, " available=", available, " on every node"),
+                        timeout, [&](std::string* detail) {
+                          std::vector<std::string> seen;
+                          bool all = true;
+                          for (int i : nodes) {
+                            absl::StatusOr<v1::Stock> s = rpc::GetStock(cluster_->Channel(i), sku);
+                            seen.push_back(absl::StrCat(
+                                cluster_->node_id(i), "=",
+                                s.ok() ? absl::StrCat(s->available()) : s.status().ToString()));
+                            all = all && s.ok() && s->available() == available;
+                          }
+                          *detail = absl::StrJoin(seen, ", ");
+                          return all;
+                        });
   }
 
   // Waits until GetCampaign(code) succeeds on every listed node (a node
   // accepts RequestCoupon only for a campaign its read model holds).
   absl::Status WaitCampaignVisible(const std::string& code, const std::vector<int>& nodes,
                                    absl::Duration timeout = absl::Seconds(60)) {
-    return rpc::WaitFor(absl::StrCat("campaign ", code, " visible on every node"), timeout,
-                        [&](std::string* detail) {
-                          for (int i : nodes) {
-                            absl::StatusOr<v1::Campaign> c =
-                                rpc::GetCampaign(cluster_->Channel(i), code);
-                            if (!c.ok()) {
-                              *detail = absl::StrCat(cluster_->node_id(i), ": ",
-                                                     c.status().ToString());
-                              return false;
-                            }
-                          }
-                          return true;
-                        });
+    return rpc::WaitFor(
+        absl::StrCat("campaign ", code, " visible on every node"), timeout,
+        [&](std::string* detail) {
+          for (int i : nodes) {
+            absl::StatusOr<v1::Campaign> c = rpc::GetCampaign(cluster_->Channel(i), code);
+            if (!c.ok()) {
+              *detail = absl::StrCat(cluster_->node_id(i), ": ", c.status().ToString());
+              return false;
+            }
+          }
+          return true;
+        });
   }
 
   // Waits until GetCampaign(code) on every listed node reports `issued`.
@@ -262,14 +262,15 @@ class ClusterTest : public ::testing::Test {
       absl::StatusOr<std::string> body = cluster_->Metrics(i);
       ASSERT_TRUE(body.ok()) << body.status();
       for (const std::string& decider : Deciders()) {
-        absl::StatusOr<double> v = MetricValue(*body, "surge_cluster_partitions_owned",
-                                               {{"node", cluster_->node_id(i)}, {"decider", decider}});
+        absl::StatusOr<double> v =
+            MetricValue(*body, "surge_cluster_partitions_owned",
+                        {{"node", cluster_->node_id(i)}, {"decider", decider}});
         EXPECT_TRUE(v.ok()) << cluster_->node_id(i) << ": surge_cluster_partitions_owned{decider=\""
                             << decider << "\"}: " << v.status();
         if (v.ok()) owned[decider] += *v;
       }
-      for (const char* name : {"surge_cluster_rebalances_total",
-                               "surge_cluster_changelog_lag_messages"}) {
+      for (const char* name :
+           {"surge_cluster_rebalances_total", "surge_cluster_changelog_lag_messages"}) {
         EXPECT_TRUE(HasMetric(*body, name)) << cluster_->node_id(i) << " has no " << name;
       }
       EXPECT_TRUE(HasMetric(*body, "surge_cluster_restore_seconds_count") ||
@@ -452,12 +453,13 @@ TEST_F(ClusterTest, CrossNodeDuplicates) {
     absl::StatusOr<v1::CouponRequest> cb = SettledCoupon(nodes.second, rid);
     ASSERT_TRUE(ca.ok()) << ca.status();
     ASSERT_TRUE(cb.ok()) << cb.status();
-    EXPECT_EQ(ca->status(), v1::COUPON_REQUEST_STATUS_ISSUED) << rid << ": " << ca->ShortDebugString();
-    EXPECT_EQ(ca->status(), cb->status()) << rid << ": " << ca->ShortDebugString() << " vs "
-                                          << cb->ShortDebugString();
-    EXPECT_EQ(ca->coupon_id(), cb->coupon_id()) << rid << " must be one decision: "
-                                                << ca->ShortDebugString() << " vs "
-                                                << cb->ShortDebugString();
+    EXPECT_EQ(ca->status(), v1::COUPON_REQUEST_STATUS_ISSUED)
+        << rid << ": " << ca->ShortDebugString();
+    EXPECT_EQ(ca->status(), cb->status())
+        << rid << ": " << ca->ShortDebugString() << " vs " << cb->ShortDebugString();
+    EXPECT_EQ(ca->coupon_id(), cb->coupon_id())
+        << rid << " must be one decision: " << ca->ShortDebugString() << " vs "
+        << cb->ShortDebugString();
   }
   {
     const absl::Status issued = WaitCampaignIssued("DUPC", 1 + kRounds, All());
@@ -491,12 +493,12 @@ TEST_F(ClusterTest, FlashSaleWithNodeLost) {
   // The victim: the node deciding FLASH (its log holds the decisions), so
   // that the sale's partition has to move.
   int victim = -1;
-  ASSERT_OK(rpc::WaitFor("a node to decide FLASH requests", absl::Seconds(60),
-                         [&](std::string* detail) {
-                           victim = CouponDeciderFor("FLASH");
-                           *detail = "no CouponIssued/CouponRejected of FLASH in any log";
-                           return victim >= 0;
-                         }));
+  ASSERT_OK(
+      rpc::WaitFor("a node to decide FLASH requests", absl::Seconds(60), [&](std::string* detail) {
+        victim = CouponDeciderFor("FLASH");
+        *detail = "no CouponIssued/CouponRejected of FLASH in any log";
+        return victim >= 0;
+      }));
   std::fprintf(stderr, "FLASH is decided on %s; killing it with %lld acked\n",
                cluster_->node_id(victim).c_str(), static_cast<long long>(load.acked()));
   cluster_->Kill(victim);
@@ -521,7 +523,9 @@ TEST_F(ClusterTest, FlashSaleWithNodeLost) {
     int checked = 0, failures = 0;
     const std::string failed = CheckDecided(
         records, [&](const LoadRecord& r) { return r.acked_at > killed_at; },
-        [&](const LoadRecord& r) { return r.acked_by == survivors[0] ? survivors[1] : survivors[0]; },
+        [&](const LoadRecord& r) {
+          return r.acked_by == survivors[0] ? survivors[1] : survivors[0];
+        },
         absl::Seconds(60), &checked, &failures);
     EXPECT_EQ(failures, 0) << failures << " of " << checked << " requests acknowledged by the "
                            << "survivors after the kill are undecided while "
@@ -552,8 +556,8 @@ TEST_F(ClusterTest, FlashSaleWithNodeLost) {
     std::set<std::string> coupons;
     for (const LoadRecord& r : records) {
       if (!r.acked) continue;
-      absl::StatusOr<v1::CouponRequest> c = rpc::GetCouponRequest(cluster_->Channel(0),
-                                                                  r.command.request_id, 5000);
+      absl::StatusOr<v1::CouponRequest> c =
+          rpc::GetCouponRequest(cluster_->Channel(0), r.command.request_id, 5000);
       ASSERT_TRUE(c.ok()) << r.command.request_id << ": " << c.status();
       if (c->status() != v1::COUPON_REQUEST_STATUS_ISSUED) continue;
       ++issued;
@@ -592,12 +596,12 @@ TEST_F(ClusterTest, Zombie) {
 
   // The zombie: the node deciding ZOMB, which owns partitions.
   int zombie = -1;
-  ASSERT_OK(rpc::WaitFor("a node to decide ZOMB requests", absl::Seconds(60),
-                         [&](std::string* detail) {
-                           zombie = CouponDeciderFor("ZOMB");
-                           *detail = "no CouponIssued/CouponRejected of ZOMB in any log";
-                           return zombie >= 0;
-                         }));
+  ASSERT_OK(
+      rpc::WaitFor("a node to decide ZOMB requests", absl::Seconds(60), [&](std::string* detail) {
+        zombie = CouponDeciderFor("ZOMB");
+        *detail = "no CouponIssued/CouponRejected of ZOMB in any log";
+        return zombie >= 0;
+      }));
   {
     absl::StatusOr<v1::DescribeClusterResponse> d = cluster_->Describe(zombie);
     ASSERT_TRUE(d.ok()) << d.status();
@@ -617,8 +621,8 @@ TEST_F(ClusterTest, Zombie) {
   ASSERT_OK(cluster_->Stop(zombie));
   const absl::Time stopped_at = absl::Now();
   // Beyond the session timeout: its partitions move to the others...
-  ASSERT_OK(cluster_->WaitAllPartitionsOwned({others.begin(), others.end()}, false,
-                                             kOwnershipTimeout));
+  ASSERT_OK(
+      cluster_->WaitAllPartitionsOwned({others.begin(), others.end()}, false, kOwnershipTimeout));
   // ...and they decide there for a while before the zombie wakes up.
   const int64_t acked_at_handoff = load.acked();
   EXPECT_TRUE(load.WaitAcked(acked_at_handoff + 60, absl::Seconds(30)))
@@ -631,7 +635,8 @@ TEST_F(ClusterTest, Zombie) {
   // It rejoins as a member, and a rebalance gives it partitions again.
   ASSERT_OK(cluster_->WaitMemberAlive(others[0], zombie));
   {
-    const absl::Status rejoined = cluster_->WaitAllPartitionsOwned(AllSet(), true, kOwnershipTimeout);
+    const absl::Status rejoined =
+        cluster_->WaitAllPartitionsOwned(AllSet(), true, kOwnershipTimeout);
     EXPECT_TRUE(rejoined.ok()) << "the resumed node should own partitions again after a "
                                << "rebalance: " << rejoined;
   }
@@ -731,8 +736,7 @@ TEST_F(ClusterTest, AckKafkaLostDisk) {
     int checked = 0, failures = 0;
     const std::string failed = CheckDecided(
         records, [](const LoadRecord& r) { return r.acked_by != kVictim; },
-        [](const LoadRecord& r) { return 1 - r.acked_by; }, absl::Seconds(60), &checked,
-        &failures);
+        [](const LoadRecord& r) { return 1 - r.acked_by; }, absl::Seconds(60), &checked, &failures);
     EXPECT_EQ(failures, 0) << failures << " of " << checked << " commands acknowledged by the "
                            << "survivors are not decided after " << cluster_->node_id(kVictim)
                            << " was lost with its disk:\n  " << failed;

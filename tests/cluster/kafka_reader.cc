@@ -38,10 +38,8 @@ absl::StatusOr<KafkaEvents> ReadTopicEvents(const std::string& bootstrap,
   // No subscribe(): partitions are assigned directly, so this client never
   // joins a group (and never meets the servers' assignment strategy).
   const std::map<std::string, std::string> settings = {
-      {"bootstrap.servers", bootstrap},
-      {"group.id", "surge-cluster-test-reader"},
-      {"enable.auto.commit", "false"},
-      {"enable.partition.eof", "true"},
+      {"bootstrap.servers", bootstrap}, {"group.id", "surge-cluster-test-reader"},
+      {"enable.auto.commit", "false"},  {"enable.partition.eof", "true"},
       {"fetch.wait.max.ms", "10"},
   };
   for (const auto& [k, v] : settings) {
@@ -73,16 +71,16 @@ absl::StatusOr<KafkaEvents> ReadTopicEvents(const std::string& bootstrap,
     rd_kafka_topic_destroy(rkt);
     if (partitions == 0) {
       rd_kafka_topic_partition_list_destroy(list);
-      return absl::UnavailableError(absl::StrCat("no metadata for topic ", topic, ": ",
-                                                 rd_kafka_err2str(e)));
+      return absl::UnavailableError(
+          absl::StrCat("no metadata for topic ", topic, ": ", rd_kafka_err2str(e)));
     }
     for (int32_t p = 0; p < partitions; ++p) {
       int64_t low = 0, high = 0;
       e = rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, TimeoutMs(deadline));
       if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
         rd_kafka_topic_partition_list_destroy(list);
-        return absl::UnavailableError(absl::StrCat("watermarks of ", topic, "/", p, ": ",
-                                                   rd_kafka_err2str(e)));
+        return absl::UnavailableError(
+            absl::StrCat("watermarks of ", topic, "/", p, ": ", rd_kafka_err2str(e)));
       }
       if (high <= low) continue;
       remaining_end[{topic, p}] = high;

@@ -23,8 +23,8 @@ namespace surge::cluster_test {
 
 struct KafkaEvents {
   std::vector<v1::Event> events;
-  int64_t messages = 0;      // messages read
-  int64_t undecodable = 0;   // values that are not a serialized Event
+  int64_t messages = 0;     // messages read
+  int64_t undecodable = 0;  // values that are not a serialized Event
 };
 
 // The decision and command topics of surge.

@@ -162,7 +162,8 @@ std::string LoadRunner::Describe(const std::vector<LoadRecord>& records) {
       ++by_node[r.acked_by];
     } else {
       ++failed;
-      if (errors.size() < 5) errors.push_back(absl::StrCat(r.command.request_id, ": ", r.last_error));
+      if (errors.size() < 5)
+        errors.push_back(absl::StrCat(r.command.request_id, ": ", r.last_error));
     }
   }
   std::vector<std::string> nodes;

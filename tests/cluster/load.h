@@ -39,20 +39,20 @@ struct LoadCommand {
   Kind kind = Kind::kRequestCoupon;
   std::string request_id;
   std::string user_id;
-  std::string code;       // coupons
-  std::string sku;        // orders (one line)
-  int64_t quantity = 1;   // orders
+  std::string code;      // coupons
+  std::string sku;       // orders (one line)
+  int64_t quantity = 1;  // orders
 };
 
 struct LoadRecord {
   LoadCommand command;
   bool started = false;
   bool acked = false;
-  int acked_by = -1;            // node index
+  int acked_by = -1;  // node index
   absl::Time acked_at;
-  bool duplicate = false;       // the acknowledging node said duplicate
-  std::string order_id;         // PlaceOrder
-  std::vector<int> tried;       // node index of every attempt, in order
+  bool duplicate = false;  // the acknowledging node said duplicate
+  std::string order_id;    // PlaceOrder
+  std::vector<int> tried;  // node index of every attempt, in order
   std::string last_error;
 };
 

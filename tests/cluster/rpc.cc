@@ -128,8 +128,7 @@ absl::StatusOr<v1::Campaign> GetCampaign(const Channel& ch, const std::string& c
   return response;
 }
 
-absl::StatusOr<v1::CouponRequest> GetCouponRequest(const Channel& ch,
-                                                   const std::string& request_id,
+absl::StatusOr<v1::CouponRequest> GetCouponRequest(const Channel& ch, const std::string& request_id,
                                                    int64_t wait_ms) {
   grpc::ClientContext context;
   SetDeadline(&context, WaitTimeout(wait_ms));

@@ -59,8 +59,7 @@ absl::StatusOr<v1::RequestCouponResponse> RequestCoupon(const Channel& ch,
 absl::StatusOr<v1::Campaign> GetCampaign(const Channel& ch, const std::string& code,
                                          absl::Duration timeout = kCallTimeout);
 // Waits up to wait_ms on the server for the request to be decided.
-absl::StatusOr<v1::CouponRequest> GetCouponRequest(const Channel& ch,
-                                                   const std::string& request_id,
+absl::StatusOr<v1::CouponRequest> GetCouponRequest(const Channel& ch, const std::string& request_id,
                                                    int64_t wait_ms = 0);
 
 // The node's whole log, ReadAll page by page (1,000 a page).

@@ -6,7 +6,9 @@
 #include <set>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "common/logging.h"
 #include "eventstore/internal/rocks_status.h"
 #include "rocksdb/cache.h"
@@ -34,8 +36,10 @@ class RocksLogger : public rocksdb::Logger {
   }
   void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
     if (level < GetInfoLogLevel()) return;
-    char line[2048];
-    std::vsnprintf(line, sizeof(line), format, ap);
+    char buffer[2048];
+    std::vsnprintf(buffer, sizeof(buffer), format, ap);
+    // Most of RocksDB's formats end in "\n"; surge's log adds its own.
+    const absl::string_view line = absl::StripTrailingAsciiWhitespace(buffer);
     if (level >= rocksdb::InfoLogLevel::ERROR_LEVEL) {
       SURGE_LOG(ERROR, "rocksdb") << line;
     } else {
@@ -77,6 +81,17 @@ absl::StatusOr<std::unique_ptr<RocksDb>> RocksDb::Open(const Options& options,
   std::set<std::string> names = {rocksdb::kDefaultColumnFamilyName, kEventsCf, kStreamsCf,
                                  kIdempotencyCf, kCheckpointsCf};
   names.insert(options.extra_column_families.begin(), options.extra_column_families.end());
+  // RocksDB creates the database directory only after its constructor has
+  // logged a summary of the files in it (DumpDBFileSummary), which logs
+  // "Error when reading <dir> dir NotFound" at ERROR on every fresh data dir.
+  // With its default info_log the LOG file's creation makes the directory
+  // first; with ours nothing does, so create it here, as create_if_missing
+  // would a moment later.
+  rocksdb::Env* dir_env = env != nullptr ? env : rocksdb::Env::Default();
+  if (rocksdb::Status created = dir_env->CreateDirIfMissing(dir); !created.ok()) {
+    return FromRocks(created, "create " + dir);
+  }
+
   std::vector<std::string> existing;
   // Fails for a database that does not exist yet; then only ours are created.
   if (rocksdb::DB::ListColumnFamilies(db_options, dir, &existing).ok()) {

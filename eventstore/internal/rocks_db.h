@@ -4,7 +4,9 @@
 // and Options::extra_column_families (creating the missing ones), and on
 // destruction syncs the WAL, releases the column family handles and closes
 // the database. The handle map is fixed at Open, so lookups are thread-safe;
-// rocksdb::DB itself is thread-safe.
+// rocksdb::DB itself is thread-safe. RocksDB's own diagnostics go to surge's
+// log at WARN and ERROR only (see RocksLogger in rocks_db.cc); a normal open
+// and close logs none.
 #ifndef SURGE_EVENTSTORE_INTERNAL_ROCKS_DB_H_
 #define SURGE_EVENTSTORE_INTERNAL_ROCKS_DB_H_
 

@@ -36,14 +36,12 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
-#include "common/flags_help.h"
+#include "common/cli_flags.h"
 #include "common/logging.h"
 #include "kafka/embedded_broker.h"
 #include "kafka/topics.h"
@@ -171,12 +169,14 @@ void ServeControl(surge::kafka::EmbeddedBroker& broker, const std::atomic<bool>&
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "a standalone Kafka-protocol broker for development and tests (librdkafka's mock "
-      "cluster, memory only) with surge's topics.\n"
-      "  surge-kafka-dev --brokers=3 --partitions=6 --bootstrap_file=/tmp/kafka.txt");
-  surge::ShowOwnFlagsInHelp("kafka/dev_broker_main.cc");
-  absl::ParseCommandLine(argc, argv);
+  // --help, --version and unknown flags (exit 2) as common/cli_flags.h says.
+  surge::ParseCliFlags(
+      argc, argv,
+      {"surge-kafka-dev",
+       "a standalone Kafka-protocol broker for development and tests (librdkafka's mock "
+       "cluster, memory only) with surge's topics.\n"
+       "  surge-kafka-dev --brokers=3 --partitions=6 --bootstrap_file=/tmp/kafka.txt",
+       {"kafka/dev_broker_main.cc"}});
 
   // Block the stop signals before any thread starts so every librdkafka
   // thread inherits the mask and only sigwait() below receives them.

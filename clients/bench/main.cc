@@ -6,7 +6,8 @@
 //               --coupons=1000 --users=50000 --concurrency=64 --json=out.json
 //
 // Exit status: 0 when the run completed and its invariants hold; 1 on a usage
-// or setup error; 2 when an invariant is violated.
+// or setup error; 2 when an invariant is violated, or for an unknown flag
+// (one line on stderr; see common/cli_flags.h for --help and --version).
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -16,14 +17,13 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "clients/bench/load_driver.h"
 #include "clients/bench/report.h"
 #include "clients/bench/scenario.h"
 #include "clients/bench/settle_tracker.h"
+#include "common/cli_flags.h"
 #include "common/grpc_code_name.h"
 #include "grpcpp/grpcpp.h"
 
@@ -268,7 +268,12 @@ int Main() {
 }  // namespace surge::bench
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("load generator for surge-server (see --helpfull)");
-  absl::ParseCommandLine(argc, argv);
+  // --help, --version and unknown flags (exit 2) as common/cli_flags.h says.
+  surge::ParseCliFlags(argc, argv,
+                       {"surge-bench",
+                        "load generator for surge-server (closed or open loop, settle latency, "
+                        "invariant checks).\n"
+                        "  surge-bench --target=127.0.0.1:50051 --scenario=orders --duration=10s",
+                        {"clients/bench/main.cc"}});
   return surge::bench::Main();
 }

@@ -6,9 +6,12 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
 
 namespace surge::cli {
 namespace {
+
+constexpr absl::string_view kUnknownFlag = "unknown flag --";
 
 const FlagSpec* FindFlag(const std::string& name, const CommandSpec& spec,
                          const std::vector<FlagSpec>& globals) {
@@ -43,6 +46,10 @@ absl::StatusOr<int64_t> ParsedArgs::GetInt(const std::string& name, int64_t fall
   std::optional<std::string> v = Get(name);
   if (!v.has_value()) return fallback;
   return ParseInt(*v, "--" + name);
+}
+
+bool IsUnknownFlagError(const absl::Status& status) {
+  return absl::IsInvalidArgument(status) && absl::StartsWith(status.message(), kUnknownFlag);
 }
 
 absl::StatusOr<int64_t> ParseInt(const std::string& text, const std::string& what) {
@@ -84,7 +91,7 @@ absl::StatusOr<ParsedArgs> ParseArgs(const CommandSpec& spec,
     }
     const FlagSpec* flag = body == "help" ? &kHelp : FindFlag(body, spec, global_flags);
     if (flag == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat("unknown flag --", body));
+      return absl::InvalidArgumentError(absl::StrCat(kUnknownFlag, body));
     }
     std::string value;
     if (flag->takes_value) {

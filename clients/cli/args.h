@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 
@@ -66,6 +67,10 @@ class ParsedArgs {
 absl::StatusOr<ParsedArgs> ParseArgs(const CommandSpec& spec,
                                      const std::vector<FlagSpec>& global_flags,
                                      absl::Span<const std::string> tokens);
+
+// True for ParseArgs' "unknown flag --name" error, which surge-cli answers
+// with one line and a pointer to --help instead of the whole usage text.
+bool IsUnknownFlagError(const absl::Status& status);
 
 // Parses a decimal integer, naming `what` in the error.
 absl::StatusOr<int64_t> ParseInt(const std::string& text, const std::string& what);

@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "clients/cli/command.h"
 
@@ -42,8 +43,9 @@ std::string TopUsage(const std::vector<CommandGroup>& groups) {
     }
   }
   absl::StrAppend(&text, GlobalFlagsText(),
+                  "  --version   print the version and the git commit (before a command)\n"
                   "\n`surge-cli <command> --help` describes one command.\n"
-                  "exit codes: 0 ok, 1 RPC error, 2 usage error\n");
+                  "exit codes: 0 ok, 1 RPC error, 2 usage error (an unknown flag included)\n");
   return text;
 }
 
@@ -76,6 +78,33 @@ size_t NextWord(const std::vector<std::string>& tokens, size_t from) {
   return tokens.size();
 }
 
+// The one line an unknown flag gets (exit 2), e.g. "surge-cli: unknown flag
+// --foo; see surge-cli order get --help". `command` is empty before one.
+std::string UnknownFlagLine(absl::string_view message, absl::string_view command) {
+  return absl::StrCat("surge-cli: ", message, "; see surge-cli ", command,
+                      command.empty() ? "" : " ", "--help\n");
+}
+
+// The flags before the command word (tokens[0, end)): global flags with their
+// values, --help/-h (handled by the caller) and --version. Returns the first
+// unknown one as "--name", or "" when all are known.
+std::string UnknownLeadingFlag(const std::vector<std::string>& tokens, size_t end) {
+  for (size_t i = 0; i < end; ++i) {
+    const std::string& tok = tokens[i];
+    if (tok == "--" || IsHelp(tok) || tok == "--version") continue;
+    std::string name = tok.substr(absl::StartsWith(tok, "--") ? 2 : 1);
+    const size_t eq = name.find('=');
+    name = name.substr(0, eq);
+    const FlagSpec* flag = nullptr;
+    for (const FlagSpec& f : GlobalFlags()) {
+      if (f.name == name) flag = &f;
+    }
+    if (flag == nullptr) return "--" + name;
+    if (flag->takes_value && eq == std::string::npos) ++i;  // its value
+  }
+  return "";
+}
+
 bool HasHelp(const std::vector<std::string>& tokens) {
   for (const auto& t : tokens) {
     if (t == "--") return false;
@@ -86,9 +115,21 @@ bool HasHelp(const std::vector<std::string>& tokens) {
 
 }  // namespace
 
-int RunCli(const std::vector<std::string>& tokens, std::ostream& out, std::ostream& err) {
+int RunCli(const std::vector<std::string>& tokens, std::ostream& out, std::ostream& err,
+           const std::string& version_line) {
   const std::vector<CommandGroup> groups = Groups();
   const size_t group_at = NextWord(tokens, 0);
+  for (size_t i = 0; i < group_at; ++i) {
+    if (tokens[i] == "--") break;
+    if (tokens[i] == "--version") {
+      out << version_line << "\n";
+      return kExitOk;
+    }
+  }
+  if (const std::string unknown = UnknownLeadingFlag(tokens, group_at); !unknown.empty()) {
+    err << UnknownFlagLine(absl::StrCat("unknown flag ", unknown), "");
+    return kExitUsage;
+  }
   if (group_at == tokens.size()) {
     if (HasHelp(tokens)) {
       out << TopUsage(groups);
@@ -136,6 +177,10 @@ int RunCli(const std::vector<std::string>& tokens, std::ostream& out, std::ostre
     if (i != group_at && i != sub_at) rest.push_back(tokens[i]);
   }
   absl::StatusOr<ParsedArgs> args = ParseArgs(command->spec, GlobalFlags(), rest);
+  if (IsUnknownFlagError(args.status())) {
+    err << UnknownFlagLine(args.status().message(), command->spec.name);
+    return kExitUsage;
+  }
   if (!args.ok()) {
     err << "error: " << args.status().message() << "\n\n" << UsageText(command->spec);
     return kExitUsage;

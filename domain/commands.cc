@@ -57,6 +57,9 @@ CommandHandler::CommandHandler(eventstore::EventStore& store, Options options)
 
 void CommandHandler::PlaceOrderAsync(PlaceOrderCommand command, Callback<PlaceOrderResult> done) {
   if (absl::Status s = Validate(command); !s.ok()) return done(s);
+  if (options_.admit) {
+    if (absl::Status s = options_.admit(); !s.ok()) return done(s);
+  }
   PlaceOrderAttempt(std::move(command), 0, std::move(done));
 }
 
@@ -93,25 +96,24 @@ void CommandHandler::PlaceOrderAttempt(PlaceOrderCommand command, int attempt,
   request.fingerprint = fingerprint.Digest();
   request.reply = order_id;
 
-  store_.AppendAsync(std::move(request),
-                     [this, command = std::move(command), attempt,
-                      done = std::move(done)](absl::StatusOr<AppendResult> result) mutable {
-                       if (result.ok()) {
-                         return done(PlaceOrderResult{.order_id = result->reply,
-                                                      .position = result->first_position,
-                                                      .duplicate = result->duplicate});
-                       }
-                       // ABORTED: the order's stream exists here without this
-                       // request's idempotency key (a cancellation of the
-                       // order, placed on another node, was accepted here):
-                       // the order exists, this is a repeat of it.
-                       if (result.status().code() == absl::StatusCode::kAborted) {
-                         return done(PlaceOrderResult{.order_id = OrderIdFor(command.request_id),
-                                                      .position = 0,
-                                                      .duplicate = true});
-                       }
-                       done(MapStoreError(result.status(), command.request_id));
-                     });
+  store_.AppendAsync(
+      std::move(request), [this, command = std::move(command), attempt,
+                           done = std::move(done)](absl::StatusOr<AppendResult> result) mutable {
+        if (result.ok()) {
+          return done(PlaceOrderResult{.order_id = result->reply,
+                                       .position = result->first_position,
+                                       .duplicate = result->duplicate});
+        }
+        // ABORTED: the order's stream exists here without this
+        // request's idempotency key (a cancellation of the
+        // order, placed on another node, was accepted here):
+        // the order exists, this is a repeat of it.
+        if (result.status().code() == absl::StatusCode::kAborted) {
+          return done(PlaceOrderResult{
+              .order_id = OrderIdFor(command.request_id), .position = 0, .duplicate = true});
+        }
+        done(MapStoreError(result.status(), command.request_id));
+      });
 }
 
 // --- CancelOrder ------------------------------------------------------------
@@ -243,6 +245,9 @@ void CommandHandler::CreateCampaignAsync(CreateCampaignCommand command,
 
 void CommandHandler::RequestCouponAsync(RequestCouponCommand command, Callback<WriteResult> done) {
   if (absl::Status s = Validate(command); !s.ok()) return done(s);
+  if (options_.admit) {
+    if (absl::Status s = options_.admit(); !s.ok()) return done(s);
+  }
   if (absl::Status s = CheckCampaignExists(command.code); !s.ok()) return done(s);
   AppendRequest request;
   v1::Event event = NewEvent(CouponStream(command.code), command.request_id, command.request_id);

@@ -53,6 +53,12 @@ class CommandHandler {
     // How often a command whose expected version raced with another writer
     // re-reads the stream and tries again before answering ABORTED.
     int max_conflict_retries = 3;
+    // Admission of the high-volume commands (PlaceOrder, RequestCoupon),
+    // asked after validation: a non-OK status (RESOURCE_EXHAUSTED when the
+    // decisions lag too far behind the log) is the answer, and nothing is
+    // written. Empty: always admitted. Cancels and admin commands are never
+    // refused by it (they are rare, and cancels help drain a backlog).
+    std::function<absl::Status()> admit;
   };
 
   template <typename T>

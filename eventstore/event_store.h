@@ -213,6 +213,9 @@ class EventStore {
     uint64_t appends = 0;  // appends committed (not duplicates)
     uint64_t events = 0;   // events committed
     uint64_t rejected_queue_full = 0;
+    // WriteBatches RocksDB refused (disk full, I/O error): every append in
+    // them was answered UNAVAILABLE and nothing of them is in the log.
+    uint64_t write_errors = 0;
     size_t queue_depth = 0;
     size_t last_batch_appends = 0;
     // RocksDB memtables of all column families (bounded by

@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "cluster/origin.h"
 #include "common/allocator.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
@@ -20,9 +21,9 @@
 #include "projections/order_saga_projection.h"
 #include "projections/projection_state.h"
 #include "projections/read_models.h"
-#include "cluster/origin.h"
 #include "server/internal/cluster_metrics.h"
 #include "server/internal/decode_error_interceptor.h"
+#include "server/internal/process_metrics.h"
 #include "server/internal/relay_metrics.h"
 
 namespace surge::server {
@@ -169,11 +170,25 @@ absl::Status App::Init() {
   }
   SURGE_RETURN_IF_ERROR(StartMetrics());
 
+  domain::CommandHandler::Options command_options;
+  if (options_.max_decision_lag > 0) {
+    kafka::Relay* relay = cluster_ != nullptr ? &cluster_->relay() : &pipeline_->relay();
+    eventstore::EventStore* store = store_.get();
+    command_options.admit = [this, relay, store, limit = options_.max_decision_lag] {
+      const uint64_t head = store->HeadPosition();
+      const uint64_t decided = relay->GetStats().low_watermark;
+      if (head <= decided + limit) return absl::OkStatus();
+      admission_rejected_.fetch_add(1, std::memory_order_relaxed);
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "decision backlog: ", head - decided, " events accepted but not decided yet (limit ",
+          limit, ", --max_decision_lag); retry with backoff"));
+    };
+  }
   commands_ = std::make_unique<domain::CommandHandler>(
-      acked_store_ != nullptr ? static_cast<eventstore::EventStore&>(*acked_store_) : *store_);
+      acked_store_ != nullptr ? static_cast<eventstore::EventStore&>(*acked_store_) : *store_,
+      command_options);
   queries_ = std::make_unique<domain::QueryHandler>(
-      *store_, notifier_,
-      domain::QueryHandler::Options{.wait_for_unknown_keys = options_.cluster});
+      *store_, notifier_, domain::QueryHandler::Options{.wait_for_unknown_keys = options_.cluster});
   order_service_ = std::make_unique<OrderService>(*commands_, *queries_);
   inventory_service_ = std::make_unique<InventoryService>(*commands_, *queries_, *auth_);
   coupon_service_ = std::make_unique<CouponService>(*commands_, *queries_, *auth_);
@@ -215,8 +230,7 @@ absl::Status App::Init() {
                          << ", admin auth " << (auth_->enabled() ? "on" : "OFF") << ", kafka "
                          << (options_.kafka_brokers.empty() ? "embedded" : options_.kafka_brokers)
                          << (options_.cluster ? ", cluster mode" : "") << ", ack "
-                         << (options_.ack == Options::Ack::kKafka ? "kafka" : "log")
-                         << ", metrics "
+                         << (options_.ack == Options::Ack::kKafka ? "kafka" : "log") << ", metrics "
                          << (metrics_port() ? absl::StrCat("port ", metrics_port()) : "off") << ")";
   return absl::OkStatus();
 }
@@ -278,6 +292,22 @@ void App::RegisterMetrics() {
       "surge_eventstore_rejected_total", "Appends refused because the queue was full.",
       Metrics::Kind::kCounter, [store] {
         return Samples{{{}, static_cast<double>(store->GetStats().rejected_queue_full)}};
+      });
+  metrics_->RegisterCallback(
+      "surge_eventstore_write_errors_total",
+      "Batches the event store could not write (disk full, I/O error); their commands got "
+      "UNAVAILABLE.",
+      Metrics::Kind::kCounter, [store] {
+        return Samples{{{}, static_cast<double>(store->GetStats().write_errors)}};
+      });
+  internal::RegisterProcessMetrics(*metrics_);
+  metrics_->RegisterCallback(
+      "surge_admission_rejected_total",
+      "Commands refused with RESOURCE_EXHAUSTED because decisions lagged too far behind the log "
+      "(--max_decision_lag).",
+      Metrics::Kind::kCounter, [this] {
+        return Samples{
+            {{}, static_cast<double>(admission_rejected_.load(std::memory_order_relaxed))}};
       });
   metrics_->RegisterCallback("surge_eventstore_events_total",
                              "Events committed to the log since start.", Metrics::Kind::kCounter,

@@ -17,19 +17,20 @@
 
 #include <grpcpp/server.h>
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "cluster/node.h"
 #include "common/notifier.h"
 #include "domain/commands.h"
 #include "domain/queries.h"
 #include "eventstore/event_store.h"
 #include "metrics/metrics.h"
 #include "server/admin_auth.h"
-#include "cluster/node.h"
 #include "server/cluster_service.h"
 #include "server/coupon_service.h"
 #include "server/dead_letter_service.h"
@@ -102,6 +103,14 @@ class App {
     Ack ack = Ack::kLog;
     // kKafka: longest a command waits for Kafka before UNAVAILABLE.
     absl::Duration ack_timeout = absl::Seconds(10);
+    // Admission: PlaceOrder and RequestCoupon get RESOURCE_EXHAUSTED while
+    // more than this many log events are accepted but not yet decided (log
+    // head minus the relay's low watermark: every position at or below it
+    // is applied). Bounds the settle latency at any offered load to about
+    // this many events' worth of deciding (an order is 2 events plus 2 per
+    // line of decisions); the client sees the push-back instead of an
+    // unbounded wait. 0: no limit.
+    uint64_t max_decision_lag = 10000;
 
     // --- performance ---
     // Largest gRPC message accepted or sent. A 100-line order is ~15 KiB and
@@ -179,6 +188,8 @@ class App {
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::string advertised_addr_;  // host of grpc_addr : bound port
+  // Commands refused by admission (metrics). Relaxed: a counter only.
+  std::atomic<uint64_t> admission_rejected_{0};
   bool shut_down_ = false;
 };
 

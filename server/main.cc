@@ -7,11 +7,9 @@
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "common/allocator.h"
-#include "common/flags_help.h"
+#include "common/cli_flags.h"
 #include "common/logging.h"
 #include "server/app.h"
 
@@ -91,6 +89,11 @@ ABSL_FLAG(int, ack_timeout_ms, 10000,
           "--ack=kafka: longest a command waits for Kafka before UNAVAILABLE (it stays durable "
           "in the local log and is relayed later).");
 
+ABSL_FLAG(int64_t, max_decision_lag, 10000,
+          "PlaceOrder and RequestCoupon get RESOURCE_EXHAUSTED while more than this many log "
+          "events are accepted but not decided yet (bounds the settle latency at any offered "
+          "load); 0 = no limit.");
+
 namespace {
 
 int Fail(const std::string& message) {
@@ -102,12 +105,14 @@ int Fail(const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "orders with stock reservation and first-come coupons over gRPC (surge.v1), backed by "
-      "a durable RocksDB event log, relayed to Kafka and projected into read models.\n"
-      "  surge-server --data_dir=./surge-data --grpc_addr=127.0.0.1:50051");
-  surge::ShowOwnFlagsInHelp("server/main.cc");
-  absl::ParseCommandLine(argc, argv);
+  // --help, --version and unknown flags (exit 2) as common/cli_flags.h says.
+  surge::ParseCliFlags(
+      argc, argv,
+      {"surge-server",
+       "orders with stock reservation and first-come coupons over gRPC (surge.v1), backed by "
+       "a durable RocksDB event log, relayed to Kafka and projected into read models.\n"
+       "  surge-server --data_dir=./surge-data --grpc_addr=127.0.0.1:50051",
+       {"server/main.cc"}});
   surge::TuneAllocator();  // before any thread exists
 
   // Block the shutdown signals before any thread starts, so every thread
@@ -193,6 +198,8 @@ int main(int argc, char** argv) {
   }
   if (absl::GetFlag(FLAGS_ack_timeout_ms) < 1) return Fail("--ack_timeout_ms: must be >= 1");
   options.ack_timeout = absl::Milliseconds(absl::GetFlag(FLAGS_ack_timeout_ms));
+  if (absl::GetFlag(FLAGS_max_decision_lag) < 0) return Fail("--max_decision_lag: must be >= 0");
+  options.max_decision_lag = static_cast<uint64_t>(absl::GetFlag(FLAGS_max_decision_lag));
 
   SURGE_LOG(INFO, "main") << "allocator: " << surge::AllocatorName();
   absl::StatusOr<std::unique_ptr<surge::server::App>> app = surge::server::App::Start(options);

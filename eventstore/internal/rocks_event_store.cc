@@ -199,6 +199,7 @@ void RocksEventStore::ProcessBatch(std::vector<PendingAppend>& batch) {
   BatchObserver observer;
   {
     absl::MutexLock lock(&mu_);
+    if (!committed && builder.has_writes()) ++stats_.write_errors;
     if (committed) {
       ++stats_.batches;
       stats_.appends += builder.appends();

@@ -1,10 +1,10 @@
 #include "domain/commands.h"
-#include "domain/order_id.h"
 
 #include <memory>
 #include <string>
 
 #include "absl/synchronization/notification.h"
+#include "domain/order_id.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/domain/test_store.h"
@@ -241,6 +241,46 @@ TEST_F(CommandHandlerTest, CancellingACancelledOrderAppendsNothing) {
   EXPECT_TRUE(cancelled->already_cancelled);
   EXPECT_EQ(cancelled->position, 0u);
   EXPECT_EQ(store_->HeadPosition(), head);
+}
+
+}  // namespace
+}  // namespace surge::domain
+
+namespace surge::domain {
+namespace {
+
+TEST(CommandAdmissionTest, RefusedCommandsWriteNothingAndOthersPass) {
+  testing::TempDir dir;
+  std::unique_ptr<eventstore::EventStore> store = OpenTestStore(dir);
+  ASSERT_NE(store, nullptr);
+  bool open = false;
+  CommandHandler::Options options;
+  options.admit = [&open] {
+    return open ? absl::OkStatus() : absl::ResourceExhaustedError("decision backlog: 12 events");
+  };
+  CommandHandler commands(*store, options);
+  // Admin commands are never refused (a campaign must exist for coupons).
+  ASSERT_TRUE(commands
+                  .CreateCampaign(
+                      CreateCampaignCommand{.request_id = "c1", .code = "C", .total_quantity = 5})
+                  .ok());
+  const uint64_t head = store->HeadPosition();
+  auto order = commands.PlaceOrder(
+      PlaceOrderCommand{.request_id = "r1", .user_id = "u", .lines = {Line("sku", 1)}});
+  EXPECT_EQ(order.status().code(), absl::StatusCode::kResourceExhausted);
+  auto coupon =
+      commands.RequestCoupon(RequestCouponCommand{.request_id = "q1", .user_id = "u", .code = "C"});
+  EXPECT_EQ(coupon.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(store->HeadPosition(), head);
+  // Invalid input is still INVALID_ARGUMENT, whatever the backlog.
+  EXPECT_EQ(
+      commands.PlaceOrder(PlaceOrderCommand{.request_id = "r2", .user_id = "u"}).status().code(),
+      absl::StatusCode::kInvalidArgument);
+  open = true;
+  EXPECT_TRUE(commands
+                  .PlaceOrder(PlaceOrderCommand{
+                      .request_id = "r1", .user_id = "u", .lines = {Line("sku", 1)}})
+                  .ok());
 }
 
 }  // namespace

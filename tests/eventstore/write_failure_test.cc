@@ -82,12 +82,14 @@ TEST(WriteFailureTest, FailedBatchFailsAppendsAndKeepsPositionsContiguous) {
     EXPECT_EQ((*store)->ReadAll(1, 10)->size(), 1u);
     EXPECT_EQ(*(*store)->StreamVersion("s"), 0);
     EXPECT_EQ((*store)->GetStats().appends, 1u);
+    EXPECT_EQ((*store)->GetStats().write_errors, 1u);  // surge_eventstore_write_errors_total
     failing = false;
     // The WAL's state is unknown after a failed write: the store keeps
     // refusing writes until it is reopened.
     auto after = (*store)->Append(OneEvent("s", 0));
     EXPECT_EQ(after.status().code(), absl::StatusCode::kUnavailable) << after.status();
     EXPECT_EQ((*store)->HeadPosition(), 1u);
+    EXPECT_EQ((*store)->GetStats().write_errors, 2u);  // still refusing: the alert keeps firing
   }
   auto store = EventStore::Open(Options(), dir.data());
   ASSERT_TRUE(store.ok()) << store.status();

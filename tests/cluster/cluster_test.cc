@@ -225,6 +225,37 @@ class ClusterTest : public ::testing::Test {
     return best;
   }
 
+  // At rest every node's relay low watermark (every position <= W decided)
+  // reaches its log head: otherwise --max_decision_lag eventually refuses
+  // every command and --relay_window stops the relay.
+  void ExpectDecidedUpToHead() {
+    const absl::Status s = rpc::WaitFor(
+        "every node's surge_relay_low_watermark to reach its surge_log_head_position",
+        absl::Seconds(30),
+        [&](std::string* detail) {
+          std::vector<std::string> behind;
+          for (int i : cluster_->up_nodes()) {
+            absl::StatusOr<std::string> body = cluster_->Metrics(i);
+            if (!body.ok()) {
+              behind.push_back(absl::StrCat(cluster_->node_id(i), ": ", body.status().ToString()));
+              continue;
+            }
+            absl::StatusOr<double> head = MetricValue(*body, "surge_log_head_position", {});
+            absl::StatusOr<double> low = MetricValue(*body, "surge_relay_low_watermark", {});
+            if (!head.ok() || !low.ok() || *low < *head) {
+              behind.push_back(
+                  absl::StrCat(cluster_->node_id(i), ": low watermark ",
+                               low.ok() ? absl::StrCat(*low) : low.status().ToString(), ", head ",
+                               head.ok() ? absl::StrCat(*head) : head.status().ToString()));
+            }
+          }
+          *detail = absl::StrJoin(behind, "; ");
+          return behind.empty();
+        },
+        absl::Milliseconds(500));
+    EXPECT_TRUE(s.ok()) << s;
+  }
+
   // Collects the cluster once settled and runs the checker.
   void ExpectClusterInvariants(const Acknowledged& acknowledged) {
     std::string why, stats;
@@ -249,6 +280,7 @@ class ClusterTest : public ::testing::Test {
                      absl::StrJoin(lines, "\n  ").c_str());
       }
     }
+    ExpectDecidedUpToHead();
     std::fprintf(stderr, "cluster checker over %s: %s\n", stats.c_str(),
                  report->ok() ? absl::StrCat(report->checks(), " checks, 0 violations").c_str()
                               : "violations (above)");

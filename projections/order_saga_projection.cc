@@ -80,14 +80,6 @@ absl::StatusOr<internal::SagaLine*> FindLine(Saga& saga, int32_t line_index) {
   return saga.state.mutable_lines(line_index);
 }
 
-absl::StatusOr<Saga> RequireSaga(ProjectionState& state, const std::string& order_id) {
-  SURGE_ASSIGN_OR_RETURN(std::optional<Saga> saga, LoadSaga(state, order_id));
-  if (!saga.has_value()) {
-    return absl::FailedPreconditionError(absl::StrCat("unknown order ", order_id));
-  }
-  return std::move(*saga);
-}
-
 void EmitRelease(const v1::Event& cause, const std::string& order_id, int32_t line_index,
                  internal::SagaLine& line, std::vector<v1::Event>& out) {
   v1::Event& release = out.emplace_back(EmittedBy(cause, OrderStream(order_id)));
@@ -117,6 +109,28 @@ absl::Status Cancel(ProjectionState& state, const v1::Event& cause, Saga& saga,
   return absl::OkStatus();
 }
 
+std::string EarlyKey(const std::string& order_id) { return absl::StrCat("early/", order_id); }
+
+// Parks an answer whose order the saga has not seen yet (see EarlyAnswers).
+absl::StatusOr<std::vector<v1::Event>> Park(ProjectionState& state, const std::string& order_id,
+                                            const v1::Event& event) {
+  SURGE_ASSIGN_OR_RETURN(std::optional<internal::EarlyAnswers> early,
+                         GetRow<internal::EarlyAnswers>(state, kOrderSagaCf, EarlyKey(order_id)));
+  internal::EarlyAnswers answers = early.value_or(internal::EarlyAnswers());
+  // Bounded: an order has at most 100 lines, each answered once per body.
+  if (answers.events_size() >= 1000) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("unknown order ", order_id, " with too many early answers"));
+  }
+  answers.add_events(event.SerializeAsString());
+  PutRow(state, kOrderSagaCf, EarlyKey(order_id), answers);
+  return std::vector<v1::Event>();
+}
+
+absl::StatusOr<std::vector<v1::Event>> Decreased(ProjectionState& state, const v1::Event& event);
+absl::StatusOr<std::vector<v1::Event>> DecreaseFailed(ProjectionState& state,
+                                                      const v1::Event& event);
+
 absl::StatusOr<std::vector<v1::Event>> Placed(ProjectionState& state, const v1::Event& event) {
   const v1::OrderPlaced& placed = event.order_placed();
   if (placed.order_id().empty()) return absl::InvalidArgumentError("OrderPlaced without order_id");
@@ -137,12 +151,31 @@ absl::StatusOr<std::vector<v1::Event>> Placed(ProjectionState& state, const v1::
   *saga.order.mutable_lines() = placed.lines();
   SURGE_RETURN_IF_ERROR(MoveStatus(state, saga.order, v1::ORDER_STATUS_PENDING));
   SaveSaga(state, saga, event.position());
-  return std::vector<v1::Event>();
+  // Answers that came first: apply them now, in the order they came.
+  std::vector<v1::Event> out;
+  SURGE_ASSIGN_OR_RETURN(
+      std::optional<internal::EarlyAnswers> early,
+      GetRow<internal::EarlyAnswers>(state, kOrderSagaCf, EarlyKey(placed.order_id())));
+  if (!early.has_value()) return out;
+  state.Delete(kOrderSagaCf, EarlyKey(placed.order_id()));
+  for (const std::string& bytes : early->events()) {
+    v1::Event answer;
+    if (!answer.ParseFromString(bytes)) {
+      return absl::DataLossError(absl::StrCat("unreadable early answer of ", placed.order_id()));
+    }
+    absl::StatusOr<std::vector<v1::Event>> more =
+        answer.has_stock_decreased() ? Decreased(state, answer) : DecreaseFailed(state, answer);
+    if (!more.ok()) return more.status();
+    for (v1::Event& e : *more) out.push_back(std::move(e));
+  }
+  return out;
 }
 
 absl::StatusOr<std::vector<v1::Event>> Decreased(ProjectionState& state, const v1::Event& event) {
   const v1::StockDecreased& decreased = event.stock_decreased();
-  SURGE_ASSIGN_OR_RETURN(Saga saga, RequireSaga(state, decreased.order_id()));
+  SURGE_ASSIGN_OR_RETURN(std::optional<Saga> found, LoadSaga(state, decreased.order_id()));
+  if (!found.has_value()) return Park(state, decreased.order_id(), event);
+  Saga& saga = *found;
   SURGE_ASSIGN_OR_RETURN(internal::SagaLine * line, FindLine(saga, decreased.line_index()));
   std::vector<v1::Event> out;
   if (line->sku() != decreased.sku() || line->quantity() != decreased.quantity()) {
@@ -183,7 +216,9 @@ absl::StatusOr<std::vector<v1::Event>> Decreased(ProjectionState& state, const v
 absl::StatusOr<std::vector<v1::Event>> DecreaseFailed(ProjectionState& state,
                                                       const v1::Event& event) {
   const v1::StockDecreaseFailed& failed = event.stock_decrease_failed();
-  SURGE_ASSIGN_OR_RETURN(Saga saga, RequireSaga(state, failed.order_id()));
+  SURGE_ASSIGN_OR_RETURN(std::optional<Saga> found, LoadSaga(state, failed.order_id()));
+  if (!found.has_value()) return Park(state, failed.order_id(), event);
+  Saga& saga = *found;
   SURGE_ASSIGN_OR_RETURN(internal::SagaLine * line, FindLine(saga, failed.line_index()));
   std::vector<v1::Event> out;
   // An answer for another body of this order id (see Decreased): not ours.

@@ -151,14 +151,19 @@ TEST(OrderSagaProjectionTest, RedeliveredEventsAreNoOps) {
   EXPECT_EQ(StockOf(flow, "apple").available(), 10);
 }
 
-TEST(OrderSagaProjectionTest, AnswerForUnknownOrderIsFailedPrecondition) {
+TEST(OrderSagaProjectionTest, AnswerForUnknownOrderIsParkedNotRefused) {
+  // Nothing orders an answer after its OrderPlaced across nodes (see
+  // AnswersThatArriveBeforeTheOrderAreAppliedWhenItArrives): parked.
   Flow flow;
   OrderSagaProjection saga;
   OverlayState state(&flow.store());
   v1::Event e;
   e.mutable_stock_decreased()->set_order_id("nope");
-  EXPECT_EQ(saga.Handle(state, e).status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_TRUE(state.empty());
+  absl::StatusOr<std::vector<v1::Event>> out = saga.Handle(state, e);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_TRUE(out->empty());
+  EXPECT_TRUE(state.Get(kOrderSagaCf, "early/nope")->has_value());
+  EXPECT_FALSE(state.Get(kOrdersCf, "nope")->has_value());
 }
 
 TEST(OrderSagaProjectionTest, StockTakenForAnotherBodyOfTheSameOrderIsGivenBack) {
@@ -194,6 +199,54 @@ TEST(OrderSagaProjectionTest, StockTakenForAnotherBodyOfTheSameOrderIsGivenBack)
   // One shared state here: apple's line record must not be released for it.
   EXPECT_EQ(StockOf(flow, "apple").available(), 7);
   EXPECT_EQ(OrderOf(flow, "o1").status(), v1::ORDER_STATUS_CONFIRMED);
+}
+
+TEST(OrderSagaProjectionTest, AnswersThatArriveBeforeTheOrderAreAppliedWhenItArrives) {
+  // Cluster mode: OrderPlaced comes from the accepting node's log, the
+  // stock answers from the stock owner's log, through other partitions:
+  // an answer may reach the saga first. It is parked, not dead-lettered.
+  OrderSagaProjection saga;
+  InMemoryStateStore committed;
+  auto run = [&](const v1::Event& e) {
+    OverlayState state(&committed);
+    absl::StatusOr<std::vector<v1::Event>> out = saga.Handle(state, e);
+    EXPECT_TRUE(out.ok()) << out.status();
+    committed.Apply(state.TakeWrites());
+    return out.ok() ? *out : std::vector<v1::Event>();
+  };
+  std::vector<v1::Event> placed = PlaceOrder("o1", {{"apple", 3}, {"pear", 2}});
+  v1::Event taken;
+  taken.set_event_id("s:1");
+  v1::StockDecreased* d = taken.mutable_stock_decreased();
+  d->set_order_id("o1");
+  d->set_sku("pear");
+  d->set_quantity(2);
+  d->set_line_index(1);
+  EXPECT_TRUE(run(taken).empty());
+  v1::Event refused;
+  refused.set_event_id("s:2");
+  v1::StockDecreaseFailed* f = refused.mutable_stock_decrease_failed();
+  f->set_order_id("o1");
+  f->set_sku("apple");
+  f->set_quantity(3);
+  f->set_line_index(0);
+  f->set_reason("insufficient stock for apple");
+  EXPECT_TRUE(run(refused).empty());
+  EXPECT_FALSE(committed.Get(kOrdersCf, "o1")->has_value());
+
+  // The order arrives: both answers apply, the order is cancelled and the
+  // pear taken for it is given back.
+  std::vector<v1::Event> out = run(placed[0]);
+  v1::Order order;
+  ASSERT_TRUE(order.ParseFromString(**committed.Get(kOrdersCf, "o1")));
+  EXPECT_EQ(order.status(), v1::ORDER_STATUS_CANCELLED);
+  EXPECT_EQ(order.reason(), "insufficient stock for apple");
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_TRUE(out[0].has_order_cancelled());
+  ASSERT_TRUE(out[1].has_stock_release_requested());
+  EXPECT_EQ(out[1].stock_release_requested().sku(), "pear");
+  EXPECT_EQ(out[1].causation_id(), "s:2");
+  EXPECT_FALSE(committed.Get(kOrderSagaCf, "early/o1")->has_value());
 }
 
 }  // namespace

@@ -486,17 +486,30 @@ void Decider::HandleBatch(const std::vector<projections::ConsumedMessage>& batch
         {projections::kDeadLettersCf, row.id(), row.SerializeAsString()});
     ++delta.dead_lettered;
   }
+  uint64_t last_position = 0;
   if (!request.events.empty() || !request.extra_writes.empty()) {
     for (int attempt = 1;; ++attempt) {
       absl::StatusOr<eventstore::AppendResult> appended = store_.Append(request);
-      if (appended.ok()) break;
+      if (appended.ok()) {
+        last_position = appended->last_position;
+        break;
+      }
       SURGE_LOG(WARNING, kComponent) << name_ << ": append failed, retrying: " << appended.status();
       ++delta.retries;
       if (!Backoff(attempt)) return;
     }
   }
 
-  // 2. The changelog records, all partitions at once, each retried until
+  // 2. The decisions in Kafka before the changelog says they were made.
+  if (last_position > 0 && options_.await_delivered) {
+    while (!options_.await_delivered(last_position, absl::Now() + absl::Seconds(5))) {
+      if (stopping()) return;
+      SURGE_LOG(WARNING, kComponent) << name_ << ": decisions up to log position " << last_position
+                                     << " not in Kafka yet, still waiting";
+    }
+  }
+
+  // 3. The changelog records, all partitions at once, each retried until
   // Kafka acknowledged it.
   std::vector<std::string> values(pending.size());
   for (size_t i = 0; i < pending.size(); ++i) pending[i].record.SerializeToString(&values[i]);
@@ -532,7 +545,7 @@ void Decider::HandleBatch(const std::vector<projections::ConsumedMessage>& batch
     if (!Backoff(attempt)) return;
   }
 
-  // 3. The states move; offsets are committed as a hint for operators.
+  // 4. The states move; offsets are committed as a hint for operators.
   TopicPartitionListHandle offsets(
       rd_kafka_topic_partition_list_new(static_cast<int>(pending.size())));
   for (Pending& p : pending) {

@@ -25,11 +25,13 @@
 // ignored by everyone who restores.
 //
 // Per committed batch, in this order: dead letters published, then one
-// local EventStore::Append (decision events + dead-letter rows; the relay
-// publishes the events), then the changelog records (acks=all, waited for),
-// then the in-memory state moves. A crash between the append and the
-// changelog costs a re-decision of the same batch by the next owner: the
-// same events again, which every consumer tolerates.
+// local EventStore::Append (decision events + dead-letter rows), then a wait
+// until the relay has delivered those events to Kafka, then the changelog
+// records (acks=all, waited for), then the in-memory state moves. So the
+// changelog never says a decision was made that Kafka does not hold, even
+// if the node dies with its disk; a crash before the changelog record costs
+// a re-decision of the same batch by the next owner: the same events again,
+// which every consumer tolerates.
 //
 // Thread-safety: Create/Start/Stop/destruction from one thread; owned() and
 // GetStats() from any. One internal thread owns the consumer, the producers
@@ -90,6 +92,13 @@ class Decider {
     std::map<std::string, std::string> producer_config;
     // Called (on the decider thread) after partitions were gained or lost.
     std::function<void()> on_ownership_changed;
+    // Blocks until every position <= `position` of this node's log is in
+    // Kafka (the relay delivered it) or `deadline` passes; true when it is.
+    // The decider waits for its decision events before it writes the
+    // changelog record that says they were made: a node that dies with its
+    // disk after the record would otherwise leave state without the events.
+    // Empty: no wait (tests of the decider alone).
+    std::function<bool(uint64_t position, absl::Time deadline)> await_delivered;
     // Called with a log position when a gap shows that this node's own
     // events from there on were lost in transit (wire to Relay::RequestReplay).
     std::function<void(uint64_t from_position)> request_replay;

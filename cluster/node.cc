@@ -1,5 +1,6 @@
 #include "cluster/node.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -34,10 +35,14 @@ absl::StatusOr<std::unique_ptr<ClusterNode>> ClusterNode::Start(const Options& o
   relay_options.bootstrap_servers = options.bootstrap_servers;
   relay_options.embedded = false;
   relay_options.partitions = options.partitions;
-  relay_options.window = options.relay_window;
   relay_options.producer_config = options.producer_config;
   relay_options.origin = options.origin;
-  relay_options.on_delivered = options.on_delivered;
+  ClusterNode* self = node.get();
+  relay_options.on_delivered = [self](uint64_t delivered) { self->OnDelivered(delivered); };
+  // The backlog is bounded by admission (--max_decision_lag) and Kafka
+  // keeps what the relay produces; a window here could hold back the very
+  // decisions a decider waits for (await_delivered).
+  relay_options.window = std::max<uint64_t>(options.relay_window, uint64_t{1} << 40);
   SURGE_ASSIGN_OR_RETURN(node->relay_, kafka::Relay::Create(relay_options, store));
   SURGE_RETURN_IF_ERROR(node->relay_->Start());
   kafka::Relay* relay = node->relay_.get();
@@ -69,7 +74,6 @@ absl::StatusOr<std::unique_ptr<ClusterNode>> ClusterNode::Start(const Options& o
   member_options.origin = options.origin;
   SURGE_ASSIGN_OR_RETURN(node->membership_, Membership::Create(member_options));
 
-  ClusterNode* self = node.get();
   for (size_t i = 0; i < projections.size(); ++i) {
     Decider::Options decider_options;
     decider_options.bootstrap_servers = options.bootstrap_servers;
@@ -82,6 +86,9 @@ absl::StatusOr<std::unique_ptr<ClusterNode>> ClusterNode::Start(const Options& o
     decider_options.max_batch = options.decider_batch;
     decider_options.on_ownership_changed = [self] { self->OwnershipChanged(); };
     decider_options.request_replay = [relay](uint64_t from) { relay->RequestReplay(from); };
+    decider_options.await_delivered = [self](uint64_t position, absl::Time deadline) {
+      return self->AwaitDelivered(position, deadline);
+    };
     SURGE_ASSIGN_OR_RETURN(std::unique_ptr<Decider> decider,
                            Decider::Create(decider_options, *projections[i], store));
     node->deciders_.push_back(std::move(decider));
@@ -104,6 +111,22 @@ ClusterNode::~ClusterNode() {
   view_.reset();
   relay_.reset();
   SURGE_LOG(INFO, "cluster") << "node " << options_.node_id << " stopped";
+}
+
+void ClusterNode::OnDelivered(uint64_t delivered) {
+  {
+    absl::MutexLock lock(&delivered_mu_);
+    delivered_ = std::max(delivered_, delivered);
+  }
+  if (options_.on_delivered) options_.on_delivered(delivered);
+}
+
+bool ClusterNode::AwaitDelivered(uint64_t position, absl::Time deadline) {
+  absl::MutexLock lock(&delivered_mu_);
+  auto reached = [this, position]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(delivered_mu_) {
+    return delivered_ >= position;
+  };
+  return delivered_mu_.AwaitWithDeadline(absl::Condition(&reached), deadline);
 }
 
 void ClusterNode::OwnershipChanged() {

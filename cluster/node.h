@@ -30,7 +30,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "cluster/decider.h"
 #include "cluster/membership.h"
 #include "cluster/view.h"
@@ -93,8 +95,12 @@ class ClusterNode {
   ClusterNode(const Options& options, eventstore::EventStore& store)
       : options_(options), dead_letters_(store) {}
   void OwnershipChanged();
+  void OnDelivered(uint64_t delivered);
+  bool AwaitDelivered(uint64_t position, absl::Time deadline);
 
   const Options options_;
+  absl::Mutex delivered_mu_;
+  uint64_t delivered_ ABSL_GUARDED_BY(delivered_mu_) = 0;
   projections::StockProjection stock_;
   projections::OrderSagaProjection saga_;
   projections::CouponProjection coupons_;

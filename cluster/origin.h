@@ -24,6 +24,14 @@ inline constexpr char kOriginFileName[] = "ORIGIN";
 absl::StatusOr<std::string> LoadOrCreateOrigin(const std::string& data_dir,
                                                const std::string& node_id);
 
+// The two halves of LoadOrCreateOrigin, for a caller that needs the origin
+// before the data dir may hold other files (the event store claims a fresh
+// dir first): reads <data_dir>/ORIGIN or makes a new origin without writing
+// it; WriteOriginIfAbsent then writes it (atomically) unless present.
+absl::StatusOr<std::string> ReadOrMakeOrigin(const std::string& data_dir,
+                                             const std::string& node_id);
+absl::Status WriteOriginIfAbsent(const std::string& data_dir, const std::string& origin);
+
 }  // namespace surge::cluster
 
 #endif  // SURGE_CLUSTER_ORIGIN_H_

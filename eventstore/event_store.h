@@ -63,6 +63,11 @@ struct Options {
   std::vector<std::string> extra_column_families;
   // Written into every event (Event.node_id) and into generated event ids.
   std::string node_id = "node-1";
+  // Prefix of generated event ids ("<prefix>:<position>"); empty: node_id.
+  // Cluster mode uses the log's origin (node id + data-dir id), so a node
+  // that lost its disk and starts over under the same id never reuses an
+  // event id of its former log.
+  std::string event_id_prefix;
   // Create the data dir when missing. The dir carries a FORMAT file; a
   // missing FORMAT in a non-empty dir, or another format version, is refused.
   bool create_if_missing = true;

@@ -114,6 +114,13 @@ absl::Status App::Init() {
   store_options.node_id = options_.node_id;
   store_options.queue_capacity = options_.append_queue_capacity;
   store_options.queue_capacity_bytes = options_.append_queue_bytes;
+  std::string origin;
+  if (options_.cluster) {
+    // The origin names this log in the cluster (event ids, dedupe): read
+    // before the store opens, written once the store has claimed the dir.
+    SURGE_ASSIGN_OR_RETURN(origin, cluster::ReadOrMakeOrigin(options_.data_dir, options_.node_id));
+    store_options.event_id_prefix = origin;
+  }
   absl::StatusOr<std::unique_ptr<eventstore::EventStore>> store =
       eventstore::EventStore::Open(store_options, options_.data_dir);
   if (!store.ok()) {
@@ -137,8 +144,7 @@ absl::Status App::Init() {
   // deciders, view (a cluster node). Started before gRPC serves, so a
   // command accepted is relayed and applied without delay.
   if (options_.cluster) {
-    SURGE_ASSIGN_OR_RETURN(std::string origin,
-                           cluster::LoadOrCreateOrigin(options_.data_dir, options_.node_id));
+    SURGE_RETURN_IF_ERROR(cluster::WriteOriginIfAbsent(options_.data_dir, origin));
     cluster::ClusterNode::Options cluster_options;
     cluster_options.bootstrap_servers = options_.kafka_brokers;
     cluster_options.node_id = options_.node_id;

@@ -70,11 +70,12 @@ void StreamVersionCache::Put(const std::string& stream_id, int64_t version) {
 }
 
 BatchBuilder::BatchBuilder(const RocksDb& db, StreamVersionCache& versions, uint64_t next_position,
-                           std::string node_id, absl::Time now)
+                           std::string node_id, absl::Time now, std::string event_id_prefix)
     : db_(db),
       committed_(versions),
       next_position_(next_position),
       node_id_(std::move(node_id)),
+      event_id_prefix_(event_id_prefix.empty() ? node_id_ : std::move(event_id_prefix)),
       now_(now) {}
 
 absl::StatusOr<int64_t> BatchBuilder::CurrentVersion(const std::string& stream_id) {
@@ -151,7 +152,7 @@ absl::StatusOr<AppendResult> BatchBuilder::Add(AppendRequest& request) {
     const int64_t version = ++versions[event.stream_id()];
     event.set_position(position);
     event.set_stream_version(version);
-    if (event.event_id().empty()) event.set_event_id(absl::StrCat(node_id_, ":", position));
+    if (event.event_id().empty()) event.set_event_id(absl::StrCat(event_id_prefix_, ":", position));
     event.set_node_id(node_id_);
     event.mutable_recorded_at()->set_seconds(now_micros / 1000000);
     event.mutable_recorded_at()->set_nanos(static_cast<int32_t>(now_micros % 1000000) * 1000);

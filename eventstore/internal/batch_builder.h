@@ -54,7 +54,7 @@ class BatchBuilder {
  public:
   // Positions are assigned from `next_position`; `now` stamps recorded_at.
   BatchBuilder(const RocksDb& db, StreamVersionCache& versions, uint64_t next_position,
-               std::string node_id, absl::Time now);
+               std::string node_id, absl::Time now, std::string event_id_prefix = "");
   BatchBuilder(const BatchBuilder&) = delete;
   BatchBuilder& operator=(const BatchBuilder&) = delete;
 
@@ -83,6 +83,7 @@ class BatchBuilder {
   StreamVersionCache& committed_;
   uint64_t next_position_;
   const std::string node_id_;
+  const std::string event_id_prefix_;
   const absl::Time now_;
   rocksdb::WriteBatch batch_;
   // Versions written by earlier appends of this batch.

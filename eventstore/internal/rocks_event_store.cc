@@ -168,7 +168,8 @@ void RocksEventStore::AppenderLoop() {
 }
 
 void RocksEventStore::ProcessBatch(std::vector<PendingAppend>& batch) {
-  BatchBuilder builder(*db_, versions_, next_position_, options_.node_id, absl::Now());
+  BatchBuilder builder(*db_, versions_, next_position_, options_.node_id, absl::Now(),
+                       options_.event_id_prefix);
   std::vector<absl::StatusOr<AppendResult>> results;
   results.reserve(batch.size());
   for (PendingAppend& pending : batch) results.push_back(builder.Add(pending.request));

@@ -469,16 +469,7 @@ void Decider::HandleBatch(const std::vector<projections::ConsumedMessage>& batch
       where = kafka_->dead_letters->Publish(*item.message, failure);
     }
     const projections::ConsumedMessage& m = *item.message;
-    v1::DeadLetter row;
-    row.set_id(absl::StrCat(where->topic, "/", where->partition, "/", where->offset));
-    row.set_original_topic(m.topic);
-    row.set_original_partition(m.partition);
-    row.set_original_offset(m.offset);
-    row.set_key(m.key);
-    row.set_value(m.value);
-    row.set_error(failure.error);
-    row.set_attempts(failure.attempts);
-    row.set_first_failure_unix_ms(failure.first_failure_unix_ms);
+    const v1::DeadLetter row = projections::DeadLetterRow(m, failure, *where);
     SURGE_LOG(WARNING, kComponent)
         << name_ << ": dead-lettered " << m.topic << "/" << m.partition << "@" << m.offset << " as "
         << row.id() << ": " << failure.error;

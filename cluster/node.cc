@@ -42,7 +42,7 @@ absl::StatusOr<std::unique_ptr<ClusterNode>> ClusterNode::Start(const Options& o
   // The backlog is bounded by admission (--max_decision_lag) and Kafka
   // keeps what the relay produces; a window here could hold back the very
   // decisions a decider waits for (await_delivered).
-  relay_options.window = std::max<uint64_t>(options.relay_window, uint64_t{1} << 40);
+  relay_options.window = uint64_t{1} << 40;
   SURGE_ASSIGN_OR_RETURN(node->relay_, kafka::Relay::Create(relay_options, store));
   SURGE_RETURN_IF_ERROR(node->relay_->Start());
   kafka::Relay* relay = node->relay_.get();

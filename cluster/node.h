@@ -65,7 +65,6 @@ class ClusterNode {
     // Called whenever the relay's delivered position moves (--ack=kafka).
     std::function<void(uint64_t)> on_delivered;
     // --- performance ---
-    uint64_t relay_window = 20000;
     size_t decider_batch = 500;
   };
 

@@ -181,16 +181,7 @@ absl::Status ProjectionApplier::DeadLetter(const Item& item, const DeliveryFailu
     if (!Backoff(attempt)) return absl::CancelledError("projection applier stopping");
     where = publisher_->Publish(m, failure);
   }
-  v1::DeadLetter row;
-  row.set_id(absl::StrCat(where->topic, "/", where->partition, "/", where->offset));
-  row.set_original_topic(m.topic);
-  row.set_original_partition(m.partition);
-  row.set_original_offset(m.offset);
-  row.set_key(m.key);
-  row.set_value(m.value);
-  row.set_error(failure.error);
-  row.set_attempts(failure.attempts);
-  row.set_first_failure_unix_ms(failure.first_failure_unix_ms);
+  const v1::DeadLetter row = DeadLetterRow(m, failure, *where);
   std::map<int32_t, uint64_t> positions;
   if (item.position.has_value()) positions[m.partition] = *item.position;
   // The row is the durable record; retry its append like any other.

@@ -7,7 +7,9 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "projections/consumed_message.h"
+#include "surge/v1/surge.pb.h"
 
 namespace surge::projections {
 
@@ -34,6 +36,23 @@ class DeadLetterPublisher {
   virtual absl::StatusOr<DeadLetterCoordinates> Publish(const ConsumedMessage& message,
                                                         const DeliveryFailure& failure) = 0;
 };
+
+// The v1::DeadLetter row recording that `message` was dead-lettered at
+// `where` (id "<dlt topic>/<partition>/<offset>"), for rm_dead_letters.
+inline v1::DeadLetter DeadLetterRow(const ConsumedMessage& message, const DeliveryFailure& failure,
+                                    const DeadLetterCoordinates& where) {
+  v1::DeadLetter row;
+  row.set_id(absl::StrCat(where.topic, "/", where.partition, "/", where.offset));
+  row.set_original_topic(message.topic);
+  row.set_original_partition(message.partition);
+  row.set_original_offset(message.offset);
+  row.set_key(message.key);
+  row.set_value(message.value);
+  row.set_error(failure.error);
+  row.set_attempts(failure.attempts);
+  row.set_first_failure_unix_ms(failure.first_failure_unix_ms);
+  return row;
+}
 
 }  // namespace surge::projections
 

@@ -151,7 +151,6 @@ absl::Status App::Init() {
     cluster_options.origin = origin;
     cluster_options.partitions = options_.kafka_partitions > 0 ? options_.kafka_partitions : 6;
     cluster_options.session_timeout_ms = options_.cluster_session_timeout_ms;
-    cluster_options.relay_window = options_.relay_window;
     cluster_options.decider_batch = options_.projection_batch;
     cluster_options.on_delivered = on_delivered;
     // Like the projections: the dev broker holds an empty fetch in full.

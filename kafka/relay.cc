@@ -30,6 +30,10 @@ constexpr size_t kMaxCheckpointRows = 100000;
 // Longest the relay thread blocks in one wait, so stop requests, replays and
 // delivery reports are handled promptly.
 constexpr absl::Duration kMaxWait = absl::Milliseconds(10);
+// Longest wait for the log head when nothing is in flight or unapplied: it
+// bounds how late an idle relay notices a replay request or Stop, and costs
+// ten wake-ups a second.
+constexpr absl::Duration kIdleWait = absl::Milliseconds(100);
 // How often the applied checkpoints are found by a prefix scan (new
 // projections or partitions appear); in between the known keys are read by
 // point lookups. A scan steps over every overwritten version of the rows in
@@ -50,12 +54,14 @@ namespace internal {
 // this state without a lock.
 struct RelayState {
   explicit RelayState(const Relay::Options& options)
-      : topics(EventTopics()),
+      : watch(options.produce_watch),
+        topics(EventTopics()),
         slots(topics.size() * static_cast<size_t>(options.partitions)),
         watermarks(slots),
         prev(slots, 0),
         applied(slots, 0) {}
 
+  ProduceWatch* watch;  // may be null
   std::vector<std::string> topics;
   size_t slots;
   ClientHandle producer;
@@ -96,6 +102,14 @@ struct RelayState {
   static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
     auto* state = static_cast<RelayState*>(opaque);
     const auto position = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(msg->_private));
+    if (state->watch != nullptr) {
+      const std::string topic = rd_kafka_topic_name(msg->rkt);
+      if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        state->watch->OnDelivered(topic, msg->partition, msg->offset);
+      } else {
+        state->watch->OnFailed(topic);
+      }
+    }
     if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       state->delivered.MarkDelivered(position);
       state->last_delivery = absl::Now();
@@ -382,7 +396,10 @@ class Loop {
         RD_KAFKA_V_VALUE(value.data(), value.size()), RD_KAFKA_V_HEADERS(headers.get()),
         RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(event.position()))),
         RD_KAFKA_V_END);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) headers.release();  // librdkafka owns them now
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      headers.release();  // librdkafka owns them now
+      if (s_.watch != nullptr) s_.watch->OnProduced(route.topic);
+    }
     return err;
   }
 
@@ -456,12 +473,29 @@ class Loop {
   const Notifier& applied_notifier_;
 };
 
+// The producer learns a topic's leaders on the first message to it, one
+// metadata round trip later (librdkafka retries at
+// topic.metadata.refresh.fast.interval.ms): the first order after a start
+// took ~0.8 s to settle. Asking once for every event topic up front fills
+// the metadata cache. Best effort, bounded; errors only cost that delay.
+void WarmUpMetadata(rd_kafka_t* producer, const std::vector<std::string>& topics) {
+  for (const std::string& name : topics) {
+    internal::TopicHandle topic(rd_kafka_topic_new(producer, name.c_str(), nullptr));
+    const rd_kafka_metadata_t* metadata = nullptr;
+    if (rd_kafka_metadata(producer, 0, topic.get(), &metadata, 2000) ==
+        RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_metadata_destroy(metadata);
+    }
+  }
+}
+
 }  // namespace
 
 void Relay::Run() {
   internal::RelayState& s = *state_;
   Loop loop(options_, store_, s, applied_notifier_);
   loop.RefreshApplied(/*force=*/true);
+  WarmUpMetadata(s.producer.get(), s.topics);
   uint64_t reported_delivered = 0;
   auto publish = [&] {
     const uint64_t delivered = s.delivered.mark();
@@ -533,7 +567,11 @@ void Relay::Run() {
       continue;
     }
     if (s.cursor > store_.HeadPosition()) {
-      store_.WaitForHead(s.cursor, now + kMaxWait);
+      // Nothing to produce. With nothing in flight or unapplied either, the
+      // relay is idle and only the log head can give it work: wait longer.
+      const bool idle =
+          s.watermarks.unapplied() == 0 && rd_kafka_outq_len(s.producer.get()) == 0;
+      store_.WaitForHead(s.cursor, now + (idle ? kIdleWait : kMaxWait));
       continue;
     }
     loop.ProduceBatch(limit);

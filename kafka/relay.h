@@ -46,6 +46,7 @@
 #include "absl/time/time.h"
 #include "common/notifier.h"
 #include "eventstore/event_store.h"
+#include "kafka/produce_watch.h"
 
 namespace surge::kafka {
 namespace internal {
@@ -85,6 +86,10 @@ class Relay {
     // position <= it acknowledged by Kafka) moves; keep it short. The server
     // uses it for --ack=kafka.
     std::function<void(uint64_t delivered_position)> on_delivered;
+    // Told of every message produced, delivered or failed, so idle
+    // consumers can sleep instead of polling (see kafka/produce_watch.h).
+    // Borrowed; must outlive the relay. Null: nobody is told.
+    ProduceWatch* produce_watch = nullptr;
     // Raw librdkafka producer settings applied over surge's defaults
     // (enable.idempotence=true, acks=all, linger.ms=5, ...).
     std::map<std::string, std::string> producer_config;

@@ -44,6 +44,7 @@ class ProjectionPipeline {
     std::map<std::string, std::string> producer_config;
     std::function<void()> on_applied;
     std::function<void(uint64_t from_position)> request_replay;
+    const kafka::ProduceWatch* produce_watch = nullptr;  // idle runners park on it
     // --- timing / performance ---
     size_t max_batch = 500;
     absl::Duration backoff_min = absl::Milliseconds(20);

@@ -77,6 +77,10 @@ absl::StatusOr<std::unique_ptr<ProjectionRunner>> ProjectionRunner::Create(
     return absl::InvalidArgumentError(
         "ProjectionRunner needs bootstrap_servers, topic and group_id");
   }
+  if (options.produce_watch != nullptr && (options.park_after <= absl::ZeroDuration() ||
+                                           options.park_timeout <= absl::ZeroDuration())) {
+    return absl::InvalidArgumentError("park_after and park_timeout must be positive");
+  }
   if (options.max_batch == 0 || options.retry_attempts < 1) {
     return absl::InvalidArgumentError("max_batch and retry_attempts must be positive");
   }
@@ -193,7 +197,12 @@ bool ProjectionRunner::stopping() const {
 
 void ProjectionRunner::Run() {
   rd_kafka_t* rk = kafka_->consumer.get();
-  const int poll_ms = static_cast<int>(absl::ToInt64Milliseconds(options_.poll_timeout));
+  // With a produce watch, the first poll waits only park_after, so an idle
+  // runner notices soon that it may park.
+  const int poll_ms = static_cast<int>(absl::ToInt64Milliseconds(
+      options_.produce_watch != nullptr ? std::min(options_.poll_timeout, options_.park_after)
+                                        : options_.poll_timeout));
+  absl::Time last_message = absl::Now();
   std::vector<ConsumedMessage> batch;
   // Set by a consumer error, cleared (and logged) by the next message: the
   // operator sees when the broker trouble ended, not only that it began.
@@ -211,6 +220,8 @@ void ProjectionRunner::Run() {
           SURGE_LOG(INFO, "projections") << applier_->projection_name() << ": consuming "
                                          << options_.topic << " again after consumer errors";
         }
+        int64_t& next = next_offsets_[msg->partition];
+        next = std::max(next, msg->offset + 1);
         batch.push_back(ToConsumed(msg.get()));
         continue;
       }
@@ -234,12 +245,27 @@ void ProjectionRunner::Run() {
       absl::Status status = applier_->RequestReplayFromApplied(partitions());
       if (!status.ok()) SURGE_LOG(ERROR, "projections") << "replay request failed: " << status;
     }
-    if (!batch.empty()) HandleBatch(batch);
+    if (!batch.empty()) {
+      last_message = absl::Now();
+      HandleBatch(batch);
+    }
     UpdateLag();
+    if (options_.produce_watch != nullptr && batch.empty() && !offsets_lost &&
+        absl::Now() - last_message >= options_.park_after) {
+      MaybePark();
+      // Resumed: poll for park_after before parking again, so a message
+      // that woke us (or one from another producer) is fetched first.
+      last_message = absl::Now();
+    }
   }
 }
 
-void ProjectionRunner::UpdateLag() {
+void ProjectionRunner::MaybePark() {
+  const kafka::ProduceWatch& watch = *options_.produce_watch;
+  // The ticket comes first: whatever the relay produces after it wakes us,
+  // even if it lands between the check and the pause.
+  const kafka::ProduceWatch::Ticket ticket = watch.Take(options_.topic);
+  if (!watch.CaughtUp(ticket, options_.topic, next_offsets_)) return;
   rd_kafka_t* rk = kafka_->consumer.get();
   const std::vector<int32_t> assigned = partitions();
   TopicPartitionListHandle list(
@@ -247,21 +273,69 @@ void ProjectionRunner::UpdateLag() {
   for (int32_t p : assigned) {
     rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), p);
   }
-  if (rd_kafka_position(rk, list.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
-  uint64_t lag = 0;
+  if (rd_kafka_pause_partitions(rk, list.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  {
+    absl::MutexLock lock(&mu_);
+    ++stats_.parks;
+    stats_.parked = true;
+  }
+  const absl::Time deadline = absl::Now() + options_.park_timeout;
+  // Bounded slices, so Stop is noticed within 100 ms.
+  while (!stopping()) {
+    const absl::Time now = absl::Now();
+    if (now >= deadline) break;
+    if (watch.AwaitProduced(ticket, options_.topic,
+                            std::min(deadline, now + absl::Milliseconds(100)))) {
+      break;
+    }
+  }
+  rd_kafka_resume_partitions(rk, list.get());
+  // librdkafka 2.0 does not wake the broker thread on resume, which then
+  // fetches up to a second later. A seek to where the runner stands wakes
+  // it. A partition nothing was polled from starts at its beginning, as
+  // auto.offset.reset=earliest would (the embedded broker starts empty):
+  // the low watermark of the last fetch, which spares the offset lookup a
+  // logical BEGINNING costs.
   for (int i = 0; i < list->cnt; ++i) {
-    const rd_kafka_topic_partition_t& tp = list->elems[i];
+    rd_kafka_topic_partition_t& tp = list->elems[i];
+    auto it = next_offsets_.find(tp.partition);
+    int64_t low = RD_KAFKA_OFFSET_INVALID;
+    int64_t high = RD_KAFKA_OFFSET_INVALID;
+    if (it != next_offsets_.end()) {
+      tp.offset = it->second;
+    } else if (rd_kafka_get_watermark_offsets(rk, options_.topic.c_str(), tp.partition, &low,
+                                              &high) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+               low >= 0) {
+      tp.offset = low;
+    } else {
+      tp.offset = RD_KAFKA_OFFSET_BEGINNING;
+    }
+  }
+  kafka::internal::ErrorHandle error(rd_kafka_seek_partitions(rk, list.get(), /*timeout_ms=*/0));
+  if (error != nullptr) {
+    SURGE_LOG(WARNING, "projections") << applier_->projection_name() << ": seek after resume: "
+                                      << rd_kafka_error_string(error.get());
+  }
+  absl::MutexLock lock(&mu_);
+  stats_.parked = false;
+}
+
+void ProjectionRunner::UpdateLag() {
+  rd_kafka_t* rk = kafka_->consumer.get();
+  uint64_t lag = 0;
+  for (int32_t p : partitions()) {
     int64_t low = RD_KAFKA_OFFSET_INVALID;
     int64_t high = RD_KAFKA_OFFSET_INVALID;
     // Cached values only (no broker round trip): the high watermark comes
     // with every fetch response.
-    if (rd_kafka_get_watermark_offsets(rk, options_.topic.c_str(), tp.partition, &low, &high) !=
+    if (rd_kafka_get_watermark_offsets(rk, options_.topic.c_str(), p, &low, &high) !=
             RD_KAFKA_RESP_ERR_NO_ERROR ||
         high < 0) {
       continue;
     }
     // Nothing consumed yet on this partition: all it retains is pending.
-    const int64_t position = tp.offset >= 0 ? tp.offset : std::max<int64_t>(low, 0);
+    auto it = next_offsets_.find(p);
+    const int64_t position = it != next_offsets_.end() ? it->second : std::max<int64_t>(low, 0);
     if (high > position) lag += static_cast<uint64_t>(high - position);
   }
   absl::MutexLock lock(&mu_);

@@ -38,6 +38,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "eventstore/event_store.h"
+#include "kafka/produce_watch.h"
 #include "projections/applier.h"
 #include "projections/projection.h"
 
@@ -70,6 +71,12 @@ class ProjectionRunner {
     // Called with a log position to re-relay from when messages were lost
     // (gap protocol, offset out of range). Wire to Relay::RequestReplay.
     std::function<void(uint64_t from_position)> request_replay;
+    // Set when the relay that feeds the topic is its only producer (a single
+    // node). The runner then pauses its partitions once it has consumed
+    // everything the relay got delivered and nothing came for park_after,
+    // and resumes them as soon as the relay produces again: an idle server
+    // stops polling the broker. Null: poll all the time. Borrowed.
+    const kafka::ProduceWatch* produce_watch = nullptr;
 
     // --- timing / performance ---
     // Most messages handled (and committed in one append) per batch. Larger
@@ -78,6 +85,15 @@ class ProjectionRunner {
     // How long one poll waits for the first message of a batch. Also bounds
     // how quickly the runner notices Stop.
     absl::Duration poll_timeout = absl::Milliseconds(100);
+    // With produce_watch: how long the runner polls without a message, all
+    // delivered messages consumed, before it parks. Short enough that an
+    // idle server parks at once; long enough that a busy one does not
+    // pause and resume between two batches.
+    absl::Duration park_after = absl::Milliseconds(20);
+    // With produce_watch: the longest park. Then the runner polls again for
+    // park_after, so a message from any other producer (an operator, a
+    // test) is still consumed within this much.
+    absl::Duration park_timeout = absl::Seconds(5);
     // Capped exponential backoff between attempts of a failing message.
     absl::Duration backoff_min = absl::Milliseconds(20);
     absl::Duration backoff_max = absl::Seconds(1);
@@ -107,6 +123,10 @@ class ProjectionRunner {
     // minus the consumer's position, summed over partitions (as last seen
     // by the consumer; refreshed every poll).
     uint64_t lag_messages = 0;
+    // Times the runner paused its partitions because it was idle
+    // (produce_watch), and whether it is paused now.
+    uint64_t parks = 0;
+    bool parked = false;
     // Messages per handled batch, as per-bucket counts for a histogram:
     // batch_sizes[i] counts batches of (BatchSizeBound(i-1), BatchSizeBound(i)]
     // messages; the last entry counts batches above every bound.
@@ -169,6 +189,9 @@ class ProjectionRunner {
   void HandleBatch(std::vector<ConsumedMessage>& batch);
   // Recomputes Stats::lag_messages from librdkafka's cached watermarks.
   void UpdateLag();
+  // With a produce_watch, when everything delivered is consumed: pauses
+  // the partitions until the relay produces (or park_timeout, or Stop).
+  void MaybePark();
   bool stopping() const;
 
   const Options options_;
@@ -180,6 +203,10 @@ class ProjectionRunner {
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<int32_t> partitions_ ABSL_GUARDED_BY(mu_);
   Stats stats_ ABSL_GUARDED_BY(mu_);
+  // Owned by the runner thread: per partition, the offset after the last
+  // message polled. Kept here rather than asked of librdkafka, whose
+  // position() forgets it on a seek.
+  std::map<int32_t, int64_t> next_offsets_;
   std::thread thread_;
 };
 

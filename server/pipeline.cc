@@ -83,6 +83,7 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Start(const Options& options
   relay_options.window = options.relay_window;
   relay_options.producer_config = options.producer_config;
   relay_options.on_delivered = options.on_delivered;
+  relay_options.produce_watch = &pipeline->produce_watch_;
   SURGE_ASSIGN_OR_RETURN(pipeline->relay_, kafka::Relay::Create(relay_options, store));
   SURGE_RETURN_IF_ERROR(pipeline->relay_->Start());
 
@@ -105,6 +106,12 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Start(const Options& options
     relay->NotifyApplied();
   };
   projection_options.request_replay = [relay](uint64_t from) { relay->RequestReplay(from); };
+  // The mock broker holds every empty fetch for fetch.wait.max.ms (1 ms
+  // here), so an idle consumer would poll it a thousand times a second.
+  // Here the relay is the only producer of the event topics, so idle
+  // projections park until it produces. A real Kafka answers a fetch as
+  // data arrives, and its topics may have other writers: poll as usual.
+  if (pipeline->embedded()) projection_options.produce_watch = &pipeline->produce_watch_;
   SURGE_ASSIGN_OR_RETURN(pipeline->projections_,
                          projections::ProjectionPipeline::Start(projection_options, store));
   SURGE_LOG(INFO, "pipeline") << "relay and projections running";
@@ -156,6 +163,16 @@ void Pipeline::RegisterMetrics(metrics::Metrics& metrics) {
                            "Messages skipped because their position was already applied.",
                            Metrics::Kind::kCounter,
                            per_projection([](const RunnerStats& s) { return s.duplicates; }));
+  metrics.RegisterCallback(
+      "surge_projection_parked",
+      "1 while the projection is idle and has paused fetching until the relay produces "
+      "(embedded broker).",
+      Metrics::Kind::kGauge,
+      per_projection([](const RunnerStats& s) { return s.parked ? 1 : 0; }));
+  metrics.RegisterCallback("surge_projection_parks_total",
+                           "Times the projection paused fetching because it was idle.",
+                           Metrics::Kind::kCounter,
+                           per_projection([](const RunnerStats& s) { return s.parks; }));
   metrics.RegisterCallback(
       "surge_projection_gaps_total", "Gaps detected (lost messages) that triggered a re-relay.",
       Metrics::Kind::kCounter, per_projection([](const RunnerStats& s) { return s.gaps; }));

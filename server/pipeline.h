@@ -111,6 +111,9 @@ class Pipeline {
   std::string bootstrap_file_;
   // Declared in start order; destroyed in reverse.
   std::unique_ptr<kafka::EmbeddedBroker> broker_;
+  // The relay reports what it produces; idle projections park on it
+  // (embedded broker only, see Start).
+  kafka::ProduceWatch produce_watch_;
   std::unique_ptr<kafka::Relay> relay_;
   std::unique_ptr<projections::ProjectionPipeline> projections_;
 };

@@ -48,6 +48,9 @@ struct QueueDeleter {
 struct EventDeleter {
   void operator()(rd_kafka_event_t* event) const { rd_kafka_event_destroy(event); }
 };
+struct TopicDeleter {
+  void operator()(rd_kafka_topic_t* topic) const { rd_kafka_topic_destroy(topic); }
+};
 
 using ClientHandle = std::unique_ptr<rd_kafka_t, ClientDeleter>;
 using ConfHandle = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
@@ -58,6 +61,7 @@ using HeadersHandle = std::unique_ptr<rd_kafka_headers_t, HeadersDeleter>;
 using ErrorHandle = std::unique_ptr<rd_kafka_error_t, ErrorDeleter>;
 using QueueHandle = std::unique_ptr<rd_kafka_queue_t, QueueDeleter>;
 using EventHandle = std::unique_ptr<rd_kafka_event_t, EventDeleter>;
+using TopicHandle = std::unique_ptr<rd_kafka_topic_t, TopicDeleter>;
 
 }  // namespace surge::kafka::internal
 

@@ -49,18 +49,24 @@ absl::StatusOr<std::unique_ptr<KafkaDeadLetterPublisher>> KafkaDeadLetterPublish
       {"message.timeout.ms", absl::StrCat(absl::ToInt64Milliseconds(timeout))},
   };
   for (const auto& [k, v] : overrides) settings[k] = v;
-  SURGE_ASSIGN_OR_RETURN(kafka::internal::ConfHandle conf, kafka::internal::MakeConf(settings));
-  rd_kafka_conf_set_dr_msg_cb(conf.get(), &OnDelivery);
-  SURGE_ASSIGN_OR_RETURN(kafka::internal::ClientHandle producer,
-                         kafka::internal::NewClient(RD_KAFKA_PRODUCER, std::move(conf)));
+  // Bad settings fail here, not at the first dead letter.
+  SURGE_RETURN_IF_ERROR(kafka::internal::MakeConf(settings).status());
   return std::unique_ptr<KafkaDeadLetterPublisher>(
-      new KafkaDeadLetterPublisher(std::move(producer)));
+      new KafkaDeadLetterPublisher(std::move(settings)));
 }
 
-KafkaDeadLetterPublisher::~KafkaDeadLetterPublisher() { rd_kafka_flush(producer_.get(), 2000); }
+KafkaDeadLetterPublisher::~KafkaDeadLetterPublisher() {
+  if (producer_ != nullptr) rd_kafka_flush(producer_.get(), 2000);
+}
 
 absl::StatusOr<DeadLetterCoordinates> KafkaDeadLetterPublisher::Publish(
     const ConsumedMessage& message, const DeliveryFailure& failure) {
+  if (producer_ == nullptr) {
+    SURGE_ASSIGN_OR_RETURN(kafka::internal::ConfHandle conf, kafka::internal::MakeConf(settings_));
+    rd_kafka_conf_set_dr_msg_cb(conf.get(), &OnDelivery);
+    SURGE_ASSIGN_OR_RETURN(producer_,
+                           kafka::internal::NewClient(RD_KAFKA_PRODUCER, std::move(conf)));
+  }
   const std::string topic = kafka::DeadLetterTopic(message.topic);
   const std::string value = DeadLetterEnvelopeJson(message, failure);
   kafka::internal::HeadersHandle headers(rd_kafka_headers_new(8));

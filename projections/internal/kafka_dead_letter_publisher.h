@@ -2,6 +2,9 @@
 // producer and waits for each acknowledgement (the applier records the
 // dead letter only once Kafka has it, under its DLT coordinates).
 //
+// The producer is created by the first Publish: dead letters are rare, and
+// an idle librdkafka client still wakes its threads every second.
+//
 // Thread-safety: Publish is called by one thread at a time (the applier
 // holds its lock). Owns its producer; destruction flushes it.
 #ifndef SURGE_PROJECTIONS_INTERNAL_KAFKA_DEAD_LETTER_PUBLISHER_H_
@@ -31,9 +34,10 @@ class KafkaDeadLetterPublisher : public DeadLetterPublisher {
                                                 const DeliveryFailure& failure) override;
 
  private:
-  explicit KafkaDeadLetterPublisher(kafka::internal::ClientHandle producer)
-      : producer_(std::move(producer)) {}
-  kafka::internal::ClientHandle producer_;
+  explicit KafkaDeadLetterPublisher(std::map<std::string, std::string> settings)
+      : settings_(std::move(settings)) {}
+  const std::map<std::string, std::string> settings_;  // checked by Create
+  kafka::internal::ClientHandle producer_;               // null until the first Publish
 };
 
 }  // namespace surge::projections::internal

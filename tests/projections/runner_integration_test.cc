@@ -70,6 +70,7 @@ class ProjectionRunnerTest : public ::testing::Test {
     kafka::Relay::Options relay_options;
     relay_options.bootstrap_servers = broker_->bootstrap_servers();
     relay_options.partitions = broker_->options().partitions;
+    relay_options.produce_watch = &watch_;
     auto relay = kafka::Relay::Create(relay_options, *store_);
     ASSERT_TRUE(relay.ok()) << relay.status();
     relay_ = std::move(*relay);
@@ -98,6 +99,10 @@ class ProjectionRunnerTest : public ::testing::Test {
       relay_->NotifyApplied();
     };
     options.request_replay = [this](uint64_t from) { relay_->RequestReplay(from); };
+    if (park_) {
+      options.produce_watch = &watch_;
+      options.park_timeout = park_timeout_;
+    }
     auto runner = ProjectionRunner::Create(options, projection, *store_);
     ASSERT_TRUE(runner.ok()) << runner.status();
     ASSERT_TRUE((*runner)->Start().ok());
@@ -206,7 +211,22 @@ class ProjectionRunnerTest : public ::testing::Test {
 
   ProjectionRunner& coupon_runner() { return *runners_.back(); }
 
+  // Set before SetUp by the parking tests: runners park on watch_.
+  bool park_ = false;
+  absl::Duration park_timeout_ = absl::Seconds(5);
+  bool AllParked() {
+    for (const auto& runner : runners_) {
+      if (!runner->AwaitStats([](const ProjectionRunner::Stats& s) { return s.parked; },
+                              absl::Now() + kSettle)) {
+        return false;
+      }
+    }
+    return true;
+  }
+  uint64_t Parks(ProjectionRunner& runner) { return runner.GetStats().parks; }
+
   testing::TempStore store_;
+  kafka::ProduceWatch watch_;  // outlives the relay and the runners
   std::unique_ptr<kafka::EmbeddedBroker> broker_;
   std::unique_ptr<kafka::Relay> relay_;
   Notifier notifier_;
@@ -375,6 +395,53 @@ TEST_F(ProjectionRunnerTest, RedeliveredMessagesChangeNothing) {
   EXPECT_EQ(store_->Scan(kCouponRequestsCf, "", 100).value(), rows_before.value());
   EXPECT_EQ(Row<v1::Campaign>(kCampaignsCf, "C")->issued(), 3);
   EXPECT_EQ(Row<v1::Stock>(kStockCf, "sku-1")->available(), 6);
+}
+
+// Runners that park on the relay's produce watch when idle (the server's
+// embedded configuration).
+class ParkingRunnerTest : public ProjectionRunnerTest {
+ protected:
+  void SetUp() override {
+    park_ = true;
+    park_timeout_ = absl::Milliseconds(500);
+    ProjectionRunnerTest::SetUp();
+  }
+};
+
+TEST_F(ParkingRunnerTest, IdleRunnersParkAndTheRelaysNextEventWakesThem) {
+  ASSERT_TRUE(AllParked()) << "runners did not park on an idle broker within " << kSettle;
+  const uint64_t parks_before = Parks(*runners_[0]);
+  Append({Restock("sku-1", 10)});
+  PlaceOrder("o1", "sku-1", 4);
+  auto confirmed = [this](const std::string& id) {
+    auto order = Row<v1::Order>(kOrdersCf, id);
+    return order.has_value() && order->status() == v1::ORDER_STATUS_CONFIRMED;
+  };
+  ASSERT_TRUE(WaitUntil([&] { return confirmed("o1"); })) << "o1 not confirmed in " << kSettle;
+  // Idle again: parked again, and the next order still flows.
+  ASSERT_TRUE(runners_[0]->AwaitStats(
+      [&](const ProjectionRunner::Stats& s) { return s.parked && s.parks > parks_before; },
+      absl::Now() + kSettle));
+  PlaceOrder("o2", "sku-1", 4);
+  ASSERT_TRUE(WaitUntil([&] { return confirmed("o2"); })) << "o2 not confirmed in " << kSettle;
+  EXPECT_EQ(Row<v1::Stock>(kStockCf, "sku-1")->available(), 2);
+  for (const auto& runner : runners_) {
+    EXPECT_EQ(runner->GetStats().lag_messages, 0u) << "parked runners report no lag";
+  }
+}
+
+TEST_F(ParkingRunnerTest, AMessageFromAnotherProducerIsConsumedAfterTheParkTimeout) {
+  Append({Campaign("C", 10), CouponRequest("before", "u1")});
+  ASSERT_TRUE(WaitUntil([&] { return Decided("before"); }));
+  ASSERT_TRUE(AllParked());
+  // Not through the relay: nobody tells the watch. The runner finds it when
+  // its park times out.
+  ClientHandle producer = Producer();
+  Produce(producer.get(), kafka::kCouponsTopic, "C", "not an event", std::nullopt);
+  ASSERT_TRUE(coupon_runner().AwaitStats(
+      [](const ProjectionRunner::Stats& s) { return s.dead_lettered >= 1; },
+      absl::Now() + kSettle))
+      << "the foreign message was not consumed within " << kSettle;
 }
 
 TEST(ProjectionPipelineTest, RunsAllThreeProjectionsAndReportsTheirPositions) {

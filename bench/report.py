@@ -305,6 +305,65 @@ plot '{dat}' using 2:xtic(1) title 'accept'{settle_plot}
     return made
 
 
+def load_curve(res):
+    """[(factor, offered/s, surge-bench report)] of the offered-load curve."""
+    rows = []
+    try:
+        with open(os.path.join(res, "curve.tsv")) as f:
+            for line in f:
+                if "\t" not in line:
+                    continue
+                factor, rate = line.split("\t")
+                r = load(os.path.join(res, f"curve-{factor}.json"))
+                if r:
+                    rows.append((float(factor), float(rate), r))
+    except OSError:
+        pass
+    return rows
+
+
+def curve_section(res, curve, rel):
+    """The offered-load curve: table and plot (issue 13 §4)."""
+    if not curve:
+        return []
+    dat = os.path.join(res, "curve.dat")
+    L = ["## Offered load vs accepted, refused, decided and settle p99\n",
+         "Open-loop orders at multiples of the closed-loop orders' decided rate, admission on "
+         "(the server's default `--max_decision_lag`). A refused call is answered "
+         "`RESOURCE_EXHAUSTED` at once; settle latency is measured over the accepted orders. "
+         "Each run settles before the next starts.\n",
+         "| offered (× decided rate) | offered/s | accepted/s | refused/s | decided/s | "
+         "settle p50 | settle p99 | settle max | accept p99 |",
+         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    with open(dat, "w") as f:
+        for factor, rate, r in curve:
+            secs = r["seconds"] or 1
+            refused = r["errors"].get("RESOURCE_EXHAUSTED", 0) / secs
+            st = r.get("settle_latency") or {}
+            p50, p99, mx = (st.get(k, 0) / 1000 for k in ("p50_us", "p99_us", "max_us"))
+            decided = r.get("decided_during_load_per_second") or 0
+            L.append(f"| {factor:g} | {fmt(rate)} | {fmt(r['accepted_per_second'])} | "
+                     f"{fmt(refused)} | {fmt(decided)} | {p50:.1f} ms | {p99:.1f} ms | "
+                     f"{mx:.1f} ms | {r['accept_latency']['p99_us'] / 1000:.1f} ms |")
+            f.write(f"{rate:.0f} {r['accepted_per_second']:.1f} {refused:.1f} {decided:.1f} "
+                    f"{max(p99, 0.01):.3f}\n")
+    svg = os.path.join(res, "curve.svg")
+    gnuplot(f"""set terminal svg size 800,450 dynamic background rgb 'white'
+set output '{svg}'
+set title 'orders, open loop: offered load vs accepted, refused, decided and settle p99'
+set xlabel 'offered orders/s'; set ylabel 'orders/s'; set y2label 'settle p99, ms (log)'
+set logscale y2; set ytics nomirror; set y2tics; set grid; set key top left
+plot '{dat}' using 1:2 with linespoints title 'accepted/s', \
+     '' using 1:3 with linespoints title 'refused/s (RESOURCE_EXHAUSTED)', \
+     '' using 1:4 with linespoints title 'decided/s (while the load ran)', \
+     '' using 1:5 axes x1y2 with linespoints dashtype 2 title 'settle p99 (right axis)'
+""")
+    L.append("")
+    L.append(f"![offered load curve]({rel}/curve.svg)\n")
+    L.append("decided/s here is every decision seen while the load ran, over its length.\n")
+    return L
+
+
 def fmt(x, digits=0):
     return "n/a" if x is None else f"{x:,.{digits}f}"
 
@@ -524,6 +583,16 @@ def main():
         p99 = orders_run["settle_latency"]["p99_us"] / 1000
         L.append(f"| settle p99 ≤ 100 ms, closed loop at full load (orders) | {p99:.1f} ms | "
                  f"{verdict(p99 <= 100)} |")
+    curve = load_curve(res)
+    if curve:
+        worst = max(curve, key=lambda c: (c[2].get("settle_latency") or {}).get("p99_us", 0))
+        p99 = (worst[2].get("settle_latency") or {}).get("p99_us", 0) / 1000
+        refused = sum(c[2]["errors"].get("RESOURCE_EXHAUSTED", 0) for c in curve)
+        L.append(f"| settle latency bounded at any offered load: settle p99 ≤ 100 ms on every "
+                 f"point of the curve (open loop, {curve[0][0]:g}-{curve[-1][0]:g} × the decided "
+                 f"rate), the excess refused with RESOURCE_EXHAUSTED | worst {p99:.1f} ms at "
+                 f"{worst[0]:g} ×; {refused:,} calls refused over the curve | "
+                 f"{verdict(p99 <= 100)} |")
     if fs:
         ok = fs["check_ok"] and fs["undecided"] == 0 and fs["drain_ms"] <= 1000
         if fs.get("settle_latency") is None:
@@ -684,6 +753,7 @@ def main():
         L.append("| whole process | " + " | ".join(f"{d['pct']:.2f}" for _, d in cols) + " |")
         L.append("")
 
+    L.extend(curve_section(res, load_curve(res), rel))
     L.extend(open_loop_breakdown(res, runs.get("orders-open")))
     if micro:
         L.append("## Microbenchmarks (Google Benchmark)\n")

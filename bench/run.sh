@@ -4,7 +4,8 @@
 #   the PostgreSQL transactional-outbox peer first (bench/pg_baseline.sh), then
 #   surge-server (sync durability, fresh temp data dir, free port) driven by
 #   surge-bench: noop (gRPC ceiling), orders, flash-sale, mixed, open loop at
-#   half the maximum; idle CPU over 30 s; then naive synced RocksDB puts,
+#   half the maximum, open loop at 0.25-3 × the decided rate (the offered-load
+#   curve); idle CPU over 30 s; then naive synced RocksDB puts,
 #   Redis + Lua coupon check, event codec microbenchmarks, RSS and restart time;
 #   server CPU per command (no-op call, order, coupon request) on fresh servers
 #   with the embedded broker and with surge-kafka-dev in its own process.
@@ -39,6 +40,10 @@ SETTLE=${SETTLE:-true}  # false: accept side only (no settle latency, no checks)
 # restarted on its log; the fill is flash-sale coupon requests (accept side
 # only, 2 events each). 0 skips the fill.
 FILL_COMMANDS=${FILL_COMMANDS:-1000000}
+# The offered-load curve: open-loop orders at these multiples of the
+# closed-loop decided rate, each for CURVE_DURATION.
+CURVE_FACTORS=${CURVE_FACTORS:-0.25 0.5 1 1.5 2 3}
+CURVE_DURATION=${CURVE_DURATION:-$DURATION}
 IDLE_SECONDS=${IDLE_SECONDS:-30}  # idle CPU window after the scenarios (issue 13: 30 s)
 # Idle window on each fresh server of the CPU-per-command runs, before its
 # no-op calls: the background those calls are net of.
@@ -239,6 +244,18 @@ bench orders-open --scenario=orders --duration="$DURATION" --rate="$HALF" --conc
 thread_cpu "$RESULTS/orders-open-threads-after.tsv"
 curl -s "http://$METRICS/metrics" >"$RESULTS/orders-open-metrics-after.txt" || true
 
+# Offered load vs accepted, refused, decided and settle p99 (issue 13 §4):
+# open loop at multiples of the closed-loop orders' decided rate, with the
+# server's admission on (its default --max_decision_lag). Each run settles
+# before the next one starts.
+CURVE_BASE=$($PY -c 'import json,sys; r = json.load(open(sys.argv[1])); print(int(r.get("decided_per_second") or r["accepted_per_second"]))' "$RESULTS/orders.json" 2>/dev/null || echo 500)
+: >"$RESULTS/curve.tsv"
+for f in $CURVE_FACTORS; do
+  rate=$($PY -c "print(max(1, int($CURVE_BASE * $f)))")
+  bench "curve-$f" --scenario=orders --duration="$CURVE_DURATION" --rate="$rate" --concurrency=4096
+  printf '%s\t%s\n' "$f" "$rate" >>"$RESULTS/curve.tsv"
+done
+
 # Idle cost after the scenarios (embedded broker), issue 13.
 phase idle
 idle_cpu idle-embedded "$IDLE_SECONDS"
@@ -257,6 +274,9 @@ accepted_of() {  # accepted_of <surge-bench json>: its accepted count (0 if unre
 SERVED=0
 for name in orders flash-sale mixed orders-open; do
   SERVED=$((SERVED + $(accepted_of "$RESULTS/$name.json")))
+done
+for f in $CURVE_FACTORS; do
+  SERVED=$((SERVED + $(accepted_of "$RESULTS/curve-$f.json")))
 done
 FILL_ACCEPTED=0
 if [[ "$FILL_COMMANDS" -gt 0 ]]; then

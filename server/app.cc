@@ -21,6 +21,7 @@
 #include "projections/order_saga_projection.h"
 #include "projections/projection_state.h"
 #include "projections/read_models.h"
+#include "server/internal/admission.h"
 #include "server/internal/cluster_metrics.h"
 #include "server/internal/decode_error_interceptor.h"
 #include "server/internal/process_metrics.h"
@@ -173,21 +174,20 @@ absl::Status App::Init() {
     pipeline_options.on_delivered = on_delivered;
     SURGE_ASSIGN_OR_RETURN(pipeline_, Pipeline::Start(pipeline_options, *store_, notifier_));
   }
+  if (options_.max_decision_lag > 0 || options_.max_decision_delay > absl::ZeroDuration()) {
+    kafka::Relay* relay = cluster_ != nullptr ? &cluster_->relay() : &pipeline_->relay();
+    eventstore::EventStore* store = store_.get();
+    admission_ = std::make_unique<internal::Admission>(
+        internal::Admission::Options{.max_lag_events = options_.max_decision_lag,
+                                     .max_delay = options_.max_decision_delay},
+        [store] { return store->HeadPosition(); },
+        [relay] { return relay->GetStats().low_watermark; });
+  }
   SURGE_RETURN_IF_ERROR(StartMetrics());
 
   domain::CommandHandler::Options command_options;
-  if (options_.max_decision_lag > 0) {
-    kafka::Relay* relay = cluster_ != nullptr ? &cluster_->relay() : &pipeline_->relay();
-    eventstore::EventStore* store = store_.get();
-    command_options.admit = [this, relay, store, limit = options_.max_decision_lag] {
-      const uint64_t head = store->HeadPosition();
-      const uint64_t decided = relay->GetStats().low_watermark;
-      if (head <= decided + limit) return absl::OkStatus();
-      admission_rejected_.fetch_add(1, std::memory_order_relaxed);
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "decision backlog: ", head - decided, " events accepted but not decided yet (limit ",
-          limit, ", --max_decision_lag); retry with backoff"));
-    };
+  if (admission_ != nullptr) {
+    command_options.admit = [admission = admission_.get()] { return admission->Admit(); };
   }
   commands_ = std::make_unique<domain::CommandHandler>(
       acked_store_ != nullptr ? static_cast<eventstore::EventStore&>(*acked_store_) : *store_,
@@ -309,10 +309,20 @@ void App::RegisterMetrics() {
   metrics_->RegisterCallback(
       "surge_admission_rejected_total",
       "Commands refused with RESOURCE_EXHAUSTED because decisions lagged too far behind the log "
-      "(--max_decision_lag).",
+      "(--max_decision_lag, --max_decision_delay_ms).",
       Metrics::Kind::kCounter, [this] {
         return Samples{
-            {{}, static_cast<double>(admission_rejected_.load(std::memory_order_relaxed))}};
+            {{}, static_cast<double>(admission_ != nullptr ? admission_->rejected() : 0)}};
+      });
+  metrics_->RegisterCallback(
+      "surge_admission_decision_delay_seconds",
+      "How long the oldest accepted but undecided event had waited, as of the last admission "
+      "check (0 when everything was decided).",
+      Metrics::Kind::kGauge, [this] {
+        return Samples{{{},
+                        admission_ != nullptr
+                            ? absl::ToDoubleSeconds(admission_->last_delay())
+                            : 0.0}};
       });
   metrics_->RegisterCallback("surge_eventstore_events_total",
                              "Events committed to the log since start.", Metrics::Kind::kCounter,

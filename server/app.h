@@ -35,6 +35,7 @@
 #include "server/coupon_service.h"
 #include "server/dead_letter_service.h"
 #include "server/event_store_service.h"
+#include "server/internal/admission.h"
 #include "server/internal/in_flight_calls.h"
 #include "server/internal/kafka_acked_store.h"
 #include "server/inventory_service.h"
@@ -111,6 +112,12 @@ class App {
     // line of decisions); the client sees the push-back instead of an
     // unbounded wait. 0: no limit.
     uint64_t max_decision_lag = 10000;
+    // Admission too: RESOURCE_EXHAUSTED while the oldest accepted but
+    // undecided event has waited longer than this (see
+    // internal/admission.h). Bounds what an accepted command waits behind
+    // others to about this, on any machine, where max_decision_lag bounds
+    // it in events. Zero: no limit.
+    absl::Duration max_decision_delay = absl::Milliseconds(100);
 
     // --- performance ---
     // Largest gRPC message accepted or sent. A 100-line order is ~15 KiB and
@@ -173,6 +180,9 @@ class App {
   // Exactly one of the two runs the asynchronous half.
   std::unique_ptr<Pipeline> pipeline_;
   std::unique_ptr<cluster::ClusterNode> cluster_;
+  // Reads the store and the relay; used by commands_ and metrics_, which
+  // are destroyed first. Null: admission off.
+  std::unique_ptr<internal::Admission> admission_;
   std::unique_ptr<metrics::Metrics> metrics_;
   std::unique_ptr<AdminAuth> auth_;
   std::unique_ptr<domain::CommandHandler> commands_;
@@ -188,8 +198,6 @@ class App {
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::string advertised_addr_;  // host of grpc_addr : bound port
-  // Commands refused by admission (metrics). Relaxed: a counter only.
-  std::atomic<uint64_t> admission_rejected_{0};
   bool shut_down_ = false;
 };
 

@@ -94,6 +94,11 @@ ABSL_FLAG(int64_t, max_decision_lag, 10000,
           "events are accepted but not decided yet (bounds the settle latency at any offered "
           "load); 0 = no limit.");
 
+ABSL_FLAG(int, max_decision_delay_ms, 100,
+          "PlaceOrder and RequestCoupon get RESOURCE_EXHAUSTED while the oldest accepted but "
+          "undecided event has waited longer than this (bounds what an accepted command waits "
+          "behind others); 0 = no limit.");
+
 namespace {
 
 int Fail(const std::string& message) {
@@ -200,6 +205,10 @@ int main(int argc, char** argv) {
   options.ack_timeout = absl::Milliseconds(absl::GetFlag(FLAGS_ack_timeout_ms));
   if (absl::GetFlag(FLAGS_max_decision_lag) < 0) return Fail("--max_decision_lag: must be >= 0");
   options.max_decision_lag = static_cast<uint64_t>(absl::GetFlag(FLAGS_max_decision_lag));
+  if (absl::GetFlag(FLAGS_max_decision_delay_ms) < 0) {
+    return Fail("--max_decision_delay_ms: must be >= 0");
+  }
+  options.max_decision_delay = absl::Milliseconds(absl::GetFlag(FLAGS_max_decision_delay_ms));
 
   SURGE_LOG(INFO, "main") << "allocator: " << surge::AllocatorName();
   absl::StatusOr<std::unique_ptr<surge::server::App>> app = surge::server::App::Start(options);

@@ -31,9 +31,17 @@ void LoadDriver::StartOne(const StartFn& start, absl::Time intended) {
   const uint64_t index = next_index_.fetch_add(1, std::memory_order_relaxed);
   start(index, measured, [this, &start, measured, intended](const grpc::Status& status) {
     Finish(measured, intended, status);
-    // Closed loop: the answer frees the slot for the next call.
+    // Closed loop: the answer frees the slot for the next call; a refused
+    // one first backs off (Run serves the delayed calls).
     if (options_.rate <= 0) {
       const absl::Time now = absl::Now();
+      if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED &&
+          options_.refused_backoff > absl::ZeroDuration()) {
+        absl::MutexLock lock(&mu_);
+        delayed_.insert(now + options_.refused_backoff);
+        --in_flight_;
+        return;
+      }
       if (StillRunning(now)) StartOne(start, now);
     }
     absl::MutexLock lock(&mu_);
@@ -73,6 +81,27 @@ LoadResult LoadDriver::Run(const StartFn& start) {
   if (options_.rate <= 0) {
     for (int i = 0; i < options_.concurrency && StillRunning(absl::Now()); ++i) {
       StartOne(start, absl::Now());
+    }
+    // Restart the slots backing off after a refusal, until none is left
+    // and nothing is in flight.
+    for (;;) {
+      absl::Time due;
+      {
+        absl::MutexLock lock(&mu_);
+        auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+          return !delayed_.empty() || in_flight_ == 0;
+        };
+        mu_.Await(absl::Condition(&ready));
+        if (delayed_.empty()) break;
+        due = *delayed_.begin();
+      }
+      const absl::Time now = absl::Now();
+      if (due > now) absl::SleepFor(due - now);
+      {
+        absl::MutexLock lock(&mu_);
+        delayed_.erase(delayed_.begin());
+      }
+      if (StillRunning(absl::Now())) StartOne(start, absl::Now());
     }
   } else {
     // Open loop: the i-th call is due at begin + i / rate, whatever happened

@@ -23,6 +23,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -44,6 +45,10 @@ struct LoadOptions {
   int64_t requests = 0;
   // Calls before the measured phase, excluded from every figure.
   absl::Duration warmup = absl::Seconds(2);
+  // Closed loop: a slot whose call was refused with RESOURCE_EXHAUSTED
+  // waits this long before its next call, as a client honouring the
+  // server's "retry with backoff" does. Zero: the next call at once.
+  absl::Duration refused_backoff = absl::Milliseconds(10);
 };
 
 struct LoadResult {
@@ -87,6 +92,8 @@ class LoadDriver {
   std::map<int, uint64_t> errors_ ABSL_GUARDED_BY(mu_);
   std::vector<uint64_t> ok_per_second_ ABSL_GUARDED_BY(mu_);
   absl::Time last_answer_ ABSL_GUARDED_BY(mu_);
+  // Closed loop: when each backing-off slot is due to call again.
+  std::multiset<absl::Time> delayed_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace surge::bench

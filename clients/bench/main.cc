@@ -34,6 +34,9 @@ ABSL_FLAG(double, rate, 0, "open loop: calls started per second (0 = closed loop
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(10), "measured phase (unless --requests)");
 ABSL_FLAG(int64_t, requests, 0, "measured calls (0 = use --duration)");
 ABSL_FLAG(absl::Duration, warmup, absl::Seconds(2), "warm-up, excluded from the figures");
+ABSL_FLAG(absl::Duration, refused_backoff, absl::Milliseconds(10),
+          "closed loop: how long a slot waits after RESOURCE_EXHAUSTED before its next call "
+          "(a client honouring the server's push-back); 0 = at once");
 ABSL_FLAG(int64_t, users, 50'000, "distinct users");
 ABSL_FLAG(int64_t, coupons, 1'000, "flash-sale campaign quantity");
 ABSL_FLAG(int64_t, skus, 100, "SKUs ordered from");
@@ -150,6 +153,7 @@ int Main() {
   lo.duration = absl::GetFlag(FLAGS_duration);
   lo.requests = absl::GetFlag(FLAGS_requests);
   lo.warmup = absl::GetFlag(FLAGS_warmup);
+  lo.refused_backoff = absl::GetFlag(FLAGS_refused_backoff);
   if (absl::GetFlag(FLAGS_smoke)) {
     lo.concurrency = std::min(lo.concurrency, 8);
     lo.warmup = absl::Milliseconds(100);

@@ -314,7 +314,12 @@ class Loop {
   void RefreshApplied(bool force) {
     const uint64_t seq = applied_notifier_.sequence();
     const absl::Time now = absl::Now();
-    if (!force && seq == s_.applied_seen_seq && now < s_.next_applied_poll) return;
+    if (!force && seq == s_.applied_seen_seq &&
+        (now < s_.next_applied_poll || s_.watermarks.unapplied() == 0)) {
+      // Nothing new announced, and either polled recently or nothing
+      // produced is waiting to be applied (an idle relay re-reads nothing).
+      return;
+    }
     s_.applied_seen_seq = seq;
     s_.next_applied_poll = now + options_.applied_poll_interval;
     absl::StatusOr<std::vector<std::pair<std::string, std::string>>> rows = ReadApplied(force, now);

@@ -22,6 +22,10 @@
 namespace surge::projections {
 namespace {
 
+// After a park that timed out: how long the runner polls before it may park
+// again (a few fetch round trips of the embedded broker).
+constexpr absl::Duration kRecheck = absl::Milliseconds(5);
+
 using kafka::internal::ClientHandle;
 using kafka::internal::MessageHandle;
 using kafka::internal::TopicPartitionListHandle;
@@ -252,20 +256,21 @@ void ProjectionRunner::Run() {
     UpdateLag();
     if (options_.produce_watch != nullptr && batch.empty() && !offsets_lost &&
         absl::Now() - last_message >= options_.park_after) {
-      MaybePark();
-      // Resumed: poll for park_after before parking again, so a message
-      // that woke us (or one from another producer) is fetched first.
-      last_message = absl::Now();
+      // Resumed by the relay: poll for park_after before parking again, so
+      // the message that woke us is fetched first. Resumed by the timeout
+      // (or not parked): one fetch round trip is enough to look.
+      last_message = MaybePark() ? absl::Now()
+                                 : absl::Now() - options_.park_after + kRecheck;
     }
   }
 }
 
-void ProjectionRunner::MaybePark() {
+bool ProjectionRunner::MaybePark() {
   const kafka::ProduceWatch& watch = *options_.produce_watch;
   // The ticket comes first: whatever the relay produces after it wakes us,
   // even if it lands between the check and the pause.
   const kafka::ProduceWatch::Ticket ticket = watch.Take(options_.topic);
-  if (!watch.CaughtUp(ticket, options_.topic, next_offsets_)) return;
+  if (!watch.CaughtUp(ticket, options_.topic, next_offsets_)) return false;
   rd_kafka_t* rk = kafka_->consumer.get();
   const std::vector<int32_t> assigned = partitions();
   TopicPartitionListHandle list(
@@ -273,21 +278,20 @@ void ProjectionRunner::MaybePark() {
   for (int32_t p : assigned) {
     rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), p);
   }
-  if (rd_kafka_pause_partitions(rk, list.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  if (rd_kafka_pause_partitions(rk, list.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) return false;
   {
     absl::MutexLock lock(&mu_);
     ++stats_.parks;
     stats_.parked = true;
   }
   const absl::Time deadline = absl::Now() + options_.park_timeout;
+  bool produced = false;
   // Bounded slices, so Stop is noticed within 100 ms.
-  while (!stopping()) {
+  while (!produced && !stopping()) {
     const absl::Time now = absl::Now();
     if (now >= deadline) break;
-    if (watch.AwaitProduced(ticket, options_.topic,
-                            std::min(deadline, now + absl::Milliseconds(100)))) {
-      break;
-    }
+    produced = watch.AwaitProduced(ticket, options_.topic,
+                                   std::min(deadline, now + absl::Milliseconds(100)));
   }
   rd_kafka_resume_partitions(rk, list.get());
   // librdkafka 2.0 does not wake the broker thread on resume, which then
@@ -318,6 +322,7 @@ void ProjectionRunner::MaybePark() {
   }
   absl::MutexLock lock(&mu_);
   stats_.parked = false;
+  return produced;
 }
 
 void ProjectionRunner::UpdateLag() {

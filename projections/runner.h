@@ -90,10 +90,10 @@ class ProjectionRunner {
     // idle server parks at once; long enough that a busy one does not
     // pause and resume between two batches.
     absl::Duration park_after = absl::Milliseconds(20);
-    // With produce_watch: the longest park. Then the runner polls again for
-    // park_after, so a message from any other producer (an operator, a
-    // test) is still consumed within this much.
-    absl::Duration park_timeout = absl::Seconds(5);
+    // With produce_watch: the longest park. Then the runner fetches once
+    // more (polls for kRecheck), so a message from any other producer (an
+    // operator, a test) is still consumed within about this much.
+    absl::Duration park_timeout = absl::Seconds(10);
     // Capped exponential backoff between attempts of a failing message.
     absl::Duration backoff_min = absl::Milliseconds(20);
     absl::Duration backoff_max = absl::Seconds(1);
@@ -191,7 +191,8 @@ class ProjectionRunner {
   void UpdateLag();
   // With a produce_watch, when everything delivered is consumed: pauses
   // the partitions until the relay produces (or park_timeout, or Stop).
-  void MaybePark();
+  // Returns true when it parked and the relay's produce woke it.
+  bool MaybePark();
   bool stopping() const;
 
   const Options options_;

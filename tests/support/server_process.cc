@@ -128,7 +128,13 @@ absl::Status ServerProcess::Spawn() {
                                    absl::StrCat("--data_dir=", data_dir()),
                                    // Tests run side by side: never the default metrics port.
                                    "--metrics_addr=127.0.0.1:0",
-                                   absl::StrCat("--metrics_port_file=", dir_->Path("metrics_port"))};
+                                   absl::StrCat("--metrics_port_file=", dir_->Path("metrics_port")),
+                                   // Admission by decision delay refuses whenever the pipeline
+                                   // runs 100 ms behind with 500 events waiting, which a busy
+                                   // CI machine running tests side by side reaches at random.
+                                   // Off unless a test asks for it (a later flag wins);
+                                   // AdmissionTest covers it.
+                                   "--max_decision_delay_ms=0"};
   argv.insert(argv.end(), options_.flags.begin(), options_.flags.end());
   {
     std::ofstream log(log_path(), std::ios::app);

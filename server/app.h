@@ -17,7 +17,6 @@
 
 #include <grpcpp/server.h>
 
-#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <string>

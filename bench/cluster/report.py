@@ -411,17 +411,21 @@ def cmd_report(results, out):
             cols.append(scen)
             head += f" {scen}: 1 node | {scen}: 3 nodes | 3/1 |"
             sep += " ---: | ---: | ---: |"
-    w(head)
-    w(sep)
-    for r in ROLES + ("total",):
-        line = f"| {r} |"
-        for scen in cols:
-            a, b = L[("1node", scen)], L[("3node", scen)]
-            x = a.total_us() if r == "total" else a.role_us(r)
-            y = b.total_us() if r == "total" else b.role_us(r)
-            line += f" {fmt(x)} | {fmt(y)} | {ratio(y, x):.2f}x |"
-        w(line)
-    w("")
+    def role_table(total, per_role):
+        """Rows per role (and the total): 1 node, 3 nodes and their ratio per scenario."""
+        w(head)
+        w(sep)
+        for r in ROLES + ("total",):
+            line = f"| {r} |"
+            for scen in cols:
+                a, b = L[("1node", scen)], L[("3node", scen)]
+                x = total(a) if r == "total" else per_role(a, r)
+                y = total(b) if r == "total" else per_role(b, r)
+                line += f" {fmt(x)} | {fmt(y)} | {ratio(y, x):.2f}x |"
+            w(line)
+        w("")
+
+    role_table(lambda l: l.total_us(), lambda l, r: l.role_us(r))
     if cols:
         w("The same **net of the idle background** (minus each cluster's idle CPU per role, "
           "measured just before its load, times the window). The consumers poll the mock "
@@ -430,17 +434,7 @@ def cmd_report(results, out):
           "figures are a lower bound of the marginal cost, gross ones an upper bound. The "
           "capacity model uses the net ones plus the background as a fixed cost per node.")
         w("")
-        w(head)
-        w(sep)
-        for r in ROLES + ("total",):
-            line = f"| {r} |"
-            for scen in cols:
-                a, b = L[("1node", scen)], L[("3node", scen)]
-                x = a.net_total_us() if r == "total" else a.net_us(r)
-                y = b.net_total_us() if r == "total" else b.net_us(r)
-                line += f" {fmt(x)} | {fmt(y)} | {ratio(y, x):.2f}x |"
-            w(line)
-        w("")
+        role_table(lambda l: l.net_total_us(), lambda l, r: l.net_us(r))
         w("Per decider thread and the appender, µs per command (summed over nodes, gross):")
         w("")
         w("| thread |" + "".join(f" {s}: 1 node | {s}: 3 nodes |" for s in cols))

@@ -147,9 +147,21 @@ absl::StatusOr<internal::ClientHandle> MakeProducer(const Relay::Options& option
   std::map<std::string, std::string> settings = {
       {"bootstrap.servers", options.bootstrap_servers},
       {"client.id", "surge-relay"},
-      // Idempotence keeps per-partition order and drops duplicates across
-      // librdkafka's own retries; acks=all is what makes it durable.
-      {"enable.idempotence", "true"},
+      // Order per partition comes from one request in flight per broker
+      // connection: a failed request is retried before anything after it
+      // is sent, so a retry cannot overtake. A retry may duplicate messages
+      // the broker did store; every consumer skips positions it applied.
+      // acks=all is what makes a delivery durable.
+      //
+      // Not librdkafka's idempotent producer: in 2.0.2 it counts its
+      // per-partition window of 5 requests in messages (rktp_msgs_inflight),
+      // so a partition with 5 messages unacknowledged sends nothing more,
+      // and the broker thread spins on poll(0) until the acks arrive. Under
+      // load that thread took 13-19% of the server's CPU, and orders
+      // settled in 66-72 ms (median, closed loop) against 28-31 ms with
+      // this setting (bench/notes.md).
+      {"enable.idempotence", "false"},
+      {"max.in.flight.requests.per.connection", "1"},
       {"acks", "all"},
       // Each hop of a saga waits for it once: keep it short. Under load,
       // batches still form while earlier requests are in flight.
@@ -528,6 +540,13 @@ void Relay::Run() {
     rd_kafka_poll(s.producer.get(), 0);  // delivery reports and errors
 
     if (s.failed_min.has_value()) {
+      // Messages behind the failed one that librdkafka has not sent yet
+      // would reach the partition before its re-produced copy: take them
+      // back first (their reports fail them here), so every partition still
+      // gets its positions in log order. Requests in flight were sent
+      // before anything that failed after them.
+      rd_kafka_purge(s.producer.get(), RD_KAFKA_PURGE_F_QUEUE);
+      rd_kafka_poll(s.producer.get(), 0);
       const uint64_t target = *s.failed_min;
       s.failed_min.reset();
       if (target < s.cursor) {

@@ -1,6 +1,8 @@
 // The transactional-outbox relay: publishes every event of the log to Kafka,
-// at least once, in log order per (topic, partition), with an idempotent
-// producer. The event log is the source of truth; Kafka is the transport.
+// at least once, in log order per (topic, partition) (acks=all, one produce
+// request in flight per broker connection, so retries cannot reorder; a
+// retry may duplicate, and consumers skip positions they applied). The event
+// log is the source of truth; Kafka is the transport.
 //
 //   Relay::Options options;
 //   options.bootstrap_servers = broker->bootstrap_servers();
@@ -91,7 +93,7 @@ class Relay {
     // Borrowed; must outlive the relay. Null: nobody is told.
     ProduceWatch* produce_watch = nullptr;
     // Raw librdkafka producer settings applied over surge's defaults
-    // (enable.idempotence=true, acks=all, linger.ms=5, ...).
+    // (acks=all, max.in.flight.requests.per.connection=1, linger.ms=1, ...).
     std::map<std::string, std::string> producer_config;
 
     // --- timing / performance ---

@@ -1,9 +1,12 @@
 #include "server/event_store_service.h"
 
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "domain/validation.h"
+#include "server/internal/event_type_filter.h"
 #include "server/internal/subscribe_reactor.h"
 #include "server/status_mapping.h"
 
@@ -78,7 +81,11 @@ grpc::ServerUnaryReactor* EventStoreService::ReadStream(grpc::CallbackServerCont
 
 grpc::ServerWriteReactor<v1::Event>* EventStoreService::Subscribe(
     grpc::CallbackServerContext* /*context*/, const v1::SubscribeRequest* request) {
-  auto* reactor = new internal::SubscribeReactor(registry_);
+  const std::vector<std::string> types(request->event_types().begin(),
+                                      request->event_types().end());
+  absl::StatusOr<internal::EventTypeFilter> filter = internal::EventTypeFilter::Parse(types);
+  if (!filter.ok()) return new internal::RejectedStream(ToGrpcStatus(filter.status()));
+  auto* reactor = new internal::SubscribeReactor(registry_, *std::move(filter));
   // Registered before the pump starts, so StopAll() cannot miss it.
   if (!registry_.TryAdd(reactor)) {
     delete reactor;  // never handed to gRPC

@@ -1,7 +1,9 @@
 // surge-cli events read | stream | tail  (surge.v1.EventStoreService)
 #include <atomic>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "clients/cli/command.h"
 #include "clients/cli/interrupt.h"
 #include "surge/v1/surge.grpc.pb.h"
@@ -67,6 +69,12 @@ int Tail(const ParsedArgs& args, CommandEnv& env) {
   if (*from < 0) return UsageError(env, "--from must be >= 0");
   surge::v1::SubscribeRequest req;
   req.set_from_position(static_cast<uint64_t>(*from));
+  // --type may repeat, and each may list several: --type order_confirmed,order_cancelled
+  for (const std::string& types : args.GetAll("type")) {
+    for (absl::string_view type : absl::StrSplit(types, ',', absl::SkipWhitespace())) {
+      req.add_event_types(std::string(absl::StripAsciiWhitespace(type)));
+    }
+  }
   auto stub = surge::v1::EventStoreService::NewStub(env.connection.channel());
   std::unique_ptr<grpc::ClientContext> ctx = env.connection.NewStreamingContext();
   // Written by the signal thread, read here after the stream ends; the
@@ -107,9 +115,11 @@ std::vector<Command> EventCommands() {
         1},
        Stream},
       {{"events tail",
-        "[--from P]",
+        "[--from P] [--type T[,T...]]...",
         "Prints the log from a position, then follows it live until Ctrl-C.",
-        {{"from", true, false, "catch up from this position (default 0: start)"}},
+        {{"from", true, false, "catch up from this position (default 0: start)"},
+         {"type", true, true,
+          "only events of these types, e.g. order_confirmed,order_cancelled (default: all)"}},
         0,
         0},
        Tail},

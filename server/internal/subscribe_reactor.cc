@@ -100,7 +100,9 @@ void SubscribeReactor::Pump() {
     bool start = false;
     {
       absl::MutexLock lock(&mu_);
-      for (v1::Event& event : *batch) buffered_.push_back(std::move(event));
+      for (v1::Event& event : *batch) {
+        if (filter_.Matches(event)) buffered_.push_back(std::move(event));
+      }
       start = ClaimWriteLocked();
     }
     if (start) StartWrite(&current_, current_options_);

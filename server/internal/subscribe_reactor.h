@@ -17,10 +17,12 @@
 
 #include <deque>
 #include <memory>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "eventstore/event_store.h"
+#include "server/internal/event_type_filter.h"
 #include "server/internal/subscription_registry.h"
 #include "surge/v1/events.pb.h"
 
@@ -28,7 +30,10 @@ namespace surge::server::internal {
 
 class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Event> {
  public:
-  explicit SubscribeReactor(SubscriptionRegistry& registry) : registry_(registry) {}
+  // Only events `filter` matches are written; the others are read and
+  // skipped.
+  SubscribeReactor(SubscriptionRegistry& registry, EventTypeFilter filter)
+      : registry_(registry), filter_(std::move(filter)) {}
 
   // Starts the pump over `subscription`. Call once, after the registry
   // accepted this reactor (TryAdd).
@@ -52,6 +57,7 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Event> {
   bool ClaimWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   SubscriptionRegistry& registry_;
+  const EventTypeFilter filter_;
   absl::Mutex mu_;
   std::unique_ptr<eventstore::Subscription> subscription_ ABSL_GUARDED_BY(mu_);
   std::deque<v1::Event> buffered_ ABSL_GUARDED_BY(mu_);

@@ -225,6 +225,31 @@ TEST(CliTest, EventsTailPrintsLiveEventsAndExitsZeroOnSigterm) {
   EXPECT_EQ(tail->err(), "");
 }
 
+TEST(CliTest, EventsTailWithTypesPrintsOnlyThoseAndRefusesUnknownOnes) {
+  const std::string sku = Unique("sku");
+  ASSERT_EQ(AdminCli({"stock", "adjust", sku, "10"}).exit_code, 0);
+  auto tail = ChildProcess::Start({SURGE_CLI_BIN, "--addr", LiveServer::Get().addr(), "events",
+                                   "tail", "--from", "1", "--type",
+                                   "order_confirmed, order_cancelled"});
+  RunResult placed = Cli({"order", "place", "--user", "tail-user", "--line", sku + ":1"});
+  ASSERT_EQ(placed.exit_code, 0) << Describe(placed);
+  const std::string order_id = ValueOf(placed.out, "order_id");
+  ASSERT_TRUE(tail->WaitForStdout("order-" + order_id, absl::Seconds(15)))
+      << tail->out() << tail->err();
+  tail->Signal(SIGTERM);
+  EXPECT_EQ(tail->Wait(absl::Seconds(10)), 0) << tail->err();
+  EXPECT_TRUE(absl::StrContains(tail->out(), "OrderConfirmed")) << tail->out();
+  // Neither the restock nor any order's other events.
+  EXPECT_FALSE(absl::StrContains(tail->out(), "OrderPlaced")) << tail->out();
+  EXPECT_FALSE(absl::StrContains(tail->out(), "StockDecreased")) << tail->out();
+  EXPECT_FALSE(absl::StrContains(tail->out(), "StockAdjusted")) << tail->out();
+
+  RunResult bad = Cli({"events", "tail", "--type", "order_shipped"});
+  EXPECT_EQ(bad.exit_code, 1) << Describe(bad);
+  EXPECT_TRUE(absl::StrContains(bad.err, "INVALID_ARGUMENT")) << Describe(bad);
+  EXPECT_TRUE(absl::StrContains(bad.err, "order_shipped")) << Describe(bad);
+}
+
 TEST(CliTest, LoadOrdersShowsProgressAndSummary) {
   const std::string sku = Unique("sku");
   ASSERT_EQ(AdminCli({"stock", "adjust", sku, "1000"}).exit_code, 0);

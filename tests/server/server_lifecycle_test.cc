@@ -140,6 +140,60 @@ TEST_F(SubscribeTest, DeliversTheCatchUpThenLiveEventsInOrder) {
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
 }
 
+// A stream filtered to the decision types carries each order's decision
+// and nothing else, from the catch-up through the live tail, in position
+// order; an unknown type is refused before anything is sent.
+TEST_F(SubscribeTest, FilteredStreamCarriesOnlyTheNamedTypes) {
+  auto orders = server_->Orders();
+  std::set<std::string> placed_ids;
+  v1::PlaceOrderResponse placed;
+  ASSERT_TRUE(orders->PlaceOrder(Ctx().get(), OrderRequest("r-1"), &placed).ok());
+  placed_ids.insert(placed.order_id());
+
+  auto context = Ctx(absl::Seconds(20));
+  v1::SubscribeRequest request;
+  request.set_from_position(1);
+  request.add_event_types("order_confirmed");
+  request.add_event_types("order_cancelled");
+  request.add_event_types("order_confirmed");  // a repeat is harmless
+  std::unique_ptr<grpc::ClientReader<v1::Event>> reader =
+      server_->EventStore()->Subscribe(context.get(), request);
+  // Two more orders once the stream is live: their decisions come live.
+  for (const char* id : {"r-2", "r-3"}) {
+    ASSERT_TRUE(orders->PlaceOrder(Ctx().get(), OrderRequest(id), &placed).ok());
+    placed_ids.insert(placed.order_id());
+  }
+  std::set<std::string> decided_ids;
+  uint64_t last = 0;
+  v1::Event event;
+  while (decided_ids.size() < placed_ids.size()) {
+    ASSERT_TRUE(reader->Read(&event)) << "stream ended after position " << last << ": "
+                                      << reader->Finish().error_message();
+    ASSERT_TRUE(event.has_order_confirmed() || event.has_order_cancelled())
+        << "position " << event.position() << " is not a decision: " << event.ShortDebugString();
+    EXPECT_GT(event.position(), last);
+    last = event.position();
+    decided_ids.insert(event.has_order_confirmed() ? event.order_confirmed().order_id()
+                                                   : event.order_cancelled().order_id());
+  }
+  EXPECT_EQ(decided_ids, placed_ids);
+  context->TryCancel();
+  while (reader->Read(&event)) {
+  }
+  reader->Finish();
+
+  v1::SubscribeRequest bad;
+  bad.add_event_types("order_confirmed");
+  bad.add_event_types("order_shipped");
+  auto bad_context = Ctx();
+  auto refused = server_->EventStore()->Subscribe(bad_context.get(), bad);
+  EXPECT_FALSE(refused->Read(&event));
+  const grpc::Status status = refused->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("order_shipped"));
+  EXPECT_THAT(status.error_message(), HasSubstr("coupon_issued"));  // lists the known ones
+}
+
 TEST_F(SubscribeTest, ShutdownEndsALiveStreamAndExitsCleanly) {
   auto context = Ctx(absl::Seconds(30));
   auto reader = server_->EventStore()->Subscribe(context.get(), v1::SubscribeRequest());

@@ -233,6 +233,9 @@ int Main() {
     }
     tracker->Stop();
     report.settle = Summarize(tracker->latency_ns());
+    if (tracker->server_latency_ns().count() > 0) {
+      report.settle_server = Summarize(tracker->server_latency_ns());
+    }
     DecidedThroughput(*tracker, load, &report);
   }
   std::string summary = "skipped (--settle=false)";

@@ -62,6 +62,7 @@ std::string FormatTable(const Report& r) {
   absl::StrAppend(&out, "latency (ms)         p50      p90      p99    p99.9      max     count\n");
   absl::StrAppend(&out, Row("accept", r.accept));
   if (r.settle) absl::StrAppend(&out, Row("settle", *r.settle));
+  if (r.settle_server) absl::StrAppend(&out, Row("settle@server", *r.settle_server));
   if (r.settle) {
     absl::StrAppendFormat(&out, "undecided       %d, drain after last accept %.1f ms\n",
                           r.undecided, r.drain_ms);
@@ -97,6 +98,8 @@ std::string FormatJson(const Report& r) {
   absl::StrAppend(&out, "  \"accept_latency\": ", JsonLatency(r.accept), ",\n");
   absl::StrAppend(&out, "  \"settle_latency\": ", r.settle ? JsonLatency(*r.settle) : "null",
                   ",\n");
+  absl::StrAppend(&out, "  \"settle_latency_server\": ",
+                  r.settle_server ? JsonLatency(*r.settle_server) : "null", ",\n");
   absl::StrAppend(&out, "  \"undecided\": ", r.undecided, ",\n");
   absl::StrAppendFormat(&out, "  \"drain_ms\": %.1f,\n", r.drain_ms);
   absl::StrAppend(&out, "  \"decided\": ", r.decided, ",\n");

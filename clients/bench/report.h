@@ -30,6 +30,9 @@ struct Report {
   std::map<std::string, uint64_t> errors;  // gRPC code name -> count
   LatencySummary accept;
   std::optional<LatencySummary> settle;    // absent for scenarios without decisions
+  // The same commands on the server's clock (command commit -> decision
+  // commit); absent when the stream carried no recorded_at pairs.
+  std::optional<LatencySummary> settle_server;
   uint64_t undecided = 0;
   double drain_ms = 0;       // last decision - last acceptance
   // Decided throughput (commands whose decision came later): measured

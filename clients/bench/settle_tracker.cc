@@ -19,6 +19,24 @@ std::optional<std::string> DecisionKey(const v1::Event& event) {
   }
 }
 
+std::optional<std::string> CommandKey(const v1::Event& event) {
+  switch (event.payload_case()) {
+    case v1::Event::kOrderPlaced:
+      return "o:" + event.order_placed().order_id();
+    case v1::Event::kCouponRequested:
+      return "c:" + event.coupon_requested().request_id();
+    default:
+      return std::nullopt;
+  }
+}
+
+namespace {
+absl::Time RecordedAt(const v1::Event& event) {
+  return absl::FromUnixSeconds(event.recorded_at().seconds()) +
+         absl::Nanoseconds(event.recorded_at().nanos());
+}
+}  // namespace
+
 SettleTracker::~SettleTracker() { Stop(); }
 
 void SettleTracker::Start(v1::EventStoreService::Stub* stub, uint64_t from_position) {
@@ -27,6 +45,10 @@ void SettleTracker::Start(v1::EventStoreService::Stub* stub, uint64_t from_posit
     started_ = true;
   }
   request_.set_from_position(from_position);
+  for (const char* type : {"order_placed", "coupon_requested", "order_confirmed", "order_cancelled",
+                           "coupon_issued", "coupon_rejected"}) {
+    request_.add_event_types(type);
+  }
   stub->async()->Subscribe(&context_, &request_, this);
   StartRead(&event_);
   StartCall();
@@ -38,6 +60,10 @@ void SettleTracker::SettleLocked(const std::string& key, Entry& entry) {
     measured_decided_at_.push_back(*entry.decided);
     latency_ns_.Record(static_cast<uint64_t>(
         std::max<int64_t>(0, absl::ToInt64Nanoseconds(*entry.decided - *entry.accepted))));
+    if (entry.committed.has_value() && entry.decision_committed.has_value()) {
+      server_latency_ns_.Record(static_cast<uint64_t>(std::max<int64_t>(
+          0, absl::ToInt64Nanoseconds(*entry.decision_committed - *entry.committed))));
+    }
   }
   --undecided_;
   entries_.erase(key);
@@ -57,12 +83,18 @@ void SettleTracker::Accepted(const std::string& key, absl::Time at, bool measure
 void SettleTracker::OnReadDone(bool ok) {
   if (!ok) return;  // the stream is over; OnDone follows
   const absl::Time now = absl::Now();
-  if (auto key = DecisionKey(event_)) {
+  if (auto key = CommandKey(event_)) {
+    // Before its decision on the stream (positions are in order).
+    absl::MutexLock lock(&mu_);
+    Entry& entry = entries_[*key];
+    if (!entry.committed) entry.committed = RecordedAt(event_);
+  } else if (auto key = DecisionKey(event_)) {
     absl::MutexLock lock(&mu_);
     last_decided_ = std::max(last_decided_, now);
     Entry& entry = entries_[*key];
     if (!entry.decided) {
       entry.decided = now;
+      entry.decision_committed = RecordedAt(event_);
       decided_at_.push_back(now);
       SettleLocked(*key, entry);
     }

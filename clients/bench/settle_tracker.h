@@ -7,6 +7,13 @@
 // "c:<request id>" (CouponIssued / CouponRejected). A decision seen before its
 // command's reply (the saga can beat the reply home) settles at latency 0.
 //
+// The stream asks only for the decisions and the commands' own events
+// (OrderPlaced, CouponRequested): two events per command, not the six an
+// order writes. Their recorded_at gives a second figure on the server's
+// clock, from the command's commit to its decision's commit, which the
+// client's own delays (reading replies and the stream on a busy machine)
+// do not inflate.
+//
 // Thread-safety: Accepted() and the readers may be called from any thread;
 // the stream's callbacks run on gRPC threads. Owns the stream; Stop() before
 // destruction.
@@ -31,6 +38,9 @@ namespace surge::bench {
 
 // The settle key of a decision event, nullopt for other events.
 std::optional<std::string> DecisionKey(const v1::Event& event);
+// The settle key of a command's own event (OrderPlaced, CouponRequested),
+// nullopt for other events.
+std::optional<std::string> CommandKey(const v1::Event& event);
 
 class SettleTracker : public grpc::ClientReadReactor<v1::Event> {
  public:
@@ -49,6 +59,9 @@ class SettleTracker : public grpc::ClientReadReactor<v1::Event> {
   void Stop();
 
   const LatencyHistogram& latency_ns() const { return latency_ns_; }
+  // Measured commands, on the server's clock: the decision's recorded_at
+  // minus the command event's (both commits to the log).
+  const LatencyHistogram& server_latency_ns() const { return server_latency_ns_; }
   uint64_t undecided() const;
   // Last decision seen minus last acceptance: how long the pipeline needed to
   // drain once the load stopped (negative when it kept up).
@@ -69,6 +82,9 @@ class SettleTracker : public grpc::ClientReadReactor<v1::Event> {
   struct Entry {
     std::optional<absl::Time> accepted;
     std::optional<absl::Time> decided;
+    // recorded_at of the command's event and of its decision (server clock).
+    std::optional<absl::Time> committed;
+    std::optional<absl::Time> decision_committed;
     bool measured = false;
   };
   void SettleLocked(const std::string& key, Entry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -77,6 +93,7 @@ class SettleTracker : public grpc::ClientReadReactor<v1::Event> {
   v1::SubscribeRequest request_;
   v1::Event event_;  // the read buffer, touched only by the reactor
   LatencyHistogram latency_ns_;
+  LatencyHistogram server_latency_ns_;
 
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);

@@ -112,6 +112,17 @@ TEST_P(BenchSmokeTest, SmokeRunExitsZeroAndWritesJson) {
                           "sys.exit(0 if r[\"accepted\"] > 0 and r[\"check_ok\"] else 3)' " +
                           json.string();
   EXPECT_EQ(std::system(cmd.c_str()), 0) << text;
+  if (GetParam() != "noop") {
+    // Every measured command settled on both clocks: the client's, and the
+    // server's (command commit to decision commit, from the filtered stream).
+    const std::string both =
+        "/usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); "
+        "c=r[\"settle_latency\"]; s=r[\"settle_latency_server\"]; "
+        "sys.exit(0 if c and s and s[\"count\"] == c[\"count\"] == r[\"accepted\"] "
+        "and s[\"p50_us\"] <= s[\"max_us\"] else 4)' " +
+        json.string();
+    EXPECT_EQ(std::system(both.c_str()), 0) << text;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Scenarios, BenchSmokeTest,

@@ -438,7 +438,9 @@ def main():
     try:
         with open(os.path.join(res, "phases.tsv")) as f:
             phases = [line.rstrip("\n").split("\t") for line in f if "\t" in line]
-        L.append("- load average (1 min) as each phase started: "
+        L.append("- load average (1 min) as each phase started, once the machine had settled "
+                 "(sync, then up to 30 s until both CPUs were ≥ 90% idle over a second: the "
+                 "seconds waited and the idle share reached): "
                  + ", ".join(f"{name} {value}" for name, value in phases))
     except OSError:
         pass

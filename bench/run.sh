@@ -210,8 +210,34 @@ cpu_run() {
     >"$RESULTS/$name.json"
 }
 
-phase() {  # phase <name>: the 1-min load average as a phase starts (noisy machine)
-  printf '%s\t%s\n' "$1" "$(load_avg)" >>"$RESULTS/phases.tsv"
+# Before each phase: the previous phase's aftermath written back (sync:
+# PostgreSQL's WAL and deleted files, RocksDB's last flushes), then up to 30 s
+# for both CPUs to be at least 90% idle over a second, so what one phase
+# left running does not land in the next one's figures. Prints the seconds
+# waited and the idle share reached.
+quiesce() {
+  sync
+  $PY - <<'QUIESCE'
+import time
+def sample():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return v[3], sum(v)  # idle (not iowait: writeback still running), total
+start = time.time()
+share = 0.0
+while time.time() - start < 30:
+    i0, t0 = sample(); time.sleep(1); i1, t1 = sample()
+    share = (i1 - i0) / max(1, t1 - t0)
+    if share >= 0.9:
+        break
+print(f"{time.time() - start:.0f}s {share * 100:.0f}%")
+QUIESCE
+}
+
+phase() {  # phase <name>: the machine settled, then the 1-min load average as the phase starts
+  local settled
+  settled=$(quiesce)
+  printf '%s\t%s (after %s idle)\n' "$1" "$(load_avg)" "$settled" >>"$RESULTS/phases.tsv"
 }
 
 # ------------------------------------------------------------ the peer ----

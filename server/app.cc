@@ -179,7 +179,9 @@ absl::Status App::Init() {
     eventstore::EventStore* store = store_.get();
     admission_ = std::make_unique<internal::Admission>(
         internal::Admission::Options{.max_lag_events = options_.max_decision_lag,
-                                     .max_delay = options_.max_decision_delay},
+                                     .max_delay = options_.max_decision_delay,
+                                     // An order: stock, then the saga.
+                                     .rounds = 2},
         [store] { return store->HeadPosition(); },
         [relay] { return relay->GetStats().low_watermark; });
   }
@@ -316,7 +318,7 @@ void App::RegisterMetrics() {
       });
   metrics_->RegisterCallback(
       "surge_admission_decision_delay_seconds",
-      "How long the oldest accepted but undecided event had waited, as of the last admission "
+      "How long the oldest accepted but undecided command had waited, as of the last admission "
       "check (0 when everything was decided).",
       Metrics::Kind::kGauge, [this] {
         return Samples{{{},

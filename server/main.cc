@@ -96,8 +96,8 @@ ABSL_FLAG(int64_t, max_decision_lag, 10000,
 
 ABSL_FLAG(int, max_decision_delay_ms, 100,
           "PlaceOrder and RequestCoupon get RESOURCE_EXHAUSTED while the oldest accepted but "
-          "undecided event has waited longer than this (bounds what an accepted command waits "
-          "behind others); 0 = no limit.");
+          "undecided command has waited longer than this for its decision (bounds what an "
+          "accepted command waits behind others); 0 = no limit.");
 
 namespace {
 

@@ -41,7 +41,9 @@ TEST(AdmissionTest, RefusesWhileTheOldestUndecidedEventWaitsTooLong) {
   EXPECT_TRUE(admission.Admit(kT0 + absl::Milliseconds(20)).ok());
   const absl::Status refused = admission.Admit(kT0 + absl::Milliseconds(26));
   EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_TRUE(absl::StrContains(refused.message(), "oldest of 20 undecided events has waited 26 ms (limit 25 ms"))
+  EXPECT_TRUE(absl::StrContains(refused.message(),
+                                "oldest undecided command has waited 26 ms (20 events undecided; "
+                                "limit 25 ms"))
       << refused.message();
   EXPECT_EQ(admission.rejected(), 1u);
   // 1..10 decided: the oldest undecided is now 11, seen at +20 ms.
@@ -126,6 +128,74 @@ TEST(AdmissionTest, WhenDecisionsStopOnlyTheLagBoundRefuses) {
   p.decided = 150;
   EXPECT_TRUE(absl::StrContains(admission.Admit(kT0 + absl::Seconds(32)).message(),
                                 "decision delay"));
+}
+
+// Two rounds: a command counts as decided only once the answers appended
+// while its events were applied are applied in turn, and its wait runs from
+// its own commit all along.
+TEST(AdmissionTest, TwoRoundsWaitForTheAnswersToBeAppliedToo) {
+  FakePipeline p;
+  Admission admission = p.Make({.max_lag_events = 0,
+                                .max_delay = absl::Milliseconds(25),
+                                .delay_min_lag_events = 0,
+                                .rounds = 2});
+  p.decided = 1;
+  p.head = 10;  // commands at 2..10, committed by kT0
+  EXPECT_TRUE(admission.Admit(kT0).ok());
+  // Round one: 2..10 applied; their answers went to 11..14 meanwhile.
+  p.head = 14;
+  p.decided = 10;
+  EXPECT_TRUE(admission.Admit(kT0 + absl::Milliseconds(10)).ok());
+  EXPECT_EQ(admission.last_delay(), absl::Milliseconds(10));  // still counted from kT0
+  // 11..13 applied, 14 not yet: the commands of kT0 still wait.
+  p.decided = 13;
+  const absl::Status refused = admission.Admit(kT0 + absl::Milliseconds(26));
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted) << refused;
+  EXPECT_EQ(admission.last_delay(), absl::Milliseconds(26));
+  // Round two done: nothing is undecided any more.
+  p.decided = 14;
+  EXPECT_TRUE(admission.Admit(kT0 + absl::Milliseconds(27)).ok());
+  EXPECT_EQ(admission.last_delay(), absl::ZeroDuration());
+}
+
+// With one round (the default) the same history is decided once 2..10 are
+// applied: the delay of the first hop only.
+TEST(AdmissionTest, OneRoundCountsTheFirstHopOnly) {
+  FakePipeline p;
+  Admission admission = p.Make(
+      {.max_lag_events = 0, .max_delay = absl::Milliseconds(25), .delay_min_lag_events = 0});
+  p.decided = 1;
+  p.head = 10;
+  EXPECT_TRUE(admission.Admit(kT0).ok());
+  p.head = 14;
+  p.decided = 10;
+  EXPECT_TRUE(admission.Admit(kT0 + absl::Milliseconds(10)).ok());
+  // 11..14 were first seen at +10 ms.
+  EXPECT_EQ(admission.last_delay(), absl::ZeroDuration());
+  p.decided = 13;
+  EXPECT_TRUE(admission.Admit(kT0 + absl::Milliseconds(26)).ok());
+  EXPECT_EQ(admission.last_delay(), absl::Milliseconds(16));
+}
+
+// Later commands keep their own, later commit times through both rounds.
+TEST(AdmissionTest, TwoRoundsKeepEachCommandsOwnTime) {
+  FakePipeline p;
+  Admission admission = p.Make({.max_lag_events = 0,
+                                .max_delay = absl::Milliseconds(25),
+                                .delay_min_lag_events = 0,
+                                .rounds = 2});
+  p.decided = 1;
+  p.head = 10;
+  EXPECT_TRUE(admission.Admit(kT0).ok());
+  p.head = 20;  // more commands, committed by +5 ms
+  EXPECT_TRUE(admission.Admit(kT0 + absl::Milliseconds(5)).ok());
+  p.decided = 20;  // both batches applied once; answers up to 30
+  p.head = 30;
+  EXPECT_TRUE(admission.Admit(kT0 + absl::Milliseconds(8)).ok());
+  EXPECT_EQ(admission.last_delay(), absl::Milliseconds(8));
+  p.decided = 30;  // all answers applied
+  EXPECT_TRUE(admission.Admit(kT0 + absl::Milliseconds(9)).ok());
+  EXPECT_EQ(admission.last_delay(), absl::ZeroDuration());
 }
 
 }  // namespace

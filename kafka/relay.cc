@@ -158,7 +158,7 @@ absl::StatusOr<internal::ClientHandle> MakeProducer(const Relay::Options& option
       // so a partition with 5 messages unacknowledged sends nothing more,
       // and the broker thread spins on poll(0) until the acks arrive. Under
       // load that thread took 13-19% of the server's CPU, and orders
-      // settled in 66-72 ms (median, closed loop) against 28-31 ms with
+      // settled in 66-73 ms (median, closed loop) against 28-31 ms with
       // this setting (bench/notes.md).
       {"enable.idempotence", "false"},
       {"max.in.flight.requests.per.connection", "1"},

@@ -113,9 +113,9 @@ class App {
     uint64_t max_decision_lag = 10000;
     // Admission too: RESOURCE_EXHAUSTED while the oldest accepted but
     // undecided command has waited longer than this for its decision (two
-    // rounds of the pipeline, see internal/admission.h). Bounds what an accepted command waits behind
-    // others to about this, on any machine, where max_decision_lag bounds
-    // it in events. Zero: no limit.
+    // rounds of the pipeline, see internal/admission.h). Bounds what an
+    // accepted command waits behind others to about this, on any machine,
+    // where max_decision_lag bounds it in events. Zero: no limit.
     absl::Duration max_decision_delay = absl::Milliseconds(100);
 
     // --- performance ---

@@ -4,7 +4,9 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
@@ -205,44 +207,53 @@ TEST(CliTest, EventsReadAndStreamShowTheLog) {
   EXPECT_NE(ValueOf(stream.out, "current_version"), "-1") << stream.out;
 }
 
-TEST(CliTest, EventsTailPrintsLiveEventsAndExitsZeroOnSigterm) {
-  const std::string sku = Unique("sku");
-  ASSERT_EQ(AdminCli({"stock", "adjust", sku, "10"}).exit_code, 0);
-  auto tail = ChildProcess::Start(
-      {SURGE_CLI_BIN, "--addr", LiveServer::Get().addr(), "events", "tail", "--from", "1"});
-  // Catch-up first: the restock above is already in the log.
-  ASSERT_TRUE(tail->WaitForStdout(sku, absl::Seconds(15))) << tail->out() << tail->err();
+// `events tail --from 1` plus `extra`, started after a fresh SKU was
+// restocked (so the restock is in the catch-up part of the log).
+struct Tail {
+  std::string sku;
+  std::unique_ptr<ChildProcess> process;
+};
+Tail StartTail(const std::vector<std::string>& extra) {
+  Tail tail{.sku = Unique("sku")};
+  EXPECT_EQ(AdminCli({"stock", "adjust", tail.sku, "10"}).exit_code, 0);
+  std::vector<std::string> argv = {SURGE_CLI_BIN, "--addr", LiveServer::Get().addr(), "events",
+                                   "tail", "--from", "1"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  tail.process = ChildProcess::Start(argv);
+  return tail;
+}
 
-  RunResult placed = Cli({"order", "place", "--user", "tail-user", "--line", sku + ":1"});
+// Places one order of the tail's SKU and waits until the tail printed it
+// (live: without restarting the tail); then ends the tail with SIGTERM, a
+// normal end (exit 0).
+void PlaceSeeAndStop(Tail& tail) {
+  RunResult placed = Cli({"order", "place", "--user", "tail-user", "--line", tail.sku + ":1"});
   ASSERT_EQ(placed.exit_code, 0) << Describe(placed);
   const std::string order_id = ValueOf(placed.out, "order_id");
-  // Live: the new order shows up without restarting the tail.
-  ASSERT_TRUE(tail->WaitForStdout("order-" + order_id, absl::Seconds(15)))
-      << tail->out() << tail->err();
+  ASSERT_TRUE(tail.process->WaitForStdout("order-" + order_id, absl::Seconds(15)))
+      << tail.process->out() << tail.process->err();
+  tail.process->Signal(SIGTERM);
+  EXPECT_EQ(tail.process->Wait(absl::Seconds(10)), 0) << tail.process->err();
+  EXPECT_EQ(tail.process->err(), "");
+}
 
-  tail->Signal(SIGTERM);
-  EXPECT_EQ(tail->Wait(absl::Seconds(10)), 0) << tail->err();
-  EXPECT_EQ(tail->err(), "");
+TEST(CliTest, EventsTailPrintsLiveEventsAndExitsZeroOnSigterm) {
+  Tail tail = StartTail({});
+  // Catch-up first: the restock is already in the log.
+  ASSERT_TRUE(tail.process->WaitForStdout(tail.sku, absl::Seconds(15)))
+      << tail.process->out() << tail.process->err();
+  PlaceSeeAndStop(tail);
 }
 
 TEST(CliTest, EventsTailWithTypesPrintsOnlyThoseAndRefusesUnknownOnes) {
-  const std::string sku = Unique("sku");
-  ASSERT_EQ(AdminCli({"stock", "adjust", sku, "10"}).exit_code, 0);
-  auto tail = ChildProcess::Start({SURGE_CLI_BIN, "--addr", LiveServer::Get().addr(), "events",
-                                   "tail", "--from", "1", "--type",
-                                   "order_confirmed, order_cancelled"});
-  RunResult placed = Cli({"order", "place", "--user", "tail-user", "--line", sku + ":1"});
-  ASSERT_EQ(placed.exit_code, 0) << Describe(placed);
-  const std::string order_id = ValueOf(placed.out, "order_id");
-  ASSERT_TRUE(tail->WaitForStdout("order-" + order_id, absl::Seconds(15)))
-      << tail->out() << tail->err();
-  tail->Signal(SIGTERM);
-  EXPECT_EQ(tail->Wait(absl::Seconds(10)), 0) << tail->err();
-  EXPECT_TRUE(absl::StrContains(tail->out(), "OrderConfirmed")) << tail->out();
+  Tail tail = StartTail({"--type", "order_confirmed, order_cancelled"});
+  PlaceSeeAndStop(tail);
+  const std::string out = tail.process->out();
+  EXPECT_TRUE(absl::StrContains(out, "OrderConfirmed")) << out;
   // Neither the restock nor any order's other events.
-  EXPECT_FALSE(absl::StrContains(tail->out(), "OrderPlaced")) << tail->out();
-  EXPECT_FALSE(absl::StrContains(tail->out(), "StockDecreased")) << tail->out();
-  EXPECT_FALSE(absl::StrContains(tail->out(), "StockAdjusted")) << tail->out();
+  EXPECT_FALSE(absl::StrContains(out, "OrderPlaced")) << out;
+  EXPECT_FALSE(absl::StrContains(out, "StockDecreased")) << out;
+  EXPECT_FALSE(absl::StrContains(out, "StockAdjusted")) << out;
 
   RunResult bad = Cli({"events", "tail", "--type", "order_shipped"});
   EXPECT_EQ(bad.exit_code, 1) << Describe(bad);

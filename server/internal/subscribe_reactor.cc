@@ -64,8 +64,15 @@ bool SubscribeReactor::ClaimWriteLocked() {
   // OnWriteDone at once: let gRPC coalesce them into one send instead of a
   // sendmsg per event. The last event of a burst goes without the hint,
   // which flushes everything before it (so does Finish).
+  //
+  // Never on the stream's first write: it also carries the initial
+  // metadata, and gRPC never completes a corked batch of initial metadata
+  // and message (grpc/grpc#12975, #34231): the stream hung with nothing
+  // sent whenever its first write found more events behind it (seen when a
+  // filtered stream's first matches arrived together).
   current_options_ = grpc::WriteOptions();
-  if (!buffered_.empty()) current_options_.set_buffer_hint();
+  if (!buffered_.empty() && started_writing_) current_options_.set_buffer_hint();
+  started_writing_ = true;
   writing_ = true;
   return true;
 }

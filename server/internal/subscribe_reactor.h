@@ -62,6 +62,7 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::Event> {
   std::unique_ptr<eventstore::Subscription> subscription_ ABSL_GUARDED_BY(mu_);
   std::deque<v1::Event> buffered_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool started_writing_ ABSL_GUARDED_BY(mu_) = false;  // the first write went out
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;  // client went away
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;    // server shutting down
   // The write in flight and its options. Written only by the thread that

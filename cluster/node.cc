@@ -131,6 +131,9 @@ bool ClusterNode::AwaitDelivered(uint64_t position, absl::Time deadline) {
 
 void ClusterNode::OwnershipChanged() {
   if (membership_ == nullptr) return;
+  // Collect and hand over as one step. Deciders publish before they call
+  // this, so whichever call runs last sees every decider's latest claim.
+  absl::MutexLock lock(&ownership_mu_);
   std::vector<OwnedPartition> owned;
   for (const auto& decider : deciders_) {
     for (const Decider::OwnedPartition& p : decider->owned()) {

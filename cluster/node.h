@@ -98,6 +98,10 @@ class ClusterNode {
   bool AwaitDelivered(uint64_t position, absl::Time deadline);
 
   const Options options_;
+  // Serialises OwnershipChanged: each decider calls it from its own thread
+  // after publishing its partitions, and a snapshot taken before another
+  // decider's publish must not be the last one handed to the membership.
+  absl::Mutex ownership_mu_;
   absl::Mutex delivered_mu_;
   uint64_t delivered_ ABSL_GUARDED_BY(delivered_mu_) = 0;
   projections::StockProjection stock_;

@@ -12,6 +12,21 @@ import subprocess
 SCENARIOS = ["noop", "orders", "flash-sale", "mixed", "orders-open"]
 
 
+def memory_note(server):
+    """What the RSS after the fill is made of, by the server's own counts."""
+    m = server.get("memory") or {}
+    if not m.get("allocator_allocated"):
+        return ""
+    mib = lambda b: b / (1 << 20)
+    rocks = m.get("memtables", 0) + m.get("block_cache", 0) + m.get("table_readers", 0)
+    return (f"; jemalloc: {mib(m['allocator_allocated']):.0f} MiB live, "
+            f"{mib(m.get('allocator_resident', 0)):.0f} MiB resident; of the live, RocksDB "
+            f"{mib(rocks):.0f} MiB (memtables {mib(m.get('memtables', 0)):.0f}, block cache "
+            f"{mib(m.get('block_cache', 0)):.0f} with the SSTs' index and filters, SST readers "
+            f"{mib(m.get('table_readers', 0)):.0f}), the rest {mib(m['allocator_allocated'] - rocks):.0f} "
+            f"MiB (the embedded broker's retained messages, Kafka client queues, gRPC)")
+
+
 def load(path):
     try:
         with open(path) as f:
@@ -636,7 +651,7 @@ def main():
         rss = server["rss_kib"] / 1024
         before = server.get("rss_scenarios_kib", 0) / 1024
         L.append(f"| kept: RSS ≤ 300 MiB after 1,000,000 commands | {rss:.0f} MiB after ~{total:,} "
-                 f"commands ({before:.0f} MiB after the scenarios, before the fill) | "
+                 f"commands ({before:.0f} MiB after the scenarios, before the fill){memory_note(server)} | "
                  f"{verdict(rss <= 300) if total >= 1_000_000 else 'partial: ' + verdict(rss <= 300)} |")
     if server.get("restart_seconds") is not None:
         events = server.get("head_events", 0)

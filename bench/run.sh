@@ -323,6 +323,11 @@ if [[ "$FILL_COMMANDS" -gt 0 ]]; then
 fi
 HEAD=$(metric surge_log_head_position)
 RSS_KB=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER_PID/status")
+# What the RSS is made of, by the server's own counts (bytes).
+MEMORY_JSON=$(printf '{"allocator_allocated": %s, "allocator_resident": %s, "memtables": %s, "block_cache": %s, "table_readers": %s}' \
+  "$(metric surge_allocator_allocated_bytes)" "$(metric surge_allocator_resident_bytes)" \
+  "$(metric surge_eventstore_memtable_bytes)" "$(metric surge_eventstore_block_cache_bytes)" \
+  "$(metric surge_eventstore_table_readers_bytes)")
 
 # Restart: a clean stop, then the time until the restarted server serves
 # (publishes its port: gRPC is listening and every service is registered)
@@ -338,6 +343,7 @@ grep -E 'opened .* at head position|embedded broker|serving surge' "$WORK/server
   >"$RESULTS/restart-log.txt" || true
 cat >"$RESULTS/server.json" <<JSON
 {"rss_kib": $RSS_KB, "rss_scenarios_kib": $RSS_SCENARIOS_KB, "fill_accepted": $FILL_ACCEPTED,
+ "memory": $MEMORY_JSON,
  "head_events": $HEAD, "restart_seconds": $($PY -c "print(round($T1 - $T0, 3))"),
  "restart_first_call_seconds": $($PY -c "print(round($T2 - $T0, 3))"),
  "batches": $BATCH_COUNT, "batch_appends": $BATCH_SUM}

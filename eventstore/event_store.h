@@ -84,7 +84,9 @@ struct Options {
   size_t max_batch_appends = 2048;
   // Soft cap on one WriteBatch's bytes.
   size_t max_batch_bytes = 16 << 20;
-  // RocksDB block cache shared by all column families.
+  // RocksDB block cache shared by all column families. It holds the SSTs'
+  // index and filter blocks too, so it bounds RocksDB's read-side memory
+  // however long the log grows.
   size_t block_cache_bytes = 64 << 20;
   // RocksDB memtable size per column family.
   size_t write_buffer_bytes = 16 << 20;
@@ -226,6 +228,11 @@ class EventStore {
     // RocksDB memtables of all column families (bounded by
     // Options::total_write_buffer_bytes, give or take one memtable).
     uint64_t memtable_bytes = 0;
+    // RocksDB's block cache (bounded by Options::block_cache_bytes; data,
+    // index and filter blocks) and what its SST readers hold outside it
+    // (small: the readers themselves).
+    uint64_t block_cache_bytes = 0;
+    uint64_t table_readers_bytes = 0;
   };
   virtual Stats GetStats() const = 0;
 

@@ -296,6 +296,20 @@ void App::RegisterMetrics() {
         return Samples{{{}, static_cast<double>(store->GetStats().memtable_bytes)}};
       });
   metrics_->RegisterCallback(
+      "surge_eventstore_block_cache_bytes",
+      "RocksDB block cache bytes in use: data, index and filter blocks (bounded by the store's "
+      "block cache size).",
+      Metrics::Kind::kGauge, [store] {
+        return Samples{{{}, static_cast<double>(store->GetStats().block_cache_bytes)}};
+      });
+  metrics_->RegisterCallback(
+      "surge_eventstore_table_readers_bytes",
+      "RocksDB SST readers' memory outside the block cache (index and filter blocks are in the "
+      "cache).",
+      Metrics::Kind::kGauge, [store] {
+        return Samples{{{}, static_cast<double>(store->GetStats().table_readers_bytes)}};
+      });
+  metrics_->RegisterCallback(
       "surge_eventstore_rejected_total", "Appends refused because the queue was full.",
       Metrics::Kind::kCounter, [store] {
         return Samples{{{}, static_cast<double>(store->GetStats().rejected_queue_full)}};

@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "eventstore/event_store.h"
+#include "rocksdb/cache.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 
@@ -44,6 +45,12 @@ class RocksDb {
   // Bytes held by the memtables (active and not yet flushed) of every
   // column family. Thread-safe.
   uint64_t MemtableBytes() const;
+  // Bytes the shared block cache holds (bounded by Options::block_cache_bytes).
+  // Thread-safe.
+  uint64_t BlockCacheBytes() const;
+  // Bytes the open SST readers hold outside the block cache (their index
+  // and bloom filter blocks; these grow with the data). Thread-safe.
+  uint64_t TableReadersBytes() const;
 
   // Writes `batch` atomically (fsyncing the WAL when `sync`). After one
   // failed write every later write is refused with UNAVAILABLE until the
@@ -58,7 +65,10 @@ class RocksDb {
 
  private:
   RocksDb() = default;
+  // An integer property summed over every column family.
+  uint64_t SumProperty(const std::string& property) const;
 
+  std::shared_ptr<rocksdb::Cache> block_cache_;
   std::unique_ptr<rocksdb::DB> db_;
   // Set by the first failed Write; also makes the destructor skip the WAL
   // flush. Written by the appender thread, read by it and by the destructor

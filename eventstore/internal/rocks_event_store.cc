@@ -339,6 +339,8 @@ EventStore::Stats RocksEventStore::GetStats() const {
   }
   stats.queue_depth = queue_.size();
   stats.memtable_bytes = db_->MemtableBytes();
+  stats.block_cache_bytes = db_->BlockCacheBytes();
+  stats.table_readers_bytes = db_->TableReadersBytes();
   return stats;
 }
 

@@ -99,6 +99,8 @@ TEST_F(LiveMetricsTest, ServesEveryDocumentedFamily) {
                                              "surge_eventstore_commit_seconds",
                                              "surge_eventstore_queue_depth",
                                              "surge_eventstore_memtable_bytes",
+                                             "surge_eventstore_block_cache_bytes",
+                                             "surge_eventstore_table_readers_bytes",
                                              "surge_eventstore_rejected_total",
                                              "surge_eventstore_events_total",
                                              "surge_eventstore_write_errors_total",

@@ -2,10 +2,8 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -17,7 +15,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <thread>
 
 #include "absl/strings/ascii.h"
@@ -30,60 +27,13 @@
 #include "absl/time/clock.h"
 #include "tests/cluster/kafka_reader.h"
 #include "tests/cluster/rpc.h"
-
-extern char** environ;
+#include "tests/support/child_process.h"
 
 namespace surge::cluster_test {
 namespace {
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  return contents.str();
-}
-
-std::string Tail(const std::string& text, int lines) {
-  std::deque<absl::string_view> last;
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    last.push_back(line);
-    if (static_cast<int>(last.size()) > lines) last.pop_front();
-  }
-  return absl::StrJoin(last, "\n");
-}
-
-// Starts `argv` with stdout and stderr appended to `log_path`, default
-// signal handling and an empty signal mask (as ServerProcess does).
-absl::StatusOr<pid_t> SpawnChild(const std::vector<std::string>& argv,
-                                 const std::string& log_path) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, defaults;
-  sigemptyset(&none);
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGTERM);
-  sigaddset(&defaults, SIGINT);
-  sigaddset(&defaults, SIGPIPE);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  const int err = posix_spawn(&pid, args[0], &actions, &attr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (err != 0) {
-    return absl::InternalError(absl::StrCat("cannot start ", args[0], ": ", std::strerror(err)));
-  }
-  return pid;
-}
+using testing::LastLines;
+using testing::ReadFileOrEmpty;
 
 absl::StatusOr<std::string> HttpGetMetrics(int port) {
   if (port <= 0) return absl::UnavailableError("metrics port unknown");
@@ -186,32 +136,19 @@ std::string DescribeOwnership(const v1::DescribeClusterResponse& r) {
 
 // ----------------------------------------------------------------- broker --
 
-DevBroker::~DevBroker() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGTERM);
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  int status = 0;
-  while (::waitpid(pid_, &status, WNOHANG) == 0) {
-    if (absl::Now() > deadline) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, &status, 0);
-      break;
-    }
-    absl::SleepFor(absl::Milliseconds(10));  // polling a child's exit
-  }
-}
+DevBroker::~DevBroker() { testing::StopChild(pid_, absl::Seconds(10)); }
 
 absl::Status DevBroker::Start(int partitions, absl::Duration timeout) {
   const std::string log = dir_.Path("broker.log");
   std::vector<std::string> argv = {SURGE_KAFKA_DEV_BIN, "--brokers=1",
                                    absl::StrCat("--partitions=", partitions),
                                    absl::StrCat("--bootstrap_file=", dir_.Path("bootstrap"))};
-  absl::StatusOr<pid_t> pid = SpawnChild(argv, log);
+  absl::StatusOr<pid_t> pid = testing::SpawnLogged(argv, log);
   if (!pid.ok()) return pid.status();
   pid_ = *pid;
   const absl::Time deadline = absl::Now() + timeout;
   while (absl::Now() < deadline) {
-    for (absl::string_view line : absl::StrSplit(ReadFile(log), '\n')) {
+    for (absl::string_view line : absl::StrSplit(ReadFileOrEmpty(log), '\n')) {
       if (absl::ConsumePrefix(&line, "bootstrap=") && !line.empty()) {
         bootstrap_ = std::string(absl::StripAsciiWhitespace(line));
         return absl::OkStatus();
@@ -240,7 +177,7 @@ bool DevBroker::running() {
 }
 
 std::string DevBroker::LogTail(int lines) const {
-  return Tail(ReadFile(dir_.Path("broker.log")), lines);
+  return LastLines(ReadFileOrEmpty(dir_.Path("broker.log")), lines);
 }
 
 // ---------------------------------------------------------------- cluster --
@@ -312,7 +249,7 @@ pid_t Cluster::Pid(int i) const {
   while (dirent* entry = ::readdir(proc)) {
     int pid = 0;
     if (!absl::SimpleAtoi(entry->d_name, &pid) || pid <= 0) continue;
-    const std::string stat = ReadFile(absl::StrCat("/proc/", pid, "/stat"));
+    const std::string stat = ReadFileOrEmpty(absl::StrCat("/proc/", pid, "/stat"));
     const size_t close = stat.rfind(')');
     if (close == std::string::npos) continue;
     std::vector<std::string> fields = absl::StrSplit(stat.substr(close + 2), ' ');
@@ -321,7 +258,7 @@ pid_t Cluster::Pid(int i) const {
         ppid != self) {
       continue;
     }
-    std::string cmdline = ReadFile(absl::StrCat("/proc/", pid, "/cmdline"));
+    std::string cmdline = ReadFileOrEmpty(absl::StrCat("/proc/", pid, "/cmdline"));
     for (char& c : cmdline) {
       if (c == '\0') c = ' ';
     }
@@ -503,7 +440,8 @@ std::string Cluster::GrepLogs(const std::vector<std::string>& words, int max_lin
   std::string out;
   for (int i = 0; i < size(); ++i) {
     std::deque<std::string> hits;
-    for (absl::string_view line : absl::StrSplit(ReadFile(nodes_[i].process->log_path()), '\n')) {
+    for (absl::string_view line :
+         absl::StrSplit(ReadFileOrEmpty(nodes_[i].process->log_path()), '\n')) {
       const std::string lower = absl::AsciiStrToLower(line);
       for (const std::string& w : words) {
         if (absl::StrContains(lower, absl::AsciiStrToLower(w))) {

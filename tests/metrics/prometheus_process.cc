@@ -1,29 +1,20 @@
 #include "tests/metrics/prometheus_process.h"
 
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <regex>
-#include <sstream>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "tests/metrics/http_get.h"
-
-extern char** environ;
+#include "tests/support/child_process.h"
 
 namespace surge::testing {
 namespace {
@@ -48,13 +39,6 @@ absl::StatusOr<int> FreePort() {
   return port;
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
 }  // namespace
 
 bool PrometheusProcess::Installed() {
@@ -67,7 +51,7 @@ absl::StatusOr<std::unique_ptr<PrometheusProcess>> PrometheusProcess::Start(
   absl::Status last;
   for (int attempt = 0; attempt < 3; ++attempt) {
     std::unique_ptr<PrometheusProcess> prom(new PrometheusProcess(std::make_unique<TempDir>()));
-    last = prom->Spawn(options.target_port);
+    last = prom->Spawn(options);
     if (last.ok()) last = prom->WaitUntilReady(options.start_timeout);
     if (last.ok()) return prom;
     // Most likely the port was taken meanwhile: try another one.
@@ -75,7 +59,7 @@ absl::StatusOr<std::unique_ptr<PrometheusProcess>> PrometheusProcess::Start(
   return last;
 }
 
-absl::Status PrometheusProcess::Spawn(int target_port) {
+absl::Status PrometheusProcess::Spawn(const Options& options) {
   absl::StatusOr<int> port = FreePort();
   if (!port.ok()) return port.status();
   port_ = *port;
@@ -85,12 +69,18 @@ absl::Status PrometheusProcess::Spawn(int target_port) {
     out << "global:\n"
            "  scrape_interval: 1s\n"
            "  scrape_timeout: 1s\n"
-           "  evaluation_interval: 1s\n"
-           "scrape_configs:\n"
-           "  - job_name: surge\n"
+           "  evaluation_interval: 1s\n";
+    if (!options.rule_files.empty()) {
+      out << "rule_files:\n";
+      for (const std::string& f : options.rule_files) out << "  - '" << f << "'\n";
+    }
+    out << "scrape_configs:\n"
+           "  - job_name: '"
+        << options.job
+        << "'\n"
            "    static_configs:\n"
            "      - targets: ['127.0.0.1:"
-        << target_port << "']\n";
+        << options.target_port << "']\n";
     if (!out) return absl::InternalError(absl::StrCat("cannot write ", config));
   }
   const std::vector<std::string> argv = {
@@ -99,22 +89,10 @@ absl::Status PrometheusProcess::Spawn(int target_port) {
       absl::StrCat("--storage.tsdb.path=", dir_->Path("tsdb")),
       absl::StrCat("--web.listen-address=127.0.0.1:", port_),
   };
-  const std::string log = dir_->Path("prometheus.log");
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
-                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  posix_spawn_file_actions_addchdir_np(&actions, dir_->path().c_str());
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  const int err = posix_spawnp(&pid_, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (err != 0) {
-    pid_ = -1;
-    return absl::InternalError(absl::StrCat("cannot start prometheus: ", std::strerror(err)));
-  }
+  absl::StatusOr<pid_t> pid =
+      SpawnLogged(argv, dir_->Path("prometheus.log"), {.chdir = dir_->path(), .search_path = true});
+  if (!pid.ok()) return pid.status();
+  pid_ = *pid;
   return absl::OkStatus();
 }
 
@@ -124,8 +102,9 @@ absl::Status PrometheusProcess::WaitUntilReady(absl::Duration timeout) {
     int wait_status = 0;
     if (::waitpid(pid_, &wait_status, WNOHANG) == pid_) {
       pid_ = -1;
-      return absl::UnavailableError(
-          absl::StrCat("prometheus exited during start-up:\n", LogTail()));
+      return absl::UnavailableError(absl::StrCat("prometheus ", DescribeWaitStatus(wait_status),
+                                                 " during start-up (a bad rule file?):\n",
+                                                 LogTail()));
     }
     absl::StatusOr<HttpResponse> ready = HttpGet(port_, "/-/ready", absl::Seconds(2));
     if (ready.ok() && ready->status == 200) return absl::OkStatus();
@@ -140,25 +119,12 @@ absl::Status PrometheusProcess::WaitUntilReady(absl::Duration timeout) {
 PrometheusProcess::~PrometheusProcess() { Stop(); }
 
 void PrometheusProcess::Stop() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGTERM);
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (absl::Now() < deadline) {
-    if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-      pid_ = -1;
-      return;
-    }
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  ::kill(pid_, SIGKILL);
-  ::waitpid(pid_, nullptr, 0);
+  StopChild(pid_, absl::Seconds(10));
   pid_ = -1;
 }
 
 std::string PrometheusProcess::LogTail() const {
-  std::vector<std::string> lines = absl::StrSplit(ReadFile(dir_->Path("prometheus.log")), '\n');
-  const size_t from = lines.size() > 30 ? lines.size() - 30 : 0;
-  return absl::StrJoin(lines.begin() + static_cast<std::ptrdiff_t>(from), lines.end(), "\n");
+  return LastLines(ReadFileOrEmpty(dir_->Path("prometheus.log")), 30);
 }
 
 absl::StatusOr<std::string> PrometheusProcess::Targets() {

@@ -1,7 +1,7 @@
 // Runs Debian's `prometheus` server as a child process for a test: on
 // 127.0.0.1 with a free port, its TSDB and config in a private temp dir,
-// scraping one target every second. Stopped by PID (SIGTERM, then SIGKILL)
-// by Stop() or the destructor.
+// scraping one target and evaluating its rule files (if any) every second.
+// Stopped by PID (SIGTERM, then SIGKILL) by Stop() or the destructor.
 //
 //   SURGE_ASSIGN_OR_RETURN(auto prom, PrometheusProcess::Start({.target_port = metrics_port}));
 //   SURGE_ASSIGN_OR_RETURN(std::optional<double> v, prom->QueryScalar("up"));
@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -28,6 +29,11 @@ class PrometheusProcess {
   struct Options {
     // The /metrics port on 127.0.0.1 to scrape. Required.
     int target_port = 0;
+    // The scrape job's name.
+    std::string job = "surge";
+    // Rule files to load (absolute paths); a file Prometheus refuses makes
+    // Start fail with its log.
+    std::vector<std::string> rule_files;
     // Bound on start-up (until /-/ready answers 200).
     absl::Duration start_timeout = absl::Seconds(30);
   };
@@ -45,6 +51,7 @@ class PrometheusProcess {
   void Stop();
 
   int port() const { return port_; }
+  // The last 30 lines of its log.
   std::string LogTail() const;
 
   // GET /api/v1/targets: the raw JSON body.
@@ -55,7 +62,7 @@ class PrometheusProcess {
 
  private:
   explicit PrometheusProcess(std::unique_ptr<TempDir> dir) : dir_(std::move(dir)) {}
-  absl::Status Spawn(int target_port);
+  absl::Status Spawn(const Options& options);
   absl::Status WaitUntilReady(absl::Duration timeout);
 
   std::unique_ptr<TempDir> dir_;

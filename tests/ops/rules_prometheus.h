@@ -1,8 +1,6 @@
-// Debian's `prometheus` as a child process that scrapes one target AND loads
-// rule files (tests/metrics/prometheus_process.h scrapes only; its config
-// has no rule_files). On 127.0.0.1 with a free port, scraping and evaluating
-// rules every second, its TSDB and config in a private temp dir; stopped by
-// PID (SIGTERM, then SIGKILL) by Stop() or the destructor.
+// A PrometheusProcess (tests/metrics/prometheus_process.h) that loads the
+// ops rule files, with the JSON answers the ops tests check: an instant
+// query's result type and sample counts, and the loaded rule groups.
 //
 //   SURGE_ASSIGN_OR_RETURN(auto prom, RulesPrometheus::Start(
 //       {.target_port = server->metrics_port(), .rule_files =
@@ -14,7 +12,6 @@
 #define SURGE_TESTS_OPS_RULES_PROMETHEUS_H_
 
 #include <google/protobuf/struct.pb.h>
-#include <sys/types.h>
 
 #include <memory>
 #include <string>
@@ -22,8 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/time/time.h"
-#include "tests/support/temp_dir.h"
+#include "tests/metrics/prometheus_process.h"
 
 namespace surge::testing {
 
@@ -37,24 +33,15 @@ struct QueryResult {
 
 class RulesPrometheus {
  public:
-  struct Options {
-    int target_port = 0;                  // the /metrics port on 127.0.0.1; required
-    std::string job = "surge";            // the scrape job's name
-    std::vector<std::string> rule_files;  // absolute paths
-    absl::Duration start_timeout = absl::Seconds(30);
-  };
+  using Options = PrometheusProcess::Options;
 
-  static bool Installed();
+  static bool Installed() { return PrometheusProcess::Installed(); }
   // Starts it and waits until /-/ready answers. Errors carry its log.
   static absl::StatusOr<std::unique_ptr<RulesPrometheus>> Start(const Options& options);
 
-  ~RulesPrometheus();
-  RulesPrometheus(const RulesPrometheus&) = delete;
-  RulesPrometheus& operator=(const RulesPrometheus&) = delete;
-
-  void Stop();
-  int port() const { return port_; }
-  std::string LogTail() const;
+  void Stop() { process_->Stop(); }
+  int port() const { return process_->port(); }
+  std::string LogTail() const { return process_->LogTail(); }
 
   // GET /api/v1/query?query=<promql>. INVALID_ARGUMENT (with Prometheus'
   // error) when the expression does not parse or evaluate (HTTP 400/422).
@@ -63,13 +50,10 @@ class RulesPrometheus {
   absl::StatusOr<google::protobuf::Struct> Rules();
 
  private:
-  explicit RulesPrometheus(std::unique_ptr<TempDir> dir) : dir_(std::move(dir)) {}
-  absl::Status Spawn(const Options& options);
-  absl::Status WaitUntilReady(absl::Duration timeout);
+  explicit RulesPrometheus(std::unique_ptr<PrometheusProcess> process)
+      : process_(std::move(process)) {}
 
-  std::unique_ptr<TempDir> dir_;
-  pid_t pid_ = -1;
-  int port_ = 0;
+  std::unique_ptr<PrometheusProcess> process_;
 };
 
 }  // namespace surge::testing

@@ -1,30 +1,24 @@
 #include "tests/support/server_process.h"
 
-#include <fcntl.h>
 #include <grpcpp/client_context.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <deque>
 #include <fstream>
 #include <limits>
-#include <sstream>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
-
-extern char** environ;
+#include "tests/support/child_process.h"
 
 namespace surge::testing {
 namespace {
@@ -32,62 +26,6 @@ namespace {
 // Between checks of a child we cannot be notified about (its port file,
 // its exit): short enough to keep start-up fast, long enough to stay idle.
 constexpr absl::Duration kPollInterval = absl::Milliseconds(10);
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  return contents.str();
-}
-
-std::string Tail(const std::string& text, int lines) {
-  std::deque<absl::string_view> last;
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    last.push_back(line);
-    if (static_cast<int>(last.size()) > lines) last.pop_front();
-  }
-  return absl::StrJoin(last, "\n");
-}
-
-std::string DescribeWaitStatus(int status) {
-  if (WIFEXITED(status)) return absl::StrCat("exited with code ", WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return absl::StrCat("was killed by signal ", WTERMSIG(status));
-  return absl::StrCat("ended with wait status ", status);
-}
-
-// Starts `argv` with stdout and stderr appended to `log_path`, default
-// signal handling and an empty signal mask.
-absl::StatusOr<pid_t> SpawnChild(const std::vector<std::string>& argv,
-                                 const std::string& log_path) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, defaults;
-  sigemptyset(&none);
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGTERM);
-  sigaddset(&defaults, SIGINT);
-  sigaddset(&defaults, SIGPIPE);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  const int err = posix_spawn(&pid, args[0], &actions, &attr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (err != 0) {
-    return absl::InternalError(absl::StrCat("cannot start ", args[0], ": ", std::strerror(err)));
-  }
-  return pid;
-}
 
 }  // namespace
 
@@ -140,7 +78,7 @@ absl::Status ServerProcess::Spawn() {
     std::ofstream log(log_path(), std::ios::app);
     log << "=== ServerProcess: " << absl::StrJoin(argv, " ") << "\n";
   }
-  absl::StatusOr<pid_t> pid = SpawnChild(argv, log_path());
+  absl::StatusOr<pid_t> pid = SpawnLogged(argv, log_path());
   if (!pid.ok()) return pid.status();
   pid_ = *pid;
   return absl::OkStatus();
@@ -167,7 +105,8 @@ absl::Status ServerProcess::WaitUntilServing() {
     }
     if (port_ == 0) {
       int port = 0;
-      if (absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFile(port_file)), &port) && port > 0) {
+      if (absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFileOrEmpty(port_file)), &port) &&
+          port > 0) {
         port_ = port;
       }
     }
@@ -223,7 +162,7 @@ absl::StatusOr<ServerProcess::Exit> ServerProcess::RunToExit(const std::vector<s
   const std::string log_path = dir.Path("server.log");
   std::vector<std::string> argv = {BinaryPath()};
   argv.insert(argv.end(), flags.begin(), flags.end());
-  absl::StatusOr<pid_t> pid = SpawnChild(argv, log_path);
+  absl::StatusOr<pid_t> pid = SpawnLogged(argv, log_path);
   if (!pid.ok()) return pid.status();
   const absl::Time deadline = absl::Now() + timeout;
   int status = 0;
@@ -233,20 +172,22 @@ absl::StatusOr<ServerProcess::Exit> ServerProcess::RunToExit(const std::vector<s
       ::waitpid(*pid, &status, 0);
       return absl::DeadlineExceededError(
           absl::StrCat("surge-server still running after ", absl::FormatDuration(timeout),
-                       "; log tail:\n", Tail(ReadFile(log_path), 40)));
+                       "; log tail:\n", LastLines(ReadFileOrEmpty(log_path), 40)));
     }
     absl::SleepFor(kPollInterval);
   }
   Exit exit;
   if (WIFEXITED(status)) exit.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) exit.signal = WTERMSIG(status);
-  exit.log = ReadFile(log_path);
+  exit.log = ReadFileOrEmpty(log_path);
   return exit;
 }
 
 std::string ServerProcess::address() const { return absl::StrCat("127.0.0.1:", port_); }
 
-std::string ServerProcess::LogTail(int lines) const { return Tail(ReadFile(log_path()), lines); }
+std::string ServerProcess::LogTail(int lines) const {
+  return LastLines(ReadFileOrEmpty(log_path()), lines);
+}
 
 std::shared_ptr<grpc::Channel> ServerProcess::channel() {
   if (channel_ == nullptr) {

@@ -12,9 +12,9 @@ import subprocess
 SCENARIOS = ["noop", "orders", "flash-sale", "mixed", "orders-open"]
 
 
-def memory_note(server):
-    """What the RSS after the fill is made of, by the server's own counts."""
-    m = server.get("memory") or {}
+def memory_note(m):
+    """What an RSS figure is made of, by the server's own counts (server.json's memory)."""
+    m = m or {}
     if not m.get("allocator_allocated"):
         return ""
     mib = lambda b: b / (1 << 20)
@@ -469,8 +469,8 @@ def main():
                  f"{run_info.get('flash_requests', 0):,}-request flash sales, "
                  f"{run_info.get('fill_commands', 0):,} commands before RSS and restart")
     if run_info.get("dirty"):
-        L.append("- the working tree differed from the commit when the run started (other "
-                 "engineers' edits in progress; the binaries are whatever build-bench held)")
+        L.append("- the sources differed from the commit when the run started (uncommitted edits; "
+                 "the binaries were built from the working tree)")
     if server.get("batches"):
         L.append(f"- group commit: {server['batch_appends']:,} appends in {server['batches']:,} "
                  f"synced WriteBatches over the scenarios (mean "
@@ -651,7 +651,8 @@ def main():
         rss = server["rss_kib"] / 1024
         before = server.get("rss_scenarios_kib", 0) / 1024
         L.append(f"| kept: RSS ≤ 300 MiB after 1,000,000 commands | {rss:.0f} MiB after ~{total:,} "
-                 f"commands ({before:.0f} MiB after the scenarios, before the fill){memory_note(server)} | "
+                 f"commands{memory_note(server.get('memory'))} ({before:.0f} MiB after the scenarios, "
+                 f"before the fill{memory_note(server.get('memory_scenarios'))}) | "
                  f"{verdict(rss <= 300) if total >= 1_000_000 else 'partial: ' + verdict(rss <= 300)} |")
     if server.get("restart_seconds") is not None:
         events = server.get("head_events", 0)

@@ -77,6 +77,10 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+# Whether the sources differ from the commit (the results and the report,
+# rewritten by every run, do not count); asked before the old results go.
+DIRTY=$(git -C "$ROOT" diff --quiet HEAD -- . ':!bench/results' ':!BENCHMARKS.md' 2>/dev/null &&
+  echo false || echo true)
 mkdir -p "$RESULTS"
 rm -f "$RESULTS"/*.json "$RESULTS"/*.svg "$RESULTS"/*.csv "$RESULTS"/*.txt "$RESULTS"/*.err "$RESULTS"/*.dat \
   "$RESULTS"/*.tsv
@@ -110,6 +114,13 @@ metric() {  # metric <name>: the first sample of an unlabelled metric, as an int
   curl -s "http://$METRICS/metrics" | awk -v m="$1" '$1 == m {v = $2} END {printf "%d\n", v + 0}'
 }
 
+memory_json() {  # what the RSS is made of, by the server's own counts (bytes), as JSON
+  printf '{"allocator_allocated": %s, "allocator_resident": %s, "memtables": %s, "block_cache": %s, "table_readers": %s}' \
+    "$(metric surge_allocator_allocated_bytes)" "$(metric surge_allocator_resident_bytes)" \
+    "$(metric surge_eventstore_memtable_bytes)" "$(metric surge_eventstore_block_cache_bytes)" \
+    "$(metric surge_eventstore_table_readers_bytes)"
+}
+
 load_avg() { cut -d' ' -f1 /proc/loadavg; }
 echo "{\"load_start\": $(load_avg)," >"$RESULTS/load.json.part"
 # The commit and time the figures belong to (the report may be regenerated
@@ -117,7 +128,7 @@ echo "{\"load_start\": $(load_avg)," >"$RESULTS/load.json.part"
 printf '{"commit": "%s", "date": "%s", "quick": %s, "duration": "%s", "flash_requests": %s, "fill_commands": %s, "dirty": %s}\n' \
   "$(git -C "$ROOT" rev-parse --short HEAD)" "$(date -u '+%Y-%m-%d %H:%M UTC')" \
   "$([[ "$BENCH_QUICK" == 1 ]] && echo true || echo false)" "$DURATION" "$FLASH_REQUESTS" \
-  "$FILL_COMMANDS" "$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null && echo false || echo true)" \
+  "$FILL_COMMANDS" "$DIRTY" \
   >"$RESULTS/run.json"
 
 stop_server() {
@@ -291,6 +302,7 @@ phase fill
 BATCH_COUNT=$(metric surge_eventstore_append_batch_size_count)
 BATCH_SUM=$(metric surge_eventstore_append_batch_size_sum)
 RSS_SCENARIOS_KB=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER_PID/status")
+MEMORY_SCENARIOS_JSON=$(memory_json)
 
 # Fill until FILL_COMMANDS commands were served in all (the scenarios' and
 # the fill's; no-op calls do not count), then take RSS.
@@ -323,11 +335,7 @@ if [[ "$FILL_COMMANDS" -gt 0 ]]; then
 fi
 HEAD=$(metric surge_log_head_position)
 RSS_KB=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER_PID/status")
-# What the RSS is made of, by the server's own counts (bytes).
-MEMORY_JSON=$(printf '{"allocator_allocated": %s, "allocator_resident": %s, "memtables": %s, "block_cache": %s, "table_readers": %s}' \
-  "$(metric surge_allocator_allocated_bytes)" "$(metric surge_allocator_resident_bytes)" \
-  "$(metric surge_eventstore_memtable_bytes)" "$(metric surge_eventstore_block_cache_bytes)" \
-  "$(metric surge_eventstore_table_readers_bytes)")
+MEMORY_JSON=$(memory_json)
 
 # Restart: a clean stop, then the time until the restarted server serves
 # (publishes its port: gRPC is listening and every service is registered)
@@ -343,7 +351,7 @@ grep -E 'opened .* at head position|embedded broker|serving surge' "$WORK/server
   >"$RESULTS/restart-log.txt" || true
 cat >"$RESULTS/server.json" <<JSON
 {"rss_kib": $RSS_KB, "rss_scenarios_kib": $RSS_SCENARIOS_KB, "fill_accepted": $FILL_ACCEPTED,
- "memory": $MEMORY_JSON,
+ "memory": $MEMORY_JSON, "memory_scenarios": $MEMORY_SCENARIOS_JSON,
  "head_events": $HEAD, "restart_seconds": $($PY -c "print(round($T1 - $T0, 3))"),
  "restart_first_call_seconds": $($PY -c "print(round($T2 - $T0, 3))"),
  "batches": $BATCH_COUNT, "batch_appends": $BATCH_SUM}

@@ -20,11 +20,18 @@ namespace surge {
 // Call first thing in main(), before any thread exists. With glibc's malloc
 // it limits the arenas to two (unless MALLOC_ARENA_MAX is set): with ~30
 // threads freed memory otherwise stays spread over up to 16 arenas.
-// jemalloc needs nothing here (its options come from MALLOC_CONF).
+// jemalloc needs nothing here (its options are compiled in; MALLOC_CONF
+// overrides them).
 void TuneAllocator();
 
 // "jemalloc 5.3.0-0-g54eaed1d8b56..." or "glibc malloc".
 std::string AllocatorName();
+
+// The options in force that surge sets, as the allocator reports them:
+// "background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:1000" for
+// jemalloc (compiled in, see allocator.cc; MALLOC_CONF overrides), or
+// "arena_max:2" for glibc's malloc.
+std::string AllocatorOptions();
 
 // What the allocator itself counts, refreshed on each call. nullopt when it
 // cannot tell (glibc's malloc has no cheap, thread-safe equivalent).

@@ -261,9 +261,10 @@ void App::RegisterMetrics() {
   });
   eventstore::EventStore* store = store_.get();
   metrics_->RegisterCallback("surge_allocator_info",
-                             "The process's memory allocator (value 1; see the label).",
-                             Metrics::Kind::kGauge, [name = AllocatorName()] {
-                               return Samples{{{{"allocator", name}}, 1.0}};
+                             "The process's memory allocator and the options surge sets (value 1; see the labels).",
+                             Metrics::Kind::kGauge,
+                             [name = AllocatorName(), options = AllocatorOptions()] {
+                               return Samples{{{{"allocator", name}, {"options", options}}, 1.0}};
                              });
   if (ReadAllocatorStats().has_value()) {  // jemalloc: what it counts itself
     metrics_->RegisterCallback(

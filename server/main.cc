@@ -210,7 +210,8 @@ int main(int argc, char** argv) {
   }
   options.max_decision_delay = absl::Milliseconds(absl::GetFlag(FLAGS_max_decision_delay_ms));
 
-  SURGE_LOG(INFO, "main") << "allocator: " << surge::AllocatorName();
+  SURGE_LOG(INFO, "main") << "allocator: " << surge::AllocatorName() << " ("
+                          << surge::AllocatorOptions() << ")";
   absl::StatusOr<std::unique_ptr<surge::server::App>> app = surge::server::App::Start(options);
   if (!app.ok()) return Fail(absl::StrCat("cannot start: ", app.status().ToString()));
 

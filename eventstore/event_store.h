@@ -233,6 +233,20 @@ class EventStore {
     // (small: the readers themselves).
     uint64_t block_cache_bytes = 0;
     uint64_t table_readers_bytes = 0;
+    // RocksDB's background work since the store opened: memtable flushes
+    // and compactions, what they wrote, and the compactions' time (they
+    // take a core each while they run).
+    struct Background {
+      uint64_t flushes = 0;
+      uint64_t flush_bytes = 0;
+      uint64_t compactions = 0;
+      uint64_t compaction_bytes = 0;
+      double compaction_seconds = 0;
+      double compaction_cpu_seconds = 0;
+      // Flushes after which RocksDB slowed or stopped writes (too many L0 files).
+      uint64_t write_stalls = 0;
+    };
+    Background background;
   };
   virtual Stats GetStats() const = 0;
 

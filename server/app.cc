@@ -304,6 +304,36 @@ void App::RegisterMetrics() {
         return Samples{{{}, static_cast<double>(store->GetStats().block_cache_bytes)}};
       });
   metrics_->RegisterCallback(
+      "surge_eventstore_background_jobs_total",
+      "RocksDB background jobs finished since start, by kind (flush: a memtable written to an "
+      "SST; compaction: SSTs merged into a lower level).",
+      Metrics::Kind::kCounter, [store] {
+        const eventstore::EventStore::Stats::Background b = store->GetStats().background;
+        return Samples{{{{"kind", "flush"}}, static_cast<double>(b.flushes)},
+                       {{{"kind", "compaction"}}, static_cast<double>(b.compactions)}};
+      });
+  metrics_->RegisterCallback(
+      "surge_eventstore_background_written_bytes_total",
+      "Bytes RocksDB's flushes and compactions wrote since start, by kind.",
+      Metrics::Kind::kCounter, [store] {
+        const eventstore::EventStore::Stats::Background b = store->GetStats().background;
+        return Samples{{{{"kind", "flush"}}, static_cast<double>(b.flush_bytes)},
+                       {{{"kind", "compaction"}}, static_cast<double>(b.compaction_bytes)}};
+      });
+  metrics_->RegisterCallback(
+      "surge_eventstore_compaction_cpu_seconds_total",
+      "CPU seconds RocksDB's compactions used since start (each runs on one core).",
+      Metrics::Kind::kCounter, [store] {
+        return Samples{{{}, store->GetStats().background.compaction_cpu_seconds}};
+      });
+  metrics_->RegisterCallback(
+      "surge_eventstore_write_stalls_total",
+      "Flushes after which RocksDB slowed or stopped writes (too many L0 files: compaction "
+      "behind).",
+      Metrics::Kind::kCounter, [store] {
+        return Samples{{{}, static_cast<double>(store->GetStats().background.write_stalls)}};
+      });
+  metrics_->RegisterCallback(
       "surge_eventstore_table_readers_bytes",
       "RocksDB SST readers' memory outside the block cache (index and filter blocks are in the "
       "cache).",

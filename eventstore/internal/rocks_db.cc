@@ -9,11 +9,13 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "common/logging.h"
 #include "eventstore/internal/rocks_status.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/env.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/listener.h"
 #include "rocksdb/table.h"
 
 namespace surge::eventstore::internal {
@@ -50,6 +52,47 @@ class RocksLogger : public rocksdb::Logger {
 
 }  // namespace
 
+// Counts RocksDB's flushes and compactions for the store's stats (metrics)
+// and logs each at DEBUG. RocksDB calls it from its background threads.
+class BackgroundListener : public rocksdb::EventListener {
+ public:
+  void OnFlushCompleted(rocksdb::DB* /*db*/, const rocksdb::FlushJobInfo& info) override {
+    const uint64_t bytes = info.table_properties.data_size + info.table_properties.index_size +
+                           info.table_properties.filter_size;
+    SURGE_LOG(DEBUG, "rocksdb") << "flushed " << info.cf_name << ": "
+                                << info.table_properties.num_entries << " entries, " << bytes
+                                << " bytes"
+                                << (info.triggered_writes_stop       ? " (writes stopped)"
+                                    : info.triggered_writes_slowdown ? " (writes slowed)"
+                                                                     : "");
+    absl::MutexLock lock(&mu_);
+    ++stats_.flushes;
+    stats_.flush_bytes += bytes;
+    if (info.triggered_writes_slowdown || info.triggered_writes_stop) ++stats_.write_stalls;
+  }
+
+  void OnCompactionCompleted(rocksdb::DB* /*db*/, const rocksdb::CompactionJobInfo& info) override {
+    SURGE_LOG(DEBUG, "rocksdb") << "compacted " << info.cf_name << " into L" << info.output_level
+                                << ": " << info.stats.total_output_bytes << " bytes in "
+                                << info.stats.elapsed_micros / 1000 << " ms ("
+                                << info.stats.cpu_micros / 1000 << " ms CPU)";
+    absl::MutexLock lock(&mu_);
+    ++stats_.compactions;
+    stats_.compaction_bytes += info.stats.total_output_bytes;
+    stats_.compaction_seconds += static_cast<double>(info.stats.elapsed_micros) / 1e6;
+    stats_.compaction_cpu_seconds += static_cast<double>(info.stats.cpu_micros) / 1e6;
+  }
+
+  EventStore::Stats::Background Get() const {
+    absl::MutexLock lock(&mu_);
+    return stats_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  EventStore::Stats::Background stats_ ABSL_GUARDED_BY(mu_);
+};
+
 absl::StatusOr<std::unique_ptr<RocksDb>> RocksDb::Open(const Options& options,
                                                        const std::string& dir, rocksdb::Env* env) {
   rocksdb::Options db_options;
@@ -64,6 +107,8 @@ absl::StatusOr<std::unique_ptr<RocksDb>> RocksDb::Open(const Options& options,
   // (allow_stall) is known to wedge every writer for good when no flush is
   // scheduled, so writes are never made to wait on it.
   db_options.db_write_buffer_size = options.total_write_buffer_bytes;
+  auto background = std::make_shared<BackgroundListener>();
+  db_options.listeners.push_back(background);
 
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.write_buffer_size = options.write_buffer_bytes;
@@ -121,6 +166,7 @@ absl::StatusOr<std::unique_ptr<RocksDb>> RocksDb::Open(const Options& options,
 
   std::unique_ptr<RocksDb> out(new RocksDb());
   out->block_cache_ = std::move(block_cache);
+  out->background_ = std::move(background);
   out->db_.reset(raw);
   for (rocksdb::ColumnFamilyHandle* handle : handles) out->handles_[handle->GetName()] = handle;
   out->events_ = out->handles_.at(kEventsCf);
@@ -143,6 +189,8 @@ uint64_t RocksDb::MemtableBytes() const {
 }
 
 uint64_t RocksDb::BlockCacheBytes() const { return block_cache_->GetUsage(); }
+
+EventStore::Stats::Background RocksDb::BackgroundWork() const { return background_->Get(); }
 
 uint64_t RocksDb::TableReadersBytes() const {
   return SumProperty(rocksdb::DB::Properties::kEstimateTableReadersMem);

@@ -51,6 +51,8 @@ class RocksDb {
   // Bytes the open SST readers hold outside the block cache (their index
   // and bloom filter blocks; these grow with the data). Thread-safe.
   uint64_t TableReadersBytes() const;
+  // RocksDB's background work since Open (flushes, compactions). Thread-safe.
+  EventStore::Stats::Background BackgroundWork() const;
 
   // Writes `batch` atomically (fsyncing the WAL when `sync`). After one
   // failed write every later write is refused with UNAVAILABLE until the
@@ -69,6 +71,7 @@ class RocksDb {
   uint64_t SumProperty(const std::string& property) const;
 
   std::shared_ptr<rocksdb::Cache> block_cache_;
+  std::shared_ptr<class BackgroundListener> background_;
   std::unique_ptr<rocksdb::DB> db_;
   // Set by the first failed Write; also makes the destructor skip the WAL
   // flush. Written by the appender thread, read by it and by the destructor

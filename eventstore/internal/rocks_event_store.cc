@@ -341,6 +341,7 @@ EventStore::Stats RocksEventStore::GetStats() const {
   stats.memtable_bytes = db_->MemtableBytes();
   stats.block_cache_bytes = db_->BlockCacheBytes();
   stats.table_readers_bytes = db_->TableReadersBytes();
+  stats.background = db_->BackgroundWork();
   return stats;
 }
 

@@ -260,12 +260,12 @@ void App::RegisterMetrics() {
     metrics->RecordAppendBatch(appends, commit);
   });
   eventstore::EventStore* store = store_.get();
-  metrics_->RegisterCallback("surge_allocator_info",
-                             "The process's memory allocator and the options surge sets (value 1; see the labels).",
-                             Metrics::Kind::kGauge,
-                             [name = AllocatorName(), options = AllocatorOptions()] {
-                               return Samples{{{{"allocator", name}, {"options", options}}, 1.0}};
-                             });
+  metrics_->RegisterCallback(
+      "surge_allocator_info",
+      "The process's memory allocator and the options surge sets (value 1; see the labels).",
+      Metrics::Kind::kGauge, [name = AllocatorName(), options = AllocatorOptions()] {
+        return Samples{{{{"allocator", name}, {"options", options}}, 1.0}};
+      });
   if (ReadAllocatorStats().has_value()) {  // jemalloc: what it counts itself
     metrics_->RegisterCallback(
         "surge_allocator_allocated_bytes", "Bytes in live allocations (the allocator's count).",
@@ -285,73 +285,66 @@ void App::RegisterMetrics() {
                              Metrics::Kind::kGauge, [store] {
                                return Samples{{{}, static_cast<double>(store->HeadPosition())}};
                              });
-  metrics_->RegisterCallback(
-      "surge_eventstore_queue_depth", "Appends waiting for the appender thread.",
-      Metrics::Kind::kGauge, [store] {
-        return Samples{{{}, static_cast<double>(store->GetStats().queue_depth)}};
-      });
-  metrics_->RegisterCallback(
-      "surge_eventstore_memtable_bytes",
-      "RocksDB memtable bytes over all column families (soft-bounded by the store).",
-      Metrics::Kind::kGauge, [store] {
-        return Samples{{{}, static_cast<double>(store->GetStats().memtable_bytes)}};
-      });
-  metrics_->RegisterCallback(
-      "surge_eventstore_block_cache_bytes",
-      "RocksDB block cache bytes in use: data, index and filter blocks (bounded by the store's "
-      "block cache size).",
-      Metrics::Kind::kGauge, [store] {
-        return Samples{{{}, static_cast<double>(store->GetStats().block_cache_bytes)}};
-      });
-  metrics_->RegisterCallback(
-      "surge_eventstore_background_jobs_total",
-      "RocksDB background jobs finished since start, by kind (flush: a memtable written to an "
-      "SST; compaction: SSTs merged into a lower level).",
-      Metrics::Kind::kCounter, [store] {
-        const eventstore::EventStore::Stats::Background b = store->GetStats().background;
-        return Samples{{{{"kind", "flush"}}, static_cast<double>(b.flushes)},
-                       {{{"kind", "compaction"}}, static_cast<double>(b.compactions)}};
-      });
-  metrics_->RegisterCallback(
-      "surge_eventstore_background_written_bytes_total",
-      "Bytes RocksDB's flushes and compactions wrote since start, by kind.",
-      Metrics::Kind::kCounter, [store] {
-        const eventstore::EventStore::Stats::Background b = store->GetStats().background;
-        return Samples{{{{"kind", "flush"}}, static_cast<double>(b.flush_bytes)},
-                       {{{"kind", "compaction"}}, static_cast<double>(b.compaction_bytes)}};
-      });
-  metrics_->RegisterCallback(
-      "surge_eventstore_compaction_cpu_seconds_total",
-      "CPU seconds RocksDB's compactions used since start (each runs on one core).",
-      Metrics::Kind::kCounter, [store] {
-        return Samples{{{}, store->GetStats().background.compaction_cpu_seconds}};
-      });
-  metrics_->RegisterCallback(
-      "surge_eventstore_write_stalls_total",
-      "Flushes after which RocksDB slowed or stopped writes (too many L0 files: compaction "
-      "behind).",
-      Metrics::Kind::kCounter, [store] {
-        return Samples{{{}, static_cast<double>(store->GetStats().background.write_stalls)}};
-      });
-  metrics_->RegisterCallback(
-      "surge_eventstore_table_readers_bytes",
-      "RocksDB SST readers' memory outside the block cache (index and filter blocks are in the "
-      "cache).",
-      Metrics::Kind::kGauge, [store] {
-        return Samples{{{}, static_cast<double>(store->GetStats().table_readers_bytes)}};
-      });
-  metrics_->RegisterCallback(
-      "surge_eventstore_rejected_total", "Appends refused because the queue was full.",
-      Metrics::Kind::kCounter, [store] {
-        return Samples{{{}, static_cast<double>(store->GetStats().rejected_queue_full)}};
-      });
-  metrics_->RegisterCallback(
-      "surge_eventstore_write_errors_total",
-      "Batches the event store could not write (disk full, I/O error); their commands got "
-      "UNAVAILABLE.",
-      Metrics::Kind::kCounter, [store] {
-        return Samples{{{}, static_cast<double>(store->GetStats().write_errors)}};
-      });
+  // An unlabelled figure of the store's stats, read at scrape time.
+  using StoreStats = eventstore::EventStore::Stats;
+  auto store_metric = [metrics, store](const char* name, const char* help, Metrics::Kind kind,
+                                       double (*read)(const StoreStats&)) {
+    metrics->RegisterCallback(name, help, kind, [store, read] {
+      return Samples{{{}, read(store->GetStats())}};
+    });
+  };
+  store_metric("surge_eventstore_queue_depth", "Appends waiting for the appender thread.",
+               Metrics::Kind::kGauge,
+               [](const StoreStats& s) { return static_cast<double>(s.queue_depth); });
+  store_metric("surge_eventstore_memtable_bytes",
+               "RocksDB memtable bytes over all column families (soft-bounded by the store).",
+               Metrics::Kind::kGauge,
+               [](const StoreStats& s) { return static_cast<double>(s.memtable_bytes); });
+  store_metric("surge_eventstore_block_cache_bytes",
+               "RocksDB block cache bytes in use: data, index and filter blocks (bounded by the "
+               "store's block cache size).",
+               Metrics::Kind::kGauge,
+               [](const StoreStats& s) { return static_cast<double>(s.block_cache_bytes); });
+  store_metric("surge_eventstore_table_readers_bytes",
+               "RocksDB SST readers' memory outside the block cache (index and filter blocks are "
+               "in the cache).",
+               Metrics::Kind::kGauge,
+               [](const StoreStats& s) { return static_cast<double>(s.table_readers_bytes); });
+  // Flush and compaction figures side by side, labelled by kind.
+  auto background_metric = [metrics, store](const char* name, const char* help,
+                                            uint64_t StoreStats::Background::*flush,
+                                            uint64_t StoreStats::Background::*compaction) {
+    metrics->RegisterCallback(name, help, Metrics::Kind::kCounter, [store, flush, compaction] {
+      const StoreStats::Background b = store->GetStats().background;
+      return Samples{{{{"kind", "flush"}}, static_cast<double>(b.*flush)},
+                     {{{"kind", "compaction"}}, static_cast<double>(b.*compaction)}};
+    });
+  };
+  background_metric("surge_eventstore_background_jobs_total",
+                    "RocksDB background jobs finished since start, by kind (flush: a memtable "
+                    "written to an SST; compaction: SSTs merged into a lower level).",
+                    &StoreStats::Background::flushes, &StoreStats::Background::compactions);
+  background_metric("surge_eventstore_background_written_bytes_total",
+                    "Bytes RocksDB's flushes and compactions wrote since start, by kind.",
+                    &StoreStats::Background::flush_bytes,
+                    &StoreStats::Background::compaction_bytes);
+  store_metric("surge_eventstore_compaction_cpu_seconds_total",
+               "CPU seconds RocksDB's compactions used since start (each runs on one core).",
+               Metrics::Kind::kCounter,
+               [](const StoreStats& s) { return s.background.compaction_cpu_seconds; });
+  store_metric("surge_eventstore_write_stalls_total",
+               "Flushes after which RocksDB slowed or stopped writes (too many L0 files: "
+               "compaction behind).",
+               Metrics::Kind::kCounter,
+               [](const StoreStats& s) { return static_cast<double>(s.background.write_stalls); });
+  store_metric("surge_eventstore_rejected_total", "Appends refused because the queue was full.",
+               Metrics::Kind::kCounter,
+               [](const StoreStats& s) { return static_cast<double>(s.rejected_queue_full); });
+  store_metric("surge_eventstore_write_errors_total",
+               "Batches the event store could not write (disk full, I/O error); their commands "
+               "got UNAVAILABLE.",
+               Metrics::Kind::kCounter,
+               [](const StoreStats& s) { return static_cast<double>(s.write_errors); });
   internal::RegisterProcessMetrics(*metrics_);
   metrics_->RegisterCallback(
       "surge_admission_rejected_total",
@@ -366,10 +359,8 @@ void App::RegisterMetrics() {
       "How long the oldest accepted but undecided command had waited, as of the last admission "
       "check (0 when everything was decided).",
       Metrics::Kind::kGauge, [this] {
-        return Samples{{{},
-                        admission_ != nullptr
-                            ? absl::ToDoubleSeconds(admission_->last_delay())
-                            : 0.0}};
+        return Samples{
+            {{}, admission_ != nullptr ? absl::ToDoubleSeconds(admission_->last_delay()) : 0.0}};
       });
   metrics_->RegisterCallback("surge_eventstore_events_total",
                              "Events committed to the log since start.", Metrics::Kind::kCounter,

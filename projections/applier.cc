@@ -208,6 +208,8 @@ absl::StatusOr<ProjectionApplier::BatchResult> ProjectionApplier::ApplyBatch(
   absl::MutexLock lock(&mu_);
   BatchResult result;
   result.event_ages.reserve(batch.size());
+  result.relay_ages.reserve(batch.size());
+  result.kafka_ages.reserve(batch.size());
   std::vector<Item> candidates;
   std::vector<std::pair<Item, DeliveryFailure>> undecodable;
   std::map<int32_t, uint64_t> tentative;  // applied positions as the batch goes
@@ -234,8 +236,12 @@ absl::StatusOr<ProjectionApplier::BatchResult> ProjectionApplier::ApplyBatch(
     }
     if (item.event.has_value() && item.event->has_recorded_at()) {
       const google::protobuf::Timestamp& t = item.event->recorded_at();
-      result.event_ages.push_back(
-          received - (absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos())));
+      const absl::Time recorded = absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+      result.event_ages.push_back(received - recorded);
+      if (m.produced_at.has_value()) {
+        result.relay_ages.push_back(std::max(*m.produced_at - recorded, absl::ZeroDuration()));
+        result.kafka_ages.push_back(std::max(received - *m.produced_at, absl::ZeroDuration()));
+      }
     }
     if (m.prev_position.has_value() && *m.prev_position != 0 && *m.prev_position > applied) {
       ++result.gaps;

@@ -77,6 +77,14 @@ class ProjectionApplier {
     // recorded_at: how long ago it was committed to the log when the batch
     // reached the applier (relay + Kafka transit + waiting to be polled).
     std::vector<absl::Duration> event_ages;
+    // The same age cut in two where the message also carries its Kafka
+    // CreateTime (ConsumedMessage::produced_at): from the commit until the
+    // relay produced it (relay_ages), and from then until the batch reached
+    // the applier (kafka_ages: the producer's linger, the broker, the fetch
+    // and the wait in the consumer's queue). Kafka timestamps are whole
+    // milliseconds, so each part is off by up to 1 ms (never below zero).
+    std::vector<absl::Duration> relay_ages;
+    std::vector<absl::Duration> kafka_ages;
   };
 
   // What replaying a dead letter did.

@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 
+#include "absl/time/time.h"
+
 namespace surge::projections {
 
 struct ConsumedMessage {
@@ -22,6 +24,10 @@ struct ConsumedMessage {
   std::optional<uint64_t> prev_position;
   // Header surge-origin: the log the event comes from ("" when absent).
   std::string origin;
+  // The message's Kafka timestamp when it is a CreateTime: the producer's
+  // clock when it produced the message (millisecond resolution). nullopt
+  // for LogAppendTime topics and messages without a timestamp.
+  std::optional<absl::Time> produced_at;
 };
 
 }  // namespace surge::projections

@@ -26,10 +26,10 @@ namespace {
 // again (a few fetch round trips of the embedded broker).
 constexpr absl::Duration kRecheck = absl::Milliseconds(5);
 
+using internal::ToConsumed;
 using kafka::internal::ClientHandle;
 using kafka::internal::MessageHandle;
 using kafka::internal::TopicPartitionListHandle;
-using internal::ToConsumed;
 
 struct MetadataDeleter {
   void operator()(const rd_kafka_metadata_t* md) const { rd_kafka_metadata_destroy(md); }
@@ -259,8 +259,7 @@ void ProjectionRunner::Run() {
       // Resumed by the relay: poll for park_after before parking again, so
       // the message that woke us is fetched first. Resumed by the timeout
       // (or not parked): one fetch round trip is enough to look.
-      last_message = MaybePark() ? absl::Now()
-                                 : absl::Now() - options_.park_after + kRecheck;
+      last_message = MaybePark() ? absl::Now() : absl::Now() - options_.park_after + kRecheck;
     }
   }
 }
@@ -317,8 +316,9 @@ bool ProjectionRunner::MaybePark() {
   }
   kafka::internal::ErrorHandle error(rd_kafka_seek_partitions(rk, list.get(), /*timeout_ms=*/0));
   if (error != nullptr) {
-    SURGE_LOG(WARNING, "projections") << applier_->projection_name() << ": seek after resume: "
-                                      << rd_kafka_error_string(error.get());
+    SURGE_LOG(WARNING, "projections")
+        << applier_->projection_name()
+        << ": seek after resume: " << rd_kafka_error_string(error.get());
   }
   absl::MutexLock lock(&mu_);
   stats_.parked = false;
@@ -353,10 +353,16 @@ size_t ProjectionRunner::SecondsBucket(double seconds) {
       kSecondsBounds.begin());
 }
 
+void ProjectionRunner::SecondsHistogram::Add(absl::Duration d) {
+  const double seconds = std::max(0.0, absl::ToDoubleSeconds(d));
+  ++counts[SecondsBucket(seconds)];
+  sum += seconds;
+}
+
 void ProjectionRunner::HandleBatch(std::vector<ConsumedMessage>& batch) {
   const absl::Time start = absl::Now();
   absl::StatusOr<ProjectionApplier::BatchResult> result = applier_->ApplyBatch(batch);
-  const double batch_seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  const absl::Duration batch_elapsed = absl::Now() - start;
   if (!result.ok()) {
     // Nothing is lost: uncommitted messages come back (after a restart or a
     // replay) and are deduplicated.
@@ -392,13 +398,10 @@ void ProjectionRunner::HandleBatch(std::vector<ConsumedMessage>& batch) {
     stats_.gaps += result->gaps;
     stats_.dead_lettered += result->dead_lettered;
     stats_.applied_position = std::max(stats_.applied_position, highest);
-    ++stats_.batch_seconds[SecondsBucket(batch_seconds)];
-    stats_.batch_seconds_sum += batch_seconds;
-    for (absl::Duration age : result->event_ages) {
-      const double seconds = std::max(0.0, absl::ToDoubleSeconds(age));
-      ++stats_.event_ages[SecondsBucket(seconds)];
-      stats_.event_ages_sum += seconds;
-    }
+    stats_.batch_seconds.Add(batch_elapsed);
+    for (absl::Duration age : result->event_ages) stats_.event_ages.Add(age);
+    for (absl::Duration age : result->relay_ages) stats_.relay_ages.Add(age);
+    for (absl::Duration age : result->kafka_ages) stats_.kafka_ages.Add(age);
   }
   TopicPartitionListHandle list(
       rd_kafka_topic_partition_list_new(static_cast<int>(next_offsets.size())));

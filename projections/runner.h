@@ -106,6 +106,13 @@ class ProjectionRunner {
   // Buckets of the event_ages and batch_seconds histograms (see kSecondsBounds).
   static constexpr size_t kSecondsBuckets = 14;
 
+  // Durations counted into the kSecondsBounds buckets.
+  struct SecondsHistogram {
+    std::array<uint64_t, kSecondsBuckets + 1> counts{};  // last entry: above every bound
+    double sum = 0;                                      // seconds
+    void Add(absl::Duration d);                          // negative counts as zero
+  };
+
   // Counters for metrics and tests. Thread-safe snapshot.
   struct Stats {
     uint64_t batches = 0;
@@ -133,17 +140,21 @@ class ProjectionRunner {
     static constexpr size_t kBatchSizeBuckets = 14;  // bounds 1, 2, 4, ..., 8192
     std::array<uint64_t, kBatchSizeBuckets + 1> batch_sizes{};
     uint64_t consumed = 0;  // messages in all handled batches (the histogram's sum)
-    // Per-bucket counts over kSecondsBounds (last entry: above every bound),
-    // with their sums in seconds:
+    // Durations as per-bucket counts over kSecondsBounds (last entry: above
+    // every bound), with their sum in seconds:
     // - event_ages: per applied event, how long after its commit to the log
     //   it reached the projection (relay, Kafka, waiting to be polled): the
-    //   transport's share of a command's settle latency.
+    //   transport's share of a command's settle latency;
+    // - relay_ages and kafka_ages: the same age cut at the message's Kafka
+    //   CreateTime, for events whose message carries one: commit → produced
+    //   by the relay, and produced → reached the projection (see
+    //   ProjectionApplier::BatchResult);
     // - batch_seconds: per batch, how long handling and committing it took
     //   (the projection's own share, its append's fsync included).
-    std::array<uint64_t, kSecondsBuckets + 1> event_ages{};
-    double event_ages_sum = 0;
-    std::array<uint64_t, kSecondsBuckets + 1> batch_seconds{};
-    double batch_seconds_sum = 0;
+    SecondsHistogram event_ages;
+    SecondsHistogram relay_ages;
+    SecondsHistogram kafka_ages;
+    SecondsHistogram batch_seconds;
   };
 
   // Upper bounds (seconds) of the event_ages and batch_seconds buckets.

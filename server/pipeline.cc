@@ -167,19 +167,17 @@ void Pipeline::RegisterMetrics(metrics::Metrics& metrics) {
       "surge_projection_parked",
       "1 while the projection is idle and has paused fetching until the relay produces "
       "(embedded broker).",
-      Metrics::Kind::kGauge,
-      per_projection([](const RunnerStats& s) { return s.parked ? 1 : 0; }));
-  metrics.RegisterCallback("surge_projection_parks_total",
-                           "Times the projection paused fetching because it was idle.",
-                           Metrics::Kind::kCounter,
-                           per_projection([](const RunnerStats& s) { return s.parks; }));
+      Metrics::Kind::kGauge, per_projection([](const RunnerStats& s) { return s.parked ? 1 : 0; }));
+  metrics.RegisterCallback(
+      "surge_projection_parks_total", "Times the projection paused fetching because it was idle.",
+      Metrics::Kind::kCounter, per_projection([](const RunnerStats& s) { return s.parks; }));
   metrics.RegisterCallback(
       "surge_projection_gaps_total", "Gaps detected (lost messages) that triggered a re-relay.",
       Metrics::Kind::kCounter, per_projection([](const RunnerStats& s) { return s.gaps; }));
-  metrics.RegisterCallback(
-      "surge_projection_retries_total",
-      "Failed handling, append or dead-letter attempts that were tried again.",
-      Metrics::Kind::kCounter, per_projection([](const RunnerStats& s) { return s.retries; }));
+  metrics.RegisterCallback("surge_projection_retries_total",
+                           "Failed handling, append or dead-letter attempts that were tried again.",
+                           Metrics::Kind::kCounter,
+                           per_projection([](const RunnerStats& s) { return s.retries; }));
   // One histogram family over every projection; `field` picks the per-bucket
   // counts and their sum out of the runner's stats.
   auto per_projection_histogram = [this, &metrics](std::string name, std::string help,
@@ -213,11 +211,25 @@ void Pipeline::RegisterMetrics(metrics::Metrics& metrics) {
       "Per applied event: time from its commit to the log until its projection received it "
       "(relay + Kafka + waiting to be polled).",
       seconds_bounds,
-      [](const RunnerStats& s) { return std::make_pair(s.event_ages, s.event_ages_sum); });
+      [](const RunnerStats& s) { return std::make_pair(s.event_ages.counts, s.event_ages.sum); });
+  per_projection_histogram(
+      "surge_projection_event_relay_seconds",
+      "Per applied event: time from its commit to the log until the relay produced it to Kafka "
+      "(its message's CreateTime; millisecond resolution).",
+      seconds_bounds,
+      [](const RunnerStats& s) { return std::make_pair(s.relay_ages.counts, s.relay_ages.sum); });
+  per_projection_histogram(
+      "surge_projection_event_kafka_seconds",
+      "Per applied event: time from the relay producing it until its projection received it "
+      "(producer linger, broker, fetch, consumer queue; millisecond resolution).",
+      seconds_bounds,
+      [](const RunnerStats& s) { return std::make_pair(s.kafka_ages.counts, s.kafka_ages.sum); });
   per_projection_histogram(
       "surge_projection_batch_seconds",
       "Per batch: time to handle and commit it (the projection's append included).", seconds_bounds,
-      [](const RunnerStats& s) { return std::make_pair(s.batch_seconds, s.batch_seconds_sum); });
+      [](const RunnerStats& s) {
+        return std::make_pair(s.batch_seconds.counts, s.batch_seconds.sum);
+      });
   metrics.RegisterCallback(
       "surge_projection_dead_lettered_total", "Messages sent to the dead-letter topic, by topic.",
       Metrics::Kind::kCounter, [this] {

@@ -46,6 +46,11 @@ ConsumedMessage ToConsumed(const rd_kafka_message_t* msg) {
     m.prev_position = HeaderNumber(headers, kafka::kPrevPositionHeader);
     m.origin = HeaderString(headers, kafka::kOriginHeader).value_or("");
   }
+  rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+  const int64_t timestamp_ms = rd_kafka_message_timestamp(msg, &type);
+  if (type == RD_KAFKA_TIMESTAMP_CREATE_TIME && timestamp_ms >= 0) {
+    m.produced_at = absl::FromUnixMillis(timestamp_ms);
+  }
   return m;
 }
 

@@ -129,6 +129,8 @@ TEST_F(LiveMetricsTest, ServesEveryDocumentedFamily) {
                                              "surge_projection_retries_total",
                                              "surge_projection_batch_size",
                                              "surge_projection_event_age_seconds",
+                                             "surge_projection_event_relay_seconds",
+                                             "surge_projection_event_kafka_seconds",
                                              "surge_projection_batch_seconds",
                                              "surge_allocator_info",
                                              "surge_projection_dead_lettered_total",
@@ -155,6 +157,15 @@ TEST_F(LiveMetricsTest, ServesEveryDocumentedFamily) {
       SampleValue(*text, R"(surge_projection_event_age_seconds_count{projection="order-saga"})");
   ASSERT_TRUE(ages.has_value()) << *text;
   EXPECT_GE(*ages, 2) << *text;
+  // The relay's messages reach the saga with their Kafka CreateTime: every
+  // age is also cut at it.
+  for (const char* part : {"relay", "kafka"}) {
+    const std::optional<double> parts =
+        SampleValue(*text, absl::StrCat("surge_projection_event_", part,
+                                        R"(_seconds_count{projection="order-saga"})"));
+    ASSERT_TRUE(parts.has_value()) << part << "\n" << *text;
+    EXPECT_EQ(*parts, *ages) << part;
+  }
   const std::optional<double> batches =
       SampleValue(*text, R"(surge_projection_batch_seconds_count{projection="stock"})");
   ASSERT_TRUE(batches.has_value()) << *text;

@@ -160,6 +160,8 @@ TEST(ProjectionApplierTest, ReportsTheAgeOfEachNewEventSinceItsCommit) {
       Message(recorded(CampaignEvent(1, 5), now - absl::Seconds(30)), 0, 0),
       Message(recorded(RequestEvent(2, "r1", "u1"), now - absl::Milliseconds(200)), 0, 1),
       Message(RequestEvent(3, "r2", "u2"), 0, 2)};  // no recorded_at: no age
+  // The second was produced to Kafka 150 ms after its commit.
+  batch[1].produced_at = now - absl::Milliseconds(50);
   const absl::Time before = absl::Now();
   auto result = applier.ApplyBatch(batch);
   const absl::Time after = absl::Now();
@@ -170,6 +172,14 @@ TEST(ProjectionApplierTest, ReportsTheAgeOfEachNewEventSinceItsCommit) {
   EXPECT_LE(result->event_ages[0], after - (now - absl::Seconds(30)));
   EXPECT_GE(result->event_ages[1], before - (now - absl::Milliseconds(200)));
   EXPECT_LE(result->event_ages[1], after - (now - absl::Milliseconds(200)));
+  // Only the message with a CreateTime is cut in two: commit → produced,
+  // produced → applier; the parts add up to its age.
+  ASSERT_EQ(result->relay_ages.size(), 1u);
+  ASSERT_EQ(result->kafka_ages.size(), 1u);
+  EXPECT_EQ(result->relay_ages[0], absl::Milliseconds(150));
+  EXPECT_GE(result->kafka_ages[0], before - (now - absl::Milliseconds(50)));
+  EXPECT_LE(result->kafka_ages[0], after - (now - absl::Milliseconds(50)));
+  EXPECT_EQ(result->relay_ages[0] + result->kafka_ages[0], result->event_ages[1]);
 
   // Duplicates were delivered before: their age is not a delivery's.
   batch[0].prev_position = 0;
@@ -177,6 +187,17 @@ TEST(ProjectionApplierTest, ReportsTheAgeOfEachNewEventSinceItsCommit) {
   ASSERT_TRUE(result.ok());
   EXPECT_EQ(result->duplicates, 3u);
   EXPECT_TRUE(result->event_ages.empty());
+  EXPECT_TRUE(result->relay_ages.empty());
+
+  // A CreateTime before the commit (another host's clock) counts as zero.
+  ConsumedMessage skewed =
+      Message(recorded(RequestEvent(4, "r3", "u3"), now - absl::Milliseconds(200)), 0, 3);
+  skewed.produced_at = now - absl::Seconds(1);
+  result = applier.ApplyBatch({skewed});
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->relay_ages.size(), 1u);
+  EXPECT_EQ(result->relay_ages[0], absl::ZeroDuration());
+  EXPECT_EQ(result->kafka_ages[0], result->event_ages[0] + absl::Milliseconds(800));
 }
 
 TEST(ProjectionApplierTest, CheckpointSurvivesRestart) {

@@ -256,6 +256,36 @@ TEST_F(ProjectionRunnerTest, OrdersFlowToConfirmedAndCancelled) {
   EXPECT_EQ(Row<v1::Stock>(kStockCf, "sku-1")->available(), 0);
 }
 
+TEST_F(ProjectionRunnerTest, EachEventsTransportAgeIsCutAtItsKafkaCreateTime) {
+  Append({Restock("sku-1", 10)});
+  PlaceOrder("o1", "sku-1", 2);
+  ASSERT_TRUE(WaitUntil([&] {
+    auto order = Row<v1::Order>(kOrdersCf, "o1");
+    return order.has_value() && order->status() != v1::ORDER_STATUS_PENDING;
+  })) << "the order did not settle within "
+      << kSettle;
+  auto total = [](const ProjectionRunner::SecondsHistogram& h) {
+    uint64_t n = 0;
+    for (uint64_t c : h.counts) n += c;
+    return n;
+  };
+  size_t runners_with_events = 0;
+  for (auto& runner : runners_) {
+    const ProjectionRunner::Stats stats = runner->GetStats();
+    const uint64_t events = total(stats.event_ages);
+    if (events == 0) continue;
+    ++runners_with_events;
+    // The relay's messages keep their CreateTime through the broker: every
+    // event's age has both parts, and they add up to it (each part is off
+    // by under a millisecond: Kafka timestamps are whole milliseconds).
+    EXPECT_EQ(total(stats.relay_ages), events);
+    EXPECT_EQ(total(stats.kafka_ages), events);
+    EXPECT_NEAR(stats.relay_ages.sum + stats.kafka_ages.sum, stats.event_ages.sum,
+                0.001 * static_cast<double>(events));
+  }
+  EXPECT_EQ(runners_with_events, 2u) << "stock and order-saga applied events";
+}
+
 TEST_F(ProjectionRunnerTest, PoisonMessageGoesToDltWithHeadersAndNeighboursAreProcessed) {
   Append({Campaign("C", 10), CouponRequest("before", "u1")});
   ASSERT_TRUE(WaitUntil([&] { return Decided("before"); }));
@@ -442,8 +472,7 @@ TEST_F(ParkingRunnerTest, AMessageFromAnotherProducerIsConsumedAfterTheParkTimeo
   ClientHandle producer = Producer();
   Produce(producer.get(), kafka::kCouponsTopic, "C", "not an event", std::nullopt);
   ASSERT_TRUE(coupon_runner().AwaitStats(
-      [](const ProjectionRunner::Stats& s) { return s.dead_lettered >= 1; },
-      absl::Now() + kSettle))
+      [](const ProjectionRunner::Stats& s) { return s.dead_lettered >= 1; }, absl::Now() + kSettle))
       << "the foreign message was not consumed within " << kSettle;
 }
 

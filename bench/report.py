@@ -257,6 +257,10 @@ def open_loop_breakdown(res, run):
     for p in ("stock", "order-saga"):
         rows.append((f"{p}: event age on arrival (relay + Kafka + queue)",
                      "surge_projection_event_age_seconds", f'projection="{p}"'))
+        rows.append((f"{p}: · its first part, commit → produced by the relay",
+                     "surge_projection_event_relay_seconds", f'projection="{p}"'))
+        rows.append((f"{p}: · its second part, produced → arrived (linger, broker, fetch, queue)",
+                     "surge_projection_event_kafka_seconds", f'projection="{p}"'))
         rows.append((f"{p}: handling + committing one batch", "surge_projection_batch_seconds",
                      f'projection="{p}"'))
     for label, name, labels in rows:

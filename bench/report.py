@@ -463,6 +463,19 @@ def main():
                  + ", ".join(f"{name} {value}" for name, value in phases))
     except OSError:
         pass
+    try:
+        with open(os.path.join(res, "steal.tsv")) as f:
+            marks = [line.rstrip("\n").split("\t") for line in f if line.count("\t") == 2]
+        shares = []
+        for (name, s0, t0), (_, s1, t1) in zip(marks, marks[1:]):
+            total = int(t1) - int(t0)
+            if total > 0:
+                shares.append(f"{name} {100 * (int(s1) - int(s0)) / total:.1f}%")
+        if shares:
+            L.append("- CPU time the hypervisor gave to other guests while each phase ran "
+                     "(steal, from /proc/stat; figures drop as it rises): " + ", ".join(shares))
+    except (OSError, ValueError):
+        pass
     run_info = run or {}
     if run_info.get("quick"):
         L.append(f"- **quick mode** (`BENCH_QUICK=1`): {run_info.get('duration')} phases, "

@@ -249,6 +249,11 @@ phase() {  # phase <name>: the machine settled, then the 1-min load average as t
   local settled
   settled=$(quiesce)
   printf '%s\t%s (after %s idle)\n' "$1" "$(load_avg)" "$settled" >>"$RESULTS/phases.tsv"
+  # CPU time the hypervisor gave to other guests ("steal", /proc/stat) and
+  # all CPU time, cumulative, as the phase starts: the report shows the
+  # share stolen during each phase, which moves figures between runs.
+  awk -v n="$1" '$1 == "cpu" {t = 0; for (i = 2; i <= 9; i++) t += $i; printf "%s\t%d\t%d\n", n, $9, t}' \
+    /proc/stat >>"$RESULTS/steal.tsv"
 }
 
 # ------------------------------------------------------------ the peer ----

@@ -332,6 +332,11 @@ void App::RegisterMetrics() {
                "CPU seconds RocksDB's compactions used since start (each runs on one core).",
                Metrics::Kind::kCounter,
                [](const StoreStats& s) { return s.background.compaction_cpu_seconds; });
+  store_metric("surge_eventstore_compaction_seconds_total",
+               "Wall-clock seconds RocksDB's compactions took since start (against the CPU "
+               "seconds: how long they waited for I/O or a core).",
+               Metrics::Kind::kCounter,
+               [](const StoreStats& s) { return s.background.compaction_seconds; });
   store_metric("surge_eventstore_write_stalls_total",
                "Flushes after which RocksDB slowed or stopped writes (too many L0 files: "
                "compaction behind).",

@@ -104,6 +104,7 @@ TEST_F(LiveMetricsTest, ServesEveryDocumentedFamily) {
                                              "surge_eventstore_background_jobs_total",
                                              "surge_eventstore_background_written_bytes_total",
                                              "surge_eventstore_compaction_cpu_seconds_total",
+                                             "surge_eventstore_compaction_seconds_total",
                                              "surge_eventstore_write_stalls_total",
                                              "surge_eventstore_rejected_total",
                                              "surge_eventstore_events_total",

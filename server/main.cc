@@ -8,6 +8,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/allocator.h"
 #include "common/cli_flags.h"
 #include "common/logging.h"
@@ -99,6 +100,12 @@ ABSL_FLAG(int, max_decision_delay_ms, 100,
           "undecided command has waited longer than this for its decision (bounds what an "
           "accepted command waits behind others); 0 = no limit.");
 
+ABSL_FLAG(bool, mutex_deadlock_detection, false,
+          "Abseil's lock-order checking on every Mutex acquisition, aborting the process on a "
+          "potential deadlock. Debian's Abseil is built with it on; it records every acquisition "
+          "in one process-wide graph under a global lock, so the server turns it off unless "
+          "asked (the test suite runs the server with it on).");
+
 namespace {
 
 int Fail(const std::string& message) {
@@ -119,6 +126,9 @@ int main(int argc, char** argv) {
        "  surge-server --data_dir=./surge-data --grpc_addr=127.0.0.1:50051",
        {"server/main.cc"}});
   surge::TuneAllocator();  // before any thread exists
+  absl::SetMutexDeadlockDetectionMode(absl::GetFlag(FLAGS_mutex_deadlock_detection)
+                                          ? absl::OnDeadlockCycle::kAbort
+                                          : absl::OnDeadlockCycle::kIgnore);
 
   // Block the shutdown signals before any thread starts, so every thread
   // inherits the mask and only sigwait() below ever sees them: no work in a
@@ -211,7 +221,8 @@ int main(int argc, char** argv) {
   options.max_decision_delay = absl::Milliseconds(absl::GetFlag(FLAGS_max_decision_delay_ms));
 
   SURGE_LOG(INFO, "main") << "allocator: " << surge::AllocatorName() << " ("
-                          << surge::AllocatorOptions() << ")";
+                          << surge::AllocatorOptions() << "); mutex deadlock detection "
+                          << (absl::GetFlag(FLAGS_mutex_deadlock_detection) ? "on" : "off");
   absl::StatusOr<std::unique_ptr<surge::server::App>> app = surge::server::App::Start(options);
   if (!app.ok()) return Fail(absl::StrCat("cannot start: ", app.status().ToString()));
 

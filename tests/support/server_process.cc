@@ -72,7 +72,10 @@ absl::Status ServerProcess::Spawn() {
                                    // CI machine running tests side by side reaches at random.
                                    // Off unless a test asks for it (a later flag wins);
                                    // AdmissionTest covers it.
-                                   "--max_decision_delay_ms=0"};
+                                   "--max_decision_delay_ms=0",
+                                   // Off in production (a global lock per acquisition); the
+                                   // suite keeps Abseil's lock-order checking on.
+                                   "--mutex_deadlock_detection=true"};
   argv.insert(argv.end(), options_.flags.begin(), options_.flags.end());
   {
     std::ofstream log(log_path(), std::ios::app);

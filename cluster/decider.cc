@@ -149,6 +149,73 @@ Decider::Decider(const Options& options, std::string name, projections::Projecti
 
 Decider::~Decider() { Stop(); }
 
+absl::StatusOr<Decider::Result> Decider::ReplayDeadLetter(const std::string& id) {
+  absl::MutexLock lock(&replay_mu_);
+  SURGE_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                         store_.Get(projections::kDeadLettersCf, id));
+  if (!bytes.has_value()) return absl::NotFoundError(absl::StrCat("no dead letter ", id));
+  v1::DeadLetter row;
+  if (!row.ParseFromString(*bytes)) {
+    return absl::DataLossError(absl::StrCat("unreadable dead letter ", id));
+  }
+  if (row.original_topic() != options_.topic) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "dead letter ", id, " is of ", row.original_topic(), ", not of ", options_.topic));
+  }
+  if (row.replayed()) return Result{false, "already replayed"};
+
+  // A producer of its own: replays are rare, and the decider's producers
+  // belong to its thread.
+  std::map<std::string, std::string> settings = {
+      {"bootstrap.servers", options_.bootstrap_servers},
+      {"client.id", absl::StrCat("surge-", options_.node_id, "-replay-", name_)},
+      {"acks", "all"},
+      {"linger.ms", "0"},
+      {"message.timeout.ms", absl::StrCat(Millis(options_.changelog_timeout))},
+  };
+  for (const auto& [key, value] : options_.producer_config) settings[key] = value;
+  SURGE_ASSIGN_OR_RETURN(kafka::internal::ConfHandle conf, kafka::internal::MakeConf(settings));
+  rd_kafka_conf_set_dr_msg_cb(conf.get(), OnDelivery);
+  SURGE_ASSIGN_OR_RETURN(ClientHandle producer,
+                         kafka::internal::NewClient(RD_KAFKA_PRODUCER, std::move(conf)));
+  kafka::internal::HeadersHandle headers(rd_kafka_headers_new(1));
+  rd_kafka_header_add(headers.get(), kafka::kReplayOfHeader, -1, id.data(),
+                      static_cast<ssize_t>(id.size()));
+  rd_kafka_resp_err_t result = RD_KAFKA_RESP_ERR__IN_PROGRESS;
+  rd_kafka_resp_err_t err = rd_kafka_producev(
+      producer.get(), RD_KAFKA_V_TOPIC(row.original_topic().c_str()),
+      RD_KAFKA_V_PARTITION(row.original_partition()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+      RD_KAFKA_V_KEY(row.key().data(), row.key().size()),
+      RD_KAFKA_V_VALUE(const_cast<char*>(row.value().data()), row.value().size()),
+      RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_OPAQUE(&result), RD_KAFKA_V_END);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return kafka::internal::KafkaStatus(err, absl::StrCat("replay ", id));
+  }
+  headers.release();  // librdkafka owns them now
+  // message.timeout.ms bounds the delivery, so the report comes within it;
+  // a message still in the queue after the flush is purged (its report
+  // fires then) before `result` goes out of scope.
+  rd_kafka_flush(producer.get(), Millis(options_.changelog_timeout) + 1000);
+  if (result == RD_KAFKA_RESP_ERR__IN_PROGRESS) {
+    rd_kafka_purge(producer.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_poll(producer.get(), 0);
+    return absl::UnavailableError(absl::StrCat("replay ", id, ": Kafka did not acknowledge it"));
+  }
+  if (result != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return kafka::internal::KafkaStatus(result, absl::StrCat("replay ", id));
+  }
+
+  row.set_replayed(true);
+  eventstore::AppendRequest mark;
+  mark.extra_writes.push_back({projections::kDeadLettersCf, id, row.SerializeAsString()});
+  SURGE_RETURN_IF_ERROR(store_.Append(std::move(mark)).status());
+  SURGE_LOG(INFO, kComponent) << name_ << ": dead letter " << id << " handed back to "
+                              << row.original_topic() << "/" << row.original_partition();
+  return Result{true,
+                absl::StrCat("handed back to ", row.original_topic(), "/", row.original_partition(),
+                             ": the partition's owner decides it once")};
+}
+
 absl::Status Decider::Start() {
   TopicPartitionListHandle topics(rd_kafka_topic_partition_list_new(1));
   rd_kafka_topic_partition_list_add(topics.get(), options_.topic.c_str(), RD_KAFKA_PARTITION_UA);
@@ -396,7 +463,18 @@ void Decider::HandleBatch(const std::vector<projections::ConsumedMessage>& batch
           !m->origin.empty() ? m->origin : (decoded ? item.event.node_id() : std::string());
       const uint64_t position =
           m->position.value_or(decoded ? item.event.position() : static_cast<uint64_t>(0));
-      if (!origin.empty() && position > 0) {
+      // A dead letter handed back for a replay: its original was counted in
+      // its origin's mark when it failed, so it is decided once per
+      // dead-letter id instead.
+      const bool replay = !m->replay_of.empty();
+      if (replay) {
+        absl::StatusOr<std::optional<std::string>> done = overlay.Get(kReplaysCf, m->replay_of);
+        if (done.ok() && done->has_value()) {
+          ++delta.duplicates;
+          continue;
+        }
+        overlay.Put(kReplaysCf, m->replay_of, absl::StrCat(options_.node_id, " ", m->offset));
+      } else if (!origin.empty() && position > 0) {
         absl::StatusOr<std::optional<std::string>> raw = overlay.Get(kMarksCf, origin);
         const uint64_t mark = DecodeMark(raw.ok() ? *raw : std::nullopt);
         if (position <= mark) {
@@ -430,7 +508,8 @@ void Decider::HandleBatch(const std::vector<projections::ConsumedMessage>& batch
       child.MergeIntoParent();
       for (size_t i = 0; i < out->size(); ++i) {
         v1::Event& e = (*out)[i];
-        e.set_event_id(absl::StrCat(origin, ":", position, "/", name_, "/", i));
+        e.set_event_id(replay ? absl::StrCat(m->replay_of, "/replay/", name_, "/", i)
+                              : absl::StrCat(origin, ":", position, "/", name_, "/", i));
         emitted.push_back(std::move(e));
       }
       ++delta.applied;

@@ -57,11 +57,12 @@
 #include "absl/time/time.h"
 #include "eventstore/event_store.h"
 #include "projections/consumed_message.h"
+#include "projections/dead_letter_replayer.h"
 #include "projections/projection.h"
 
 namespace surge::cluster {
 
-class Decider {
+class Decider : public projections::DeadLetterReplayer {
  public:
   struct Options {
     // --- behaviour ---
@@ -159,6 +160,19 @@ class Decider {
   // after the session timeout) and joins the thread. Idempotent.
   void Stop();
 
+  // Hands the dead letter `id` (a row this node's decider wrote) back to
+  // whichever node owns its partition now: produces the original key and
+  // bytes to the original input partition with the replay header (acks=all,
+  // waited for), then marks the row replayed. The owner decides it once per
+  // id, past the (origin, position) deduplication that counted the
+  // original, with the handler it runs then; if that fails again, the
+  // message is dead-lettered again, on the owner's node. NOT_FOUND for an
+  // unknown id; FAILED_PRECONDITION for another topic's dead letter;
+  // UNAVAILABLE (or Kafka's error) when Kafka does not take it within
+  // changelog_timeout, the row left as it was; applied=false when the row
+  // was replayed before. Any thread.
+  absl::StatusOr<Result> ReplayDeadLetter(const std::string& id) override;
+
   const std::string& name() const { return name_; }
   const std::string& topic() const { return options_.topic; }
   std::vector<OwnedPartition> owned() const;
@@ -197,6 +211,8 @@ class Decider {
   std::thread thread_;
   // Decider thread only.
   std::map<int32_t, std::unique_ptr<Owned>> partitions_;
+  // One replay at a time: a second call for the same id sees it replayed.
+  absl::Mutex replay_mu_;
 
   mutable absl::Mutex mu_;
   std::vector<OwnedPartition> owned_ ABSL_GUARDED_BY(mu_);

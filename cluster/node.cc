@@ -91,6 +91,9 @@ absl::StatusOr<std::unique_ptr<ClusterNode>> ClusterNode::Start(const Options& o
     };
     SURGE_ASSIGN_OR_RETURN(std::unique_ptr<Decider> decider,
                            Decider::Create(decider_options, *projections[i], store));
+    // ReplayDeadLetter on this node hands the decider's dead letters back
+    // to their partition's owner.
+    node->dead_letters_.Register(decider->topic(), decider.get());
     node->deciders_.push_back(std::move(decider));
   }
   SURGE_RETURN_IF_ERROR(node->membership_->Start());

@@ -79,8 +79,8 @@ class ClusterNode {
   void SetGrpcAddr(std::string addr) { membership_->SetGrpcAddr(std::move(addr)); }
 
   kafka::Relay& relay() { return *relay_; }
-  // Dead-letter rows this node's deciders wrote. Replay is refused in
-  // cluster mode (no applier is registered): see the README.
+  // Dead-letter rows this node's deciders wrote; a replay hands one back to
+  // its partition's owner (Decider::ReplayDeadLetter).
   projections::DeadLetters& dead_letters() { return dead_letters_; }
   const std::vector<std::unique_ptr<Decider>>& deciders() const { return deciders_; }
   const View& view() const { return *view_; }

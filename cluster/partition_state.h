@@ -30,6 +30,9 @@ namespace surge::cluster {
 
 // The column family of the dedupe marks in a partition state.
 inline constexpr char kMarksCf[] = "#marks";
+// The column family of the dead letters replayed (by id) in a partition
+// state: a replay is decided once per id (see Decider::ReplayDeadLetter).
+inline constexpr char kReplaysCf[] = "#replays";
 
 class PartitionState {
  public:

@@ -53,6 +53,11 @@ inline constexpr char kPrevPositionHeader[] = "surge-prev-position";
 // and starts again under the same node id is a new origin.
 inline constexpr char kOriginHeader[] = "surge-origin";
 
+// Cluster mode: a dead letter handed back to its partition's owner for a
+// replay carries the dead letter's id (ListDeadLetters); the owner decides
+// it once per id, past the (origin, position) deduplication.
+inline constexpr char kReplayOfHeader[] = "surge-replay-of";
+
 // Cluster mode: the decider state changelog of an event topic,
 // "<topic>.changelog" (same partition count as the topic).
 std::string ChangelogTopic(absl::string_view topic);

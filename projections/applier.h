@@ -34,12 +34,13 @@
 #include "eventstore/event_store.h"
 #include "projections/consumed_message.h"
 #include "projections/dead_letter_publisher.h"
+#include "projections/dead_letter_replayer.h"
 #include "projections/projection.h"
 #include "surge/v1/surge.pb.h"
 
 namespace surge::projections {
 
-class ProjectionApplier {
+class ProjectionApplier : public DeadLetterReplayer {
  public:
   struct Options {
     // --- behaviour ---
@@ -88,10 +89,7 @@ class ProjectionApplier {
   };
 
   // What replaying a dead letter did.
-  struct ReplayResult {
-    bool applied = false;  // false when it was already replayed
-    std::string result;    // human-readable
-  };
+  using ReplayResult = DeadLetterReplayer::Result;
 
   // `request_replay(from)` is called (under the applier's lock: keep it
   // short) when a gap shows that messages from log position `from` on were
@@ -115,7 +113,7 @@ class ProjectionApplier {
   // Runs a dead letter's original bytes through the handler again. NOT_FOUND
   // for an unknown id; the handler's error when it still fails (the row is
   // left as is); applied=false when the row was already replayed.
-  absl::StatusOr<ReplayResult> ReplayDeadLetter(const std::string& id);
+  absl::StatusOr<ReplayResult> ReplayDeadLetter(const std::string& id) override;
 
   // The applied position of a partition (loaded from the store if needed).
   absl::StatusOr<uint64_t> Applied(int32_t partition);

@@ -24,6 +24,9 @@ struct ConsumedMessage {
   std::optional<uint64_t> prev_position;
   // Header surge-origin: the log the event comes from ("" when absent).
   std::string origin;
+  // Header surge-replay-of: the dead letter this message replays (cluster
+  // mode), "" when absent.
+  std::string replay_of;
   // The message's Kafka timestamp when it is a CreateTime: the producer's
   // clock when it produced the message (millisecond resolution). nullopt
   // for LogAppendTime topics and messages without a timestamp.

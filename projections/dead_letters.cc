@@ -8,9 +8,11 @@
 
 namespace surge::projections {
 
-void DeadLetters::Register(ProjectionApplier* applier) {
+void DeadLetters::Register(ProjectionApplier* applier) { Register(applier->topic(), applier); }
+
+void DeadLetters::Register(const std::string& topic, DeadLetterReplayer* replayer) {
   absl::MutexLock lock(&mu_);
-  appliers_[applier->topic()] = applier;
+  replayers_[topic] = replayer;
 }
 
 absl::StatusOr<std::vector<v1::DeadLetter>> DeadLetters::List(const std::string& topic,
@@ -37,17 +39,17 @@ absl::StatusOr<ProjectionApplier::ReplayResult> DeadLetters::Replay(const std::s
   if (!row.ParseFromString(*bytes)) {
     return absl::DataLossError(absl::StrCat("unreadable dead letter ", id));
   }
-  ProjectionApplier* applier = nullptr;
+  DeadLetterReplayer* replayer = nullptr;
   {
     absl::MutexLock lock(&mu_);
-    auto it = appliers_.find(row.original_topic());
-    if (it != appliers_.end()) applier = it->second;
+    auto it = replayers_.find(row.original_topic());
+    if (it != replayers_.end()) replayer = it->second;
   }
-  if (applier == nullptr) {
+  if (replayer == nullptr) {
     return absl::FailedPreconditionError(
-        absl::StrCat("no projection consumes ", row.original_topic(), " here"));
+        absl::StrCat("nothing consumes ", row.original_topic(), " here"));
   }
-  return applier->ReplayDeadLetter(id);
+  return replayer->ReplayDeadLetter(id);
 }
 
 }  // namespace surge::projections

@@ -1,5 +1,6 @@
 // The dead-letter admin core: lists the dead letters recorded in
-// rm_dead_letters and replays one through its projection's normal path.
+// rm_dead_letters and replays one through whatever consumes its topic here
+// (a projection's applier on a single node, a decider in a cluster).
 // The gRPC DeadLetterService is a thin layer over this.
 //
 //   DeadLetters dead_letters(*store);
@@ -22,6 +23,7 @@
 #include "absl/synchronization/mutex.h"
 #include "eventstore/event_store.h"
 #include "projections/applier.h"
+#include "projections/dead_letter_replayer.h"
 #include "surge/v1/surge.pb.h"
 
 namespace surge::projections {
@@ -32,21 +34,23 @@ class DeadLetters {
 
   // Makes `applier` the one that replays dead letters of its topic.
   void Register(ProjectionApplier* applier);
+  // Makes `replayer` the one that replays dead letters of `topic`.
+  void Register(const std::string& topic, DeadLetterReplayer* replayer);
 
   // Dead letters of an original topic ("" = all), at most `limit` (0 = 100),
   // in key order (DLT topic, partition, then offset as text).
   absl::StatusOr<std::vector<v1::DeadLetter>> List(const std::string& topic, size_t limit);
 
-  // Runs the dead letter's original bytes through its projection again and
-  // marks it replayed, atomically. NOT_FOUND for an unknown id;
-  // FAILED_PRECONDITION when it still fails or no projection consumes its
-  // topic; applied=false when already replayed.
+  // Hands the dead letter to the replayer of its original topic (see
+  // ProjectionApplier and cluster::Decider for what each does). NOT_FOUND
+  // for an unknown id; FAILED_PRECONDITION when nothing consumes its topic
+  // here; applied=false when already replayed.
   absl::StatusOr<ProjectionApplier::ReplayResult> Replay(const std::string& id);
 
  private:
   eventstore::EventStore& store_;
   absl::Mutex mu_;
-  std::map<std::string, ProjectionApplier*> appliers_ ABSL_GUARDED_BY(mu_);  // by topic
+  std::map<std::string, DeadLetterReplayer*> replayers_ ABSL_GUARDED_BY(mu_);  // by topic
 };
 
 }  // namespace surge::projections

@@ -45,6 +45,7 @@ ConsumedMessage ToConsumed(const rd_kafka_message_t* msg) {
     m.position = HeaderNumber(headers, kafka::kPositionHeader);
     m.prev_position = HeaderNumber(headers, kafka::kPrevPositionHeader);
     m.origin = HeaderString(headers, kafka::kOriginHeader).value_or("");
+    m.replay_of = HeaderString(headers, kafka::kReplayOfHeader).value_or("");
   }
   rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
   const int64_t timestamp_ms = rd_kafka_message_timestamp(msg, &type);

@@ -10,6 +10,8 @@
 // sleep.
 #include "tests/cluster/cluster.h"
 
+#include <librdkafka/rdkafka.h>
+
 #include <algorithm>
 #include <functional>
 #include <latch>
@@ -26,6 +28,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "kafka/topics.h"
 #include "tests/cluster/checker.h"
 #include "tests/cluster/load.h"
 #include "tests/cluster/rpc.h"
@@ -63,6 +66,28 @@ class ClusterTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<Cluster>> cluster = Cluster::Start(std::move(options));
     ASSERT_TRUE(cluster.ok()) << cluster.status();
     cluster_ = *std::move(cluster);
+  }
+
+  // Produces bytes that are no surge.v1.Event to `topic` (acks=all, waited
+  // for), as a foreign producer would.
+  void ProducePoison(const std::string& topic, const std::string& key) {
+    char err[512];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    ASSERT_EQ(rd_kafka_conf_set(conf, "bootstrap.servers", cluster_->bootstrap().c_str(), err,
+                                sizeof(err)),
+              RD_KAFKA_CONF_OK)
+        << err;
+    ASSERT_EQ(rd_kafka_conf_set(conf, "acks", "all", err, sizeof(err)), RD_KAFKA_CONF_OK) << err;
+    std::unique_ptr<rd_kafka_t, void (*)(rd_kafka_t*)> producer(
+        rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err)), rd_kafka_destroy);
+    ASSERT_NE(producer, nullptr) << err;
+    const std::string value = "\xff\xffnot a surge.v1.Event";
+    ASSERT_EQ(rd_kafka_producev(producer.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
+                                RD_KAFKA_V_KEY(key.data(), key.size()),
+                                RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+    ASSERT_EQ(rd_kafka_flush(producer.get(), 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
   }
 
   std::vector<int> All() const {
@@ -379,6 +404,51 @@ TEST_F(ClusterTest, SeedOrderAcrossNodes) {
   }
   ExpectOwnershipMetrics(All());
   ExpectClusterInvariants(Acknowledged{.order_ids = {order_ids.begin(), order_ids.end()}});
+
+  // A message no decider can read is dead-lettered by the owner of its
+  // partition. ReplayDeadLetter on that node hands it back through Kafka;
+  // whoever owns the partition fails it again and dead-letters it anew, and
+  // the first dead letter is marked replayed (once: a second call says so).
+  ASSERT_NO_FATAL_FAILURE(ProducePoison(kafka::kCouponsTopic, "seed-poison"));
+  int holder = -1;
+  v1::DeadLetter first;
+  ASSERT_OK(rpc::WaitFor(
+      "a dead letter of surge.coupons on some node", absl::Seconds(60), [&](std::string* detail) {
+        for (int i : All()) {
+          auto rows = rpc::ListDeadLetters(cluster_->Channel(i), kafka::kCouponsTopic);
+          if (rows.ok() && !rows->empty()) {
+            holder = i;
+            first = rows->front();
+            return true;
+          }
+          *detail = rows.ok() ? "none yet" : rows.status().ToString();
+        }
+        return false;
+      }));
+  absl::StatusOr<v1::ReplayDeadLetterResponse> replayed =
+      rpc::ReplayDeadLetter(cluster_->Channel(holder), first.id());
+  ASSERT_TRUE(replayed.ok()) << replayed.status();
+  EXPECT_TRUE(replayed->applied()) << replayed->result();
+  EXPECT_TRUE(absl::StrContains(replayed->result(), "handed back")) << replayed->result();
+  ASSERT_OK(rpc::WaitFor("the replayed message dead-lettered again, the first marked replayed",
+                         absl::Seconds(60), [&](std::string* detail) {
+                           int rows = 0;
+                           bool marked = false;
+                           for (int i : All()) {
+                             auto listed =
+                                 rpc::ListDeadLetters(cluster_->Channel(i), kafka::kCouponsTopic);
+                             if (!listed.ok()) continue;
+                             rows += static_cast<int>(listed->size());
+                             for (const v1::DeadLetter& d : *listed)
+                               marked |= d.id() == first.id() && d.replayed();
+                           }
+                           *detail =
+                               absl::StrCat(rows, " dead letters, first marked replayed: ", marked);
+                           return rows == 2 && marked;
+                         }));
+  replayed = rpc::ReplayDeadLetter(cluster_->Channel(holder), first.id());
+  ASSERT_TRUE(replayed.ok()) << replayed.status();
+  EXPECT_FALSE(replayed->applied()) << replayed->result();
 }
 
 TEST_F(ClusterTest, CrossNodeDuplicates) {

@@ -128,6 +128,32 @@ absl::StatusOr<v1::Campaign> GetCampaign(const Channel& ch, const std::string& c
   return response;
 }
 
+absl::StatusOr<std::vector<v1::DeadLetter>> ListDeadLetters(const Channel& ch,
+                                                            const std::string& topic) {
+  grpc::ClientContext context;
+  SetDeadline(&context, kCallTimeout);
+  v1::ListDeadLettersRequest request;
+  request.set_topic(topic);
+  v1::ListDeadLettersResponse response;
+  grpc::Status s =
+      v1::DeadLetterService::NewStub(ch)->ListDeadLetters(&context, request, &response);
+  if (!s.ok()) return ToAbsl(s);
+  return std::vector<v1::DeadLetter>(response.entries().begin(), response.entries().end());
+}
+
+absl::StatusOr<v1::ReplayDeadLetterResponse> ReplayDeadLetter(const Channel& ch,
+                                                              const std::string& id) {
+  grpc::ClientContext context;
+  SetDeadline(&context, kCallTimeout);
+  v1::ReplayDeadLetterRequest request;
+  request.set_id(id);
+  v1::ReplayDeadLetterResponse response;
+  grpc::Status s =
+      v1::DeadLetterService::NewStub(ch)->ReplayDeadLetter(&context, request, &response);
+  if (!s.ok()) return ToAbsl(s);
+  return response;
+}
+
 absl::StatusOr<v1::CouponRequest> GetCouponRequest(const Channel& ch, const std::string& request_id,
                                                    int64_t wait_ms) {
   grpc::ClientContext context;

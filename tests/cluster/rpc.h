@@ -58,6 +58,12 @@ absl::StatusOr<v1::RequestCouponResponse> RequestCoupon(const Channel& ch,
                                                         absl::Duration timeout = kCallTimeout);
 absl::StatusOr<v1::Campaign> GetCampaign(const Channel& ch, const std::string& code,
                                          absl::Duration timeout = kCallTimeout);
+
+// DeadLetterService (the cluster's nodes run without an admin token).
+absl::StatusOr<std::vector<v1::DeadLetter>> ListDeadLetters(const Channel& ch,
+                                                            const std::string& topic);
+absl::StatusOr<v1::ReplayDeadLetterResponse> ReplayDeadLetter(const Channel& ch,
+                                                              const std::string& id);
 // Waits up to wait_ms on the server for the request to be decided.
 absl::StatusOr<v1::CouponRequest> GetCouponRequest(const Channel& ch, const std::string& request_id,
                                                    int64_t wait_ms = 0);

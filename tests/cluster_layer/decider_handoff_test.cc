@@ -18,7 +18,9 @@
 #include "kafka/topics.h"
 #include "projections/coupon_projection.h"
 #include "projections/read_models.h"
+#include "surge/v1/surge.pb.h"
 #include "tests/domain/test_store.h"
+#include "tests/projections/fixable_coupons.h"
 #include "tests/support/temp_dir.h"
 
 namespace surge::cluster {
@@ -38,7 +40,6 @@ class InputProducer {
   void Send(v1::Event event, uint64_t position, uint64_t prev) {
     event.set_position(position);
     event.set_event_id(absl::StrCat("client:", position));
-    const std::string value = event.SerializeAsString();
     const std::string key = event.has_campaign_created() ? event.campaign_created().code()
                                                          : event.coupon_requested().code();
     rd_kafka_headers_t* headers = rd_kafka_headers_new(3);
@@ -47,6 +48,19 @@ class InputProducer {
     rd_kafka_header_add(headers, kafka::kPositionHeader, -1, pos.data(), pos.size());
     rd_kafka_header_add(headers, kafka::kOriginHeader, -1, kOrigin, -1);
     rd_kafka_header_add(headers, kafka::kPrevPositionHeader, -1, before.data(), before.size());
+    Produce(key, event.SerializeAsString(), headers);
+  }
+  // The same message again with a replay header: a second node handing
+  // back the same dead letter.
+  void SendReplay(const std::string& key, const std::string& value, const std::string& replay_of) {
+    rd_kafka_headers_t* headers = rd_kafka_headers_new(1);
+    rd_kafka_header_add(headers, kafka::kReplayOfHeader, -1, replay_of.data(), replay_of.size());
+    Produce(key, value, headers);
+  }
+
+ private:
+  // To partition 0, acknowledged; takes `headers`.
+  void Produce(const std::string& key, const std::string& value, rd_kafka_headers_t* headers) {
     ASSERT_EQ(rd_kafka_producev(producer_.get(), RD_KAFKA_V_TOPIC(kafka::kCouponsTopic),
                                 RD_KAFKA_V_PARTITION(0), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                 RD_KAFKA_V_KEY(key.data(), key.size()),
@@ -56,7 +70,6 @@ class InputProducer {
     ASSERT_EQ(rd_kafka_flush(producer_.get(), 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
   }
 
- private:
   kafka::internal::ClientHandle producer_;
 };
 
@@ -78,6 +91,8 @@ v1::Event Request(int user) {
   r->set_code("C");
   return e;
 }
+
+using projections::testing::FixableCoupons;
 
 class DeciderHandoffTest : public ::testing::Test {
  protected:
@@ -107,6 +122,16 @@ class DeciderHandoffTest : public ::testing::Test {
     return decider.ok() ? *std::move(decider) : nullptr;
   }
 
+  // A decider of its own group's only member: it owns both partitions.
+  std::unique_ptr<Decider> StartAlone(const std::string& node, eventstore::EventStore& store) {
+    std::unique_ptr<Decider> decider = Make(node, store);
+    if (decider == nullptr) return nullptr;
+    EXPECT_TRUE(decider->Start().ok());
+    EXPECT_TRUE(Await([&] { return decider->owned().size() == 2; }))
+        << node << " never got the partitions";
+    return decider;
+  }
+
   static bool Await(const std::function<bool()>& done) {
     const absl::Time deadline = absl::Now() + kWait;
     while (absl::Now() < deadline) {
@@ -117,8 +142,9 @@ class DeciderHandoffTest : public ::testing::Test {
   }
 
   // request_id -> coupon id (or "rejected") over both logs; fails on a
-  // request decided two different ways.
-  std::map<std::string, std::string> Decisions() {
+  // request decided two different ways. `event_ids` gets the decisions' ids.
+  std::map<std::string, std::string> Decisions(
+      std::map<std::string, std::string>* event_ids = nullptr) {
     std::map<std::string, std::string> out;
     for (eventstore::EventStore* store : {store_a_.get(), store_b_.get()}) {
       for (const v1::Event& e : domain::AllEvents(*store)) {
@@ -135,12 +161,13 @@ class DeciderHandoffTest : public ::testing::Test {
         }
         auto [it, inserted] = out.emplace(id, outcome);
         EXPECT_EQ(it->second, outcome) << "request " << id << " decided two ways";
+        if (event_ids != nullptr) (*event_ids)[id] = e.event_id();
       }
     }
     return out;
   }
 
-  projections::CouponProjection coupons_;
+  FixableCoupons coupons_;
   std::unique_ptr<kafka::EmbeddedBroker> broker_;
   testing::TempDir dir_a_;
   testing::TempDir dir_b_;
@@ -149,10 +176,9 @@ class DeciderHandoffTest : public ::testing::Test {
 };
 
 TEST_F(DeciderHandoffTest, TheNextOwnerRestoresTheStateAndGoesOn) {
-  std::unique_ptr<Decider> a = Make("a", *store_a_);
+  std::unique_ptr<Decider> a = StartAlone("a", *store_a_);
   ASSERT_NE(a, nullptr);
-  ASSERT_TRUE(a->Start().ok());
-  ASSERT_TRUE(Await([&] { return a->owned().size() == 2; })) << "a never got the partitions";
+  ASSERT_EQ(a->owned().size(), 2u);
 
   InputProducer input(broker_->bootstrap_servers());
   input.Send(Campaign(10), 1, 0);
@@ -195,6 +221,65 @@ TEST_F(DeciderHandoffTest, TheNextOwnerRestoresTheStateAndGoesOn) {
   EXPECT_EQ(coupons.size(), 10u);
   EXPECT_EQ(rejected, 2);
   EXPECT_TRUE(coupons.count("C-10")) << "the numbering did not continue after the handoff";
+}
+
+TEST_F(DeciderHandoffTest, ADeadLetterHandedBackIsDecidedOnceByThePartitionsNextOwner) {
+  coupons_.Break("r2");
+  std::unique_ptr<Decider> a = StartAlone("a", *store_a_);
+  ASSERT_NE(a, nullptr);
+  ASSERT_EQ(a->owned().size(), 2u);
+  InputProducer input(broker_->bootstrap_servers());
+  input.Send(Campaign(10), 1, 0);
+  for (int u = 0; u < 4; ++u) input.Send(Request(u), 2 + u, 1 + u);
+  ASSERT_TRUE(Await([&] {
+    const Decider::Stats stats = a->GetStats();
+    return stats.applied == 4 && stats.dead_lettered == 1;
+  })) << "a decided "
+      << a->GetStats().applied << " of 4 and dead-lettered " << a->GetStats().dead_lettered
+      << " of 1";
+  EXPECT_EQ(Decisions().count("r2"), 0u);
+  auto rows = store_a_->Scan(projections::kDeadLettersCf, "", 10);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->size(), 1u);
+  v1::DeadLetter dead;
+  ASSERT_TRUE(dead.ParseFromString(rows->front().second));
+  EXPECT_FALSE(dead.replayed());
+
+  // The fix is deployed; b owns the partition now (a left the group).
+  coupons_.Fix();
+  std::unique_ptr<Decider> b = Make("b", *store_b_);
+  ASSERT_TRUE(b->Start().ok());
+  a->Stop();
+  ASSERT_TRUE(Await([&] { return b->owned().size() == 2; })) << "b never got the partitions";
+
+  // a still holds the row: the replay goes through Kafka to b.
+  EXPECT_EQ(a->ReplayDeadLetter("surge.coupons.dlt/0/999").status().code(),
+            absl::StatusCode::kNotFound);
+  absl::StatusOr<Decider::Result> replayed = a->ReplayDeadLetter(dead.id());
+  ASSERT_TRUE(replayed.ok()) << replayed.status();
+  EXPECT_TRUE(replayed->applied) << replayed->result;
+  ASSERT_TRUE(Await([&] { return b->GetStats().applied == 1; }))
+      << "b decided " << b->GetStats().applied << " of the 1 replay";
+  std::map<std::string, std::string> ids;
+  std::map<std::string, std::string> decisions = Decisions(&ids);
+  ASSERT_EQ(decisions.count("r2"), 1u);
+  EXPECT_EQ(decisions["r2"], "C-4");
+  EXPECT_EQ(ids["r2"], dead.id() + "/replay/coupons/0");
+
+  // Once per id: the same call again is refused by the row, and the same
+  // message handed back again (say, by a node that did not see the row
+  // marked) is skipped by the owner.
+  replayed = a->ReplayDeadLetter(dead.id());
+  ASSERT_TRUE(replayed.ok()) << replayed.status();
+  EXPECT_FALSE(replayed->applied);
+  input.SendReplay("C", dead.value(), dead.id());
+  input.Send(Request(9), 6, 5);  // and a new request after it, to know it was read
+  ASSERT_TRUE(Await([&] { return b->GetStats().applied == 2; }))
+      << "b decided " << b->GetStats().applied << " of 2";
+  EXPECT_EQ(b->GetStats().duplicates, 1u);
+  decisions = Decisions();
+  EXPECT_EQ(decisions.size(), 5u);
+  EXPECT_EQ(decisions["r9"], "C-5");
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include "projections/pipeline.h"
 #include "projections/runner.h"
 #include "projections/stock_projection.h"
+#include "tests/projections/fixable_coupons.h"
 #include "tests/projections/store_fixture.h"
 
 namespace surge::projections {
@@ -31,35 +32,7 @@ using kafka::internal::TopicPartitionListHandle;
 
 constexpr absl::Duration kSettle = absl::Seconds(20);
 
-// The coupon projection, except that requests listed in `broken` fail
-// (UNAVAILABLE) until Fix(). Thread-safe: the runner calls it.
-class FixableCoupons : public Projection {
- public:
-  std::string name() const override { return "coupons"; }
-  absl::StatusOr<std::vector<v1::Event>> Handle(ProjectionState& state,
-                                                const v1::Event& event) override {
-    {
-      absl::MutexLock lock(&mu_);
-      if (broken_.count(event.coupon_requested().request_id())) {
-        return absl::UnavailableError("simulated bug for " + event.coupon_requested().request_id());
-      }
-    }
-    return real_.Handle(state, event);
-  }
-  void Break(const std::string& id) {
-    absl::MutexLock lock(&mu_);
-    broken_.insert(id);
-  }
-  void Fix() {
-    absl::MutexLock lock(&mu_);
-    broken_.clear();
-  }
-
- private:
-  CouponProjection real_;
-  absl::Mutex mu_;
-  std::set<std::string> broken_ ABSL_GUARDED_BY(mu_);
-};
+using testing::FixableCoupons;
 
 class ProjectionRunnerTest : public ::testing::Test {
  protected:

@@ -57,6 +57,7 @@ struct Decider::Kafka {
 struct Decider::Owned {
   PartitionState state;
   int64_t epoch = 0;
+  bool blocked = false;  // the changelog lost its first records: not decided
 };
 
 namespace {
@@ -255,14 +256,17 @@ bool Decider::Backoff(int attempt) {
 void Decider::PublishOwned() {
   std::vector<OwnedPartition> owned;
   uint64_t keys = 0;
+  uint64_t blocked = 0;
   for (const auto& [partition, o] : partitions_) {
-    owned.push_back({partition, o->epoch});
+    owned.push_back({partition, o->epoch, o->blocked});
     keys += o->state.size();
+    blocked += o->blocked ? 1 : 0;
   }
   {
     absl::MutexLock lock(&mu_);
     owned_ = std::move(owned);
     stats_.state_keys = keys;
+    stats_.blocked_partitions = blocked;
   }
 }
 
@@ -280,11 +284,18 @@ std::unique_ptr<Decider::Owned> Decider::Restore(int32_t partition) {
         kafka::internal::KafkaStatus(err, absl::StrCat("watermarks of ", topic, "/", partition));
     uint64_t records = 0;
     if (status.ok() && low > 0) {
-      // The state's first records are gone (retention): a restore would be
-      // wrong. A changelog needs unlimited retention (see README).
+      // The state's first records are gone (retention): the state would be
+      // incomplete and deciding on it could issue a coupon past the
+      // quantity or take stock twice. Refuse the partition instead: its
+      // commands wait (and admission refuses new ones) until an operator
+      // gives the changelog its records back. A changelog needs unlimited
+      // retention (see README).
       SURGE_LOG(ERROR, kComponent)
           << name_ << ": " << topic << "/" << partition << " starts at offset " << low
-          << ": records were deleted, the restored state is incomplete";
+          << ": records were deleted (retention), so its state cannot be restored; "
+          << options_.topic << "/" << partition << " will not be decided here";
+      owned->blocked = true;
+      return owned;
     }
     if (status.ok() && high > low) {
       TopicPartitionListHandle list(rd_kafka_topic_partition_list_new(1));
@@ -355,9 +366,11 @@ void Decider::OnAssign(std::vector<int32_t> partitions) {
   for (int32_t p : partitions) {
     std::unique_ptr<Owned> owned = Restore(p);
     if (owned == nullptr) return;  // stopping
-    const int64_t next = owned->state.next_offset();
-    rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), p)->offset =
-        next > 0 ? next : RD_KAFKA_OFFSET_BEGINNING;
+    if (!owned->blocked) {         // a blocked partition stays owned but is not consumed
+      const int64_t next = owned->state.next_offset();
+      rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), p)->offset =
+          next > 0 ? next : RD_KAFKA_OFFSET_BEGINNING;
+    }
     partitions_[p] = std::move(owned);
   }
   rd_kafka_resp_err_t err = rd_kafka_assign(kafka_->consumer.get(), list.get());
@@ -446,7 +459,7 @@ void Decider::HandleBatch(const std::vector<projections::ConsumedMessage>& batch
   Stats delta;
   for (const auto& [partition, messages] : by_partition) {
     auto it = partitions_.find(partition);
-    if (it == partitions_.end()) continue;  // no longer ours
+    if (it == partitions_.end() || it->second->blocked) continue;  // not ours to decide
     Owned& owned = *it->second;
     BatchOverlay overlay(&owned.state);
     int64_t next = owned.state.next_offset();

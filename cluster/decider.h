@@ -122,6 +122,9 @@ class Decider : public projections::DeadLetterReplayer {
   struct OwnedPartition {
     int32_t partition = 0;
     int64_t epoch = 0;
+    // Owned but not decided: its changelog lost its first records (see
+    // Stats::blocked_partitions).
+    bool blocked = false;
   };
 
   static constexpr std::array<double, 12> kRestoreSecondsBounds = {
@@ -144,6 +147,12 @@ class Decider : public projections::DeadLetterReplayer {
     uint64_t changelog_records = 0;
     uint64_t retries = 0;     // failed writes tried again
     uint64_t state_keys = 0;  // rows in the owned partitions' states
+    // Owned partitions this decider refuses to decide: their changelog no
+    // longer starts at offset 0 (retention deleted records), so the state
+    // it would restore is incomplete and its decisions could break the
+    // invariants (a coupon issued past the quantity, stock taken twice).
+    // Not consumed until a rebalance finds the changelog whole again.
+    uint64_t blocked_partitions = 0;
   };
 
   // Validates options and creates the Kafka clients (no connection yet).

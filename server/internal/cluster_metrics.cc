@@ -34,6 +34,12 @@ void RegisterClusterMetrics(metrics::Metrics& metrics, const cluster::ClusterNod
         }
         return samples;
       });
+  metrics.RegisterCallback(
+      "surge_cluster_blocked_partitions",
+      "Owned input partitions this node refuses to decide: their changelog lost its first "
+      "records (retention), so their state cannot be restored.",
+      Metrics::Kind::kGauge,
+      per_decider([](const Decider& d) { return d.GetStats().blocked_partitions; }));
   metrics.RegisterCallback("surge_cluster_rebalances_total",
                            "Partition assignments and revocations served.", Metrics::Kind::kCounter,
                            per_decider([](const Decider& d) { return d.GetStats().rebalances; }));

@@ -312,7 +312,8 @@ class ClusterTest : public ::testing::Test {
   }
 
   // Every decider's partitions add up to kPartitions over the nodes'
-  // surge_cluster_partitions_owned, and the other cluster metrics exist.
+  // surge_cluster_partitions_owned, none is blocked, and the other cluster
+  // metrics exist.
   void ExpectOwnershipMetrics(const std::vector<int>& nodes) {
     std::map<std::string, double> owned;
     for (int i : nodes) {
@@ -325,6 +326,13 @@ class ClusterTest : public ::testing::Test {
         EXPECT_TRUE(v.ok()) << cluster_->node_id(i) << ": surge_cluster_partitions_owned{decider=\""
                             << decider << "\"}: " << v.status();
         if (v.ok()) owned[decider] += *v;
+        // A healthy cluster's changelogs are whole: nothing is refused.
+        absl::StatusOr<double> blocked =
+            MetricValue(*body, "surge_cluster_blocked_partitions",
+                        {{"node", cluster_->node_id(i)}, {"decider", decider}});
+        EXPECT_TRUE(blocked.ok() && *blocked == 0)
+            << cluster_->node_id(i) << ": surge_cluster_blocked_partitions{decider=\"" << decider
+            << "\"}: " << (blocked.ok() ? absl::StrCat(*blocked) : blocked.status().ToString());
       }
       for (const char* name :
            {"surge_cluster_rebalances_total", "surge_cluster_changelog_lag_messages"}) {

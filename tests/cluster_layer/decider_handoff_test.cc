@@ -37,7 +37,7 @@ class InputProducer {
     auto conf = kafka::internal::MakeConf({{"bootstrap.servers", bootstrap}, {"acks", "all"}});
     producer_ = *kafka::internal::NewClient(RD_KAFKA_PRODUCER, *std::move(conf));
   }
-  void Send(v1::Event event, uint64_t position, uint64_t prev) {
+  void Send(v1::Event event, uint64_t position, uint64_t prev, int32_t partition = 0) {
     event.set_position(position);
     event.set_event_id(absl::StrCat("client:", position));
     const std::string key = event.has_campaign_created() ? event.campaign_created().code()
@@ -48,7 +48,7 @@ class InputProducer {
     rd_kafka_header_add(headers, kafka::kPositionHeader, -1, pos.data(), pos.size());
     rd_kafka_header_add(headers, kafka::kOriginHeader, -1, kOrigin, -1);
     rd_kafka_header_add(headers, kafka::kPrevPositionHeader, -1, before.data(), before.size());
-    Produce(key, event.SerializeAsString(), headers);
+    Produce(key, event.SerializeAsString(), headers, partition);
   }
   // The same message again with a replay header: a second node handing
   // back the same dead letter.
@@ -59,14 +59,16 @@ class InputProducer {
   }
 
  private:
-  // To partition 0, acknowledged; takes `headers`.
-  void Produce(const std::string& key, const std::string& value, rd_kafka_headers_t* headers) {
-    ASSERT_EQ(rd_kafka_producev(producer_.get(), RD_KAFKA_V_TOPIC(kafka::kCouponsTopic),
-                                RD_KAFKA_V_PARTITION(0), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                RD_KAFKA_V_KEY(key.data(), key.size()),
-                                RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-                                RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END),
-              RD_KAFKA_RESP_ERR_NO_ERROR);
+  // Acknowledged; takes `headers`.
+  void Produce(const std::string& key, const std::string& value, rd_kafka_headers_t* headers,
+               int32_t partition = 0) {
+    ASSERT_EQ(
+        rd_kafka_producev(producer_.get(), RD_KAFKA_V_TOPIC(kafka::kCouponsTopic),
+                          RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_KEY(key.data(), key.size()),
+                          RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                          RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END),
+        RD_KAFKA_RESP_ERR_NO_ERROR);
     ASSERT_EQ(rd_kafka_flush(producer_.get(), 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
   }
 
@@ -280,6 +282,48 @@ TEST_F(DeciderHandoffTest, ADeadLetterHandedBackIsDecidedOnceByThePartitionsNext
   decisions = Decisions();
   EXPECT_EQ(decisions.size(), 5u);
   EXPECT_EQ(decisions["r9"], "C-5");
+}
+
+TEST_F(DeciderHandoffTest, APartitionWhoseChangelogLostRecordsIsOwnedButNotDecided) {
+  // The mock broker keeps about 5 MiB per partition: 6 MiB of records push
+  // the first ones out of coupons.changelog/0, as retention would.
+  {
+    auto conf = kafka::internal::MakeConf({{"bootstrap.servers", broker_->bootstrap_servers()},
+                                           {"acks", "all"},
+                                           {"message.max.bytes", "2000000"}});
+    ASSERT_TRUE(conf.ok()) << conf.status();
+    auto producer = kafka::internal::NewClient(RD_KAFKA_PRODUCER, *std::move(conf));
+    ASSERT_TRUE(producer.ok()) << producer.status();
+    const std::string changelog = kafka::ChangelogTopic(kafka::kCouponsTopic);
+    const std::string filler(1 << 20, 'x');
+    for (int i = 0; i < 6; ++i) {
+      ASSERT_EQ(rd_kafka_producev(producer->get(), RD_KAFKA_V_TOPIC(changelog.c_str()),
+                                  RD_KAFKA_V_PARTITION(0), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                  RD_KAFKA_V_VALUE(const_cast<char*>(filler.data()), filler.size()),
+                                  RD_KAFKA_V_END),
+                RD_KAFKA_RESP_ERR_NO_ERROR);
+      ASSERT_EQ(rd_kafka_flush(producer->get(), 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
+    }
+  }
+  std::unique_ptr<Decider> a = StartAlone("a", *store_a_);
+  ASSERT_NE(a, nullptr);
+  ASSERT_EQ(a->owned().size(), 2u);
+  EXPECT_EQ(a->GetStats().blocked_partitions, 1u);
+  for (const Decider::OwnedPartition& p : a->owned()) {
+    EXPECT_EQ(p.blocked, p.partition == 0) << "partition " << p.partition;
+  }
+
+  // Partition 0's inputs first, then partition 1's: only partition 1 is
+  // decided.
+  InputProducer input(broker_->bootstrap_servers());
+  input.Send(Campaign(10), 1, 0, /*partition=*/0);
+  input.Send(Request(0), 2, 1, /*partition=*/0);
+  input.Send(Campaign(10), 3, 0, /*partition=*/1);
+  input.Send(Request(1), 4, 3, /*partition=*/1);
+  ASSERT_TRUE(Await([&] { return Decisions().count("r1") == 1; }))
+      << "partition 1 was not decided; decided " << a->GetStats().applied;
+  EXPECT_EQ(a->GetStats().applied, 2u) << "partition 0 was decided on a partial state";
+  EXPECT_EQ(Decisions().count("r0"), 0u);
 }
 
 }  // namespace

@@ -222,6 +222,14 @@ void CommandHandler::CreateCampaignAsync(CreateCampaignCommand command,
                             .Digest();
   // Copied before the call: argument evaluation order is unspecified.
   std::string key = request.idempotency_key;
+  command.per_user_limit = per_user_limit;
+  if (options_.confirm_campaign) {
+    // Whatever the log answers, a success goes through the confirmation.
+    done = [this, command, done = std::move(done)](absl::StatusOr<WriteResult> result) {
+      if (!result.ok()) return done(std::move(result));
+      options_.confirm_campaign(command, *result, done);
+    };
+  }
   store_.AppendAsync(
       std::move(request), [this, key = std::move(key), command = std::move(command),
                            done = std::move(done)](absl::StatusOr<AppendResult> result) {

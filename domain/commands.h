@@ -59,6 +59,17 @@ class CommandHandler {
     // written. Empty: always admitted. Cancels and admin commands are never
     // refused by it (they are rare, and cancels help drain a backlog).
     std::function<absl::Status()> admit;
+    // Cluster mode: a campaign accepted here can lose to one with the same
+    // code accepted on another node at the same moment (the coupon decider
+    // of its partition keeps the first). When set, a CreateCampaign the log
+    // took (new or a repeat) is answered through this hook instead, with
+    // the command (per_user_limit already defaulted to 1) and the log's
+    // result: it calls `done` once, e.g. with the result when the decided
+    // campaign is this one, ALREADY_EXISTS when another won. Empty: the
+    // log's result is the answer (one node decides in log order).
+    std::function<void(const CreateCampaignCommand& command, const WriteResult& accepted,
+                       std::function<void(absl::StatusOr<WriteResult>)> done)>
+        confirm_campaign;
   };
 
   template <typename T>

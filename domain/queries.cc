@@ -7,8 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/status_macros.h"
-#include "domain/internal/await.h"
 #include "domain/commands.h"
+#include "domain/internal/await.h"
 #include "domain/validation.h"
 #include "projections/read_models.h"
 
@@ -35,26 +35,25 @@ QueryHandler::QueryHandler(eventstore::EventStore& store, Notifier& notifier, Op
 
 template <typename T>
 void QueryHandler::Settle(std::function<absl::StatusOr<T>()> read,
-                          std::function<bool(const T&)> pending, int64_t wait_ms,
-                          Callback<T> done) {
+                          std::function<bool(const T&)> pending, int64_t wait_ms, Callback<T> done,
+                          bool wait_for_not_found) {
   // Sequence first, then the read: a change after the read is then seen by
   // the waiter as a newer sequence.
   const uint64_t seen = notifier_.sequence();
   absl::StatusOr<T> now = read();
-  const bool wait_unknown = options_.wait_for_unknown_keys;
+  const bool wait_unknown = wait_for_not_found;
   auto unsettled = [wait_unknown, pending](const absl::StatusOr<T>& answer) {
     if (answer.ok()) return pending(*answer);
     return wait_unknown && absl::IsNotFound(answer.status());
   };
   if (wait_ms <= 0 || !unsettled(now)) return done(std::move(now));
-  waiter_.Add(
-      absl::Now() + absl::Milliseconds(wait_ms), seen,
-      [read = std::move(read), unsettled, done = std::move(done)](bool final) {
-        absl::StatusOr<T> answer = read();
-        if (!final && unsettled(answer)) return false;
-        done(std::move(answer));
-        return true;
-      });
+  waiter_.Add(absl::Now() + absl::Milliseconds(wait_ms), seen,
+              [read = std::move(read), unsettled, done = std::move(done)](bool final) {
+                absl::StatusOr<T> answer = read();
+                if (!final && unsettled(answer)) return false;
+                done(std::move(answer));
+                return true;
+              });
 }
 
 // --- orders -----------------------------------------------------------------
@@ -89,7 +88,7 @@ void QueryHandler::GetOrderAsync(std::string order_id, int64_t wait_for_settleme
   }
   Settle<v1::Order>([this, order_id = std::move(order_id)] { return ReadOrder(order_id); },
                     [](const v1::Order& o) { return o.status() == v1::ORDER_STATUS_PENDING; },
-                    wait_for_settlement_ms, std::move(done));
+                    wait_for_settlement_ms, std::move(done), options_.wait_for_unknown_keys);
 }
 
 void QueryHandler::GetOrderUntilCancelledAsync(std::string order_id, int64_t wait_for_settlement_ms,
@@ -102,7 +101,7 @@ void QueryHandler::GetOrderUntilCancelledAsync(std::string order_id, int64_t wai
   }
   Settle<v1::Order>([this, order_id = std::move(order_id)] { return ReadOrder(order_id); },
                     [](const v1::Order& o) { return o.status() != v1::ORDER_STATUS_CANCELLED; },
-                    wait_for_settlement_ms, std::move(done));
+                    wait_for_settlement_ms, std::move(done), options_.wait_for_unknown_keys);
 }
 
 absl::StatusOr<v1::Order> QueryHandler::GetOrder(std::string order_id,
@@ -152,7 +151,7 @@ void QueryHandler::GetCouponRequestAsync(std::string request_id, int64_t wait_fo
   Settle<v1::CouponRequest>(
       [this, request_id = std::move(request_id)] { return ReadCouponRequest(request_id); },
       [](const v1::CouponRequest& r) { return r.status() == v1::COUPON_REQUEST_STATUS_PENDING; },
-      wait_for_settlement_ms, std::move(done));
+      wait_for_settlement_ms, std::move(done), options_.wait_for_unknown_keys);
 }
 
 absl::StatusOr<v1::CouponRequest> QueryHandler::GetCouponRequest(std::string request_id,
@@ -177,6 +176,22 @@ absl::StatusOr<v1::Stock> QueryHandler::GetStock(const std::string& sku) {
   v1::Stock stock;
   stock.set_sku(sku);
   return stock;
+}
+
+void QueryHandler::GetDecidedCampaignAsync(std::string code, int64_t wait_ms,
+                                           Callback<v1::Campaign> done) {
+  if (absl::Status s = ValidateId("code", code); !s.ok()) return done(s);
+  Settle<v1::Campaign>(
+      [this, code = std::move(code)]() -> absl::StatusOr<v1::Campaign> {
+        SURGE_ASSIGN_OR_RETURN(std::optional<v1::Campaign> row,
+                               ReadRow<v1::Campaign>(store_, projections::kCampaignsCf, code));
+        if (!row.has_value()) {
+          return absl::NotFoundError(absl::StrCat("campaign ", code, " not decided yet"));
+        }
+        return *std::move(row);
+      },
+      [](const v1::Campaign&) { return false; }, wait_ms, std::move(done),
+      /*wait_for_not_found=*/true);
 }
 
 absl::StatusOr<v1::Campaign> QueryHandler::GetCampaign(const std::string& code) {

@@ -74,6 +74,12 @@ class QueryHandler {
   absl::StatusOr<v1::Stock> GetStock(const std::string& sku);
   absl::StatusOr<v1::Campaign> GetCampaign(const std::string& code);
 
+  // The campaign as its coupon projection (or, in a cluster, the decider of
+  // its partition) decided it: the read model's row only, never the local
+  // log's CampaignCreated. Waits up to `wait_ms` for the row to appear;
+  // NOT_FOUND at the deadline.
+  void GetDecidedCampaignAsync(std::string code, int64_t wait_ms, Callback<v1::Campaign> done);
+
   // Answers every pending wait with what is there now, and every later one
   // at once (shutdown: stop waiting before the server stops serving).
   void DrainWaits() { waiter_.Drain(); }
@@ -87,9 +93,10 @@ class QueryHandler {
 
   // Reads now; when the answer is pending and wait_ms > 0, registers a wait
   // that re-reads after every notification until settled or the deadline.
+  // NOT_FOUND counts as pending when `wait_for_not_found`.
   template <typename T>
   void Settle(std::function<absl::StatusOr<T>()> read, std::function<bool(const T&)> pending,
-              int64_t wait_ms, Callback<T> done);
+              int64_t wait_ms, Callback<T> done, bool wait_for_not_found);
 
   eventstore::EventStore& store_;
   Notifier& notifier_;

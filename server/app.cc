@@ -22,6 +22,7 @@
 #include "projections/projection_state.h"
 #include "projections/read_models.h"
 #include "server/internal/admission.h"
+#include "server/internal/campaign_confirmation.h"
 #include "server/internal/cluster_metrics.h"
 #include "server/internal/decode_error_interceptor.h"
 #include "server/internal/process_metrics.h"
@@ -187,15 +188,19 @@ absl::Status App::Init() {
   }
   SURGE_RETURN_IF_ERROR(StartMetrics());
 
+  queries_ = std::make_unique<domain::QueryHandler>(
+      *store_, notifier_, domain::QueryHandler::Options{.wait_for_unknown_keys = options_.cluster});
   domain::CommandHandler::Options command_options;
   if (admission_ != nullptr) {
     command_options.admit = [admission = admission_.get()] { return admission->Admit(); };
   }
+  if (options_.cluster) {
+    command_options.confirm_campaign = internal::ConfirmCampaignByItsDecider(
+        *queries_, absl::ToInt64Milliseconds(options_.ack_timeout));
+  }
   commands_ = std::make_unique<domain::CommandHandler>(
       acked_store_ != nullptr ? static_cast<eventstore::EventStore&>(*acked_store_) : *store_,
       command_options);
-  queries_ = std::make_unique<domain::QueryHandler>(
-      *store_, notifier_, domain::QueryHandler::Options{.wait_for_unknown_keys = options_.cluster});
   order_service_ = std::make_unique<OrderService>(*commands_, *queries_);
   inventory_service_ = std::make_unique<InventoryService>(*commands_, *queries_, *auth_);
   coupon_service_ = std::make_unique<CouponService>(*commands_, *queries_, *auth_);

@@ -101,7 +101,9 @@ class App {
     // disk loses no acknowledged command, for one more round trip.
     enum class Ack { kLog, kKafka };
     Ack ack = Ack::kLog;
-    // kKafka: longest a command waits for Kafka before UNAVAILABLE.
+    // kKafka: longest a command waits for Kafka before UNAVAILABLE. Cluster
+    // mode: also the longest CreateCampaign waits for the coupon decider's
+    // decision (internal/campaign_confirmation.h).
     absl::Duration ack_timeout = absl::Seconds(10);
     // Admission: PlaceOrder and RequestCoupon get RESOURCE_EXHAUSTED while
     // more than this many log events are accepted but not yet decided (log

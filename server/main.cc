@@ -88,7 +88,8 @@ ABSL_FLAG(std::string, ack, "log",
           "acknowledged command.");
 ABSL_FLAG(int, ack_timeout_ms, 10000,
           "--ack=kafka: longest a command waits for Kafka before UNAVAILABLE (it stays durable "
-          "in the local log and is relayed later).");
+          "in the local log and is relayed later). --cluster: also the longest CreateCampaign "
+          "waits for its coupon decider's decision before DEADLINE_EXCEEDED.");
 
 ABSL_FLAG(int64_t, max_decision_lag, 10000,
           "PlaceOrder and RequestCoupon get RESOURCE_EXHAUSTED while more than this many log "

@@ -413,6 +413,39 @@ TEST_F(ClusterTest, SeedOrderAcrossNodes) {
   ExpectOwnershipMetrics(All());
   ExpectClusterInvariants(Acknowledged{.order_ids = {order_ids.begin(), order_ids.end()}});
 
+  // Two nodes create the same campaign code with different terms at the
+  // same moment: the decider keeps one, and each caller is told which.
+  absl::Status race[2];
+  {
+    std::latch start(2);
+    std::thread t0([&] {
+      start.arrive_and_wait();
+      race[0] = rpc::CreateCampaign(cluster_->Channel(0), "race-n1", "RACE", 100);
+    });
+    std::thread t1([&] {
+      start.arrive_and_wait();
+      race[1] = rpc::CreateCampaign(cluster_->Channel(1), "race-n2", "RACE", 50);
+    });
+    t0.join();
+    t1.join();
+  }
+  ASSERT_NE(race[0].ok(), race[1].ok()) << "n1: " << race[0] << "; n2: " << race[1];
+  const absl::Status& lost = race[0].ok() ? race[1] : race[0];
+  EXPECT_EQ(lost.code(), absl::StatusCode::kAlreadyExists) << lost;
+  const int64_t won = race[0].ok() ? 100 : 50;
+  ASSERT_OK(rpc::WaitFor(absl::StrCat("campaign RACE with total_quantity ", won, " on every node"),
+                         absl::Seconds(60), [&](std::string* detail) {
+                           for (int i : All()) {
+                             absl::StatusOr<v1::Campaign> c =
+                                 rpc::GetCampaign(cluster_->Channel(i), "RACE");
+                             *detail = absl::StrCat(cluster_->node_id(i), ": ",
+                                                    c.ok() ? absl::StrCat(c->total_quantity())
+                                                           : c.status().ToString());
+                             if (!c.ok() || c->total_quantity() != won) return false;
+                           }
+                           return true;
+                         }));
+
   // A message no decider can read is dead-lettered by the owner of its
   // partition. ReplayDeadLetter on that node hands it back through Kafka;
   // whoever owns the partition fails it again and dead-letters it anew, and

@@ -176,6 +176,42 @@ TEST_F(CommandHandlerTest, CreateCampaignTwiceIsAlreadyExistsButARepeatIsADuplic
   EXPECT_EQ(store_->HeadPosition(), created->position);
 }
 
+TEST_F(CommandHandlerTest, ACampaignTheLogTookIsAnsweredThroughTheConfirmationHook) {
+  std::vector<std::pair<CreateCampaignCommand, WriteResult>> asked;
+  CommandHandler::Options options;
+  options.confirm_campaign = [&](const CreateCampaignCommand& command, const WriteResult& accepted,
+                                 std::function<void(absl::StatusOr<WriteResult>)> done) {
+    asked.emplace_back(command, accepted);
+    if (command.total_quantity == 5) return done(absl::AlreadyExistsError("another won"));
+    done(accepted);
+  };
+  CommandHandler confirmed(*store_, options);
+  auto created = confirmed.CreateCampaign(
+      {.request_id = "c-1", .code = "SALE", .total_quantity = 10, .per_user_limit = 0});
+  ASSERT_TRUE(created.ok()) << created.status();
+  ASSERT_EQ(asked.size(), 1u);
+  EXPECT_EQ(asked[0].first.code, "SALE");
+  EXPECT_EQ(asked[0].first.per_user_limit, 1);  // defaulted before the hook sees it
+  EXPECT_EQ(asked[0].second.position, created->position);
+  EXPECT_FALSE(asked[0].second.duplicate);
+
+  // A repeat is confirmed too (it may be asked again after a timeout).
+  auto repeat = confirmed.CreateCampaign(
+      {.request_id = "c-1", .code = "SALE", .total_quantity = 10, .per_user_limit = 0});
+  ASSERT_TRUE(repeat.ok()) << repeat.status();
+  ASSERT_EQ(asked.size(), 2u);
+  EXPECT_TRUE(asked[1].second.duplicate);
+
+  // The hook's answer is the caller's; what the log refused never reaches it.
+  auto lost = confirmed.CreateCampaign(
+      {.request_id = "c-2", .code = "OTHER", .total_quantity = 5, .per_user_limit = 1});
+  EXPECT_EQ(lost.status().code(), absl::StatusCode::kAlreadyExists);
+  auto clash = confirmed.CreateCampaign(
+      {.request_id = "c-3", .code = "SALE", .total_quantity = 10, .per_user_limit = 1});
+  EXPECT_EQ(clash.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(asked.size(), 3u);
+}
+
 TEST_F(CommandHandlerTest, RequestCouponNeedsAnExistingCampaignAndDeduplicates) {
   auto unknown = commands_->RequestCoupon({.request_id = "q-1", .user_id = "u", .code = "NOPE"});
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);

@@ -20,9 +20,9 @@
 // decision made twice (after a handoff, or by a paused node that lost its
 // partition: a zombie) is the same event with the same id. Inputs are
 // deduplicated per (origin, position) through marks kept in the state, and
-// the changelog is a chain (cluster.proto): a record counts only when it
-// extends the state from its base offset, so a zombie's late records are
-// ignored by everyone who restores.
+// the changelog is a chain (ExtendsChain in partition_state.h): a record
+// counts only when it extends the state past the offset reached, so a
+// zombie's late records are ignored by everyone who restores.
 //
 // Per committed batch, in this order: dead letters published, then one
 // local EventStore::Append (decision events + dead-letter rows), then a wait

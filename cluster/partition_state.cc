@@ -6,7 +6,7 @@ namespace surge::cluster {
 
 bool PartitionState::Apply(const ChangelogBatch& record) {
   Observe(record);
-  if (record.base_offset() != next_offset_) return false;
+  if (!ExtendsChain(next_offset_, record)) return false;
   for (const StateWrite& w : record.writes()) {
     if (w.deleted()) {
       rows_.erase({w.cf(), w.key()});

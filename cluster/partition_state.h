@@ -3,14 +3,17 @@
 // per-user holdings, saga state, decided coupon requests) plus the input
 // dedupe marks ("#marks": origin -> highest log position applied), and the
 // input offset it reflects. It is rebuilt from <topic>.changelog when the
-// partition is gained (RestoreFrom ... Apply) and moved forward by the
-// decider's own batches.
+// partition is gained (Decider::Restore applies each record) and moved
+// forward by the decider's own batches (BatchOverlay::AppendWrites into a
+// record, then Apply).
 //
 //   PartitionState state;
 //   for (const ChangelogBatch& record : changelog) state.Apply(record);
 //   BatchOverlay overlay(&state);
 //   SURGE_ASSIGN_OR_RETURN(auto events, projection.Handle(overlay, event));
-//   state.Apply(overlay.ToChangelog(...));
+//   ChangelogBatch record;  // base_offset = state.next_offset(), ...
+//   overlay.AppendWrites(record);
+//   state.Apply(record);
 //
 // Not thread-safe: owned by one decider thread.
 #ifndef SURGE_CLUSTER_PARTITION_STATE_H_
@@ -34,10 +37,32 @@ inline constexpr char kMarksCf[] = "#marks";
 // state: a replay is decided once per id (see Decider::ReplayDeadLetter).
 inline constexpr char kReplaysCf[] = "#replays";
 
+// The chain rule of <topic>.changelog, for every reader (a restore, the
+// views): a record counts when it covers the offset the reader's state has
+// reached and goes past it (base_offset <= next < next_offset).
+//
+// Why an overlap and not only base_offset == next: two writers of one
+// partition (the owner that restored it, and a paused or kicked-out member
+// still finishing its batch) may both write records from the same base with
+// different batch ends, e.g. 150->170 and 150->200. Had only an exact base
+// counted, a reader that applied 150->170 first would ignore 150->200 and
+// then every later record of the owner (base 200 != 170), forever: the
+// partition's decisions stop reaching any read model while its owner keeps
+// deciding (the cluster crash loop's stranded coupon requests, issue 24).
+// Applying the overlapping record is exact: decisions are a deterministic
+// function of the partition's input prefix, and a record's writes are the
+// absolute values of the rows its batch changed as of its next_offset, so
+// state(170) + writes(150->200) == state(200). A record that ends at or
+// before the reader's point adds nothing, and one that starts past it
+// would skip inputs: both are ignored.
+inline bool ExtendsChain(int64_t next, const ChangelogBatch& record) {
+  return record.base_offset() <= next && next < record.next_offset();
+}
+
 class PartitionState {
  public:
-  // Applies a changelog record when it extends this state (its base_offset
-  // is next_offset()); returns false (and changes nothing) otherwise.
+  // Applies a changelog record when it extends this state (ExtendsChain);
+  // returns false (and changes nothing) otherwise.
   bool Apply(const ChangelogBatch& record);
 
   std::optional<std::string> Get(const std::string& cf, const std::string& key) const;

@@ -185,7 +185,7 @@ void View::Run() {
         continue;
       }
       slot.max_epoch = std::max(slot.max_epoch, record.epoch());
-      if (record.base_offset() != slot.chain_next) {
+      if (!ExtendsChain(slot.chain_next, record)) {
         ++counted[changelog].second;
         continue;
       }

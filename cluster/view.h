@@ -13,10 +13,10 @@
 //   SURGE_ASSIGN_OR_RETURN(auto view, View::Create(options, *store));
 //   SURGE_RETURN_IF_ERROR(view->Start());
 //
-// Records are applied with the same chain rule as a restore (cluster.proto):
-// a record counts only when it extends the partition from its base offset,
-// so copies written by a zombie or by two owners during a handoff are
-// applied once. Each consumed batch is one EventStore::Append (rows + the
+// Records are applied with the same chain rule as a restore (ExtendsChain in
+// partition_state.h): a record counts only when it extends the partition
+// past the offset the view reached, so copies written by a zombie or by two
+// owners during a handoff are applied once. Each consumed batch is one EventStore::Append (rows + the
 // view's own positions), so a crash replays it exactly once.
 //
 // Thread-safety: Create/Start/destruction from one thread; GetStats from

@@ -1,0 +1,136 @@
+// The view (cluster/view.h) on the embedded broker, fed changelog records as
+// two writers of one partition leave them: the member thrown out of the
+// group finishing its batch, and the new owner deciding from the same base
+// with a longer batch, then going on. The view must follow the owner (issue
+// 24: with an exact-base chain rule it ignored the owner's records from then
+// on, and the partition's decisions never reached a read model again).
+#include <librdkafka/rdkafka.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "cluster/cluster.pb.h"
+#include "cluster/partition_state.h"
+#include "cluster/view.h"
+#include "gtest/gtest.h"
+#include "kafka/embedded_broker.h"
+#include "kafka/internal/config.h"
+#include "kafka/internal/holders.h"
+#include "kafka/topics.h"
+#include "projections/read_models.h"
+#include "tests/domain/test_store.h"
+#include "tests/support/temp_dir.h"
+
+namespace surge::cluster {
+namespace {
+
+constexpr absl::Duration kWait = absl::Seconds(60);
+
+ChangelogBatch Record(const std::string& node, int64_t epoch, int64_t base, int64_t next,
+                      const std::string& campaign_row, const std::string& origin, uint64_t mark) {
+  ChangelogBatch record;
+  record.set_node_id(node);
+  record.set_epoch(epoch);
+  record.set_base_offset(base);
+  record.set_next_offset(next);
+  StateWrite* row = record.add_writes();
+  row->set_cf(projections::kCampaignsCf);
+  row->set_key("C");
+  row->set_value(campaign_row);
+  StateWrite* marks = record.add_writes();
+  marks->set_cf(kMarksCf);
+  marks->set_key(origin);
+  marks->set_value(EncodeMark(mark));
+  return record;
+}
+
+class ViewChainTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    kafka::EmbeddedBroker::Options options;
+    options.brokers = 1;
+    options.partitions = 1;
+    options.replication_factor = 1;
+    auto broker = kafka::EmbeddedBroker::Start(options);
+    ASSERT_TRUE(broker.ok()) << broker.status();
+    broker_ = *std::move(broker);
+    ASSERT_TRUE(broker_->CreateTopic(kafka::ChangelogTopic(kafka::kCouponsTopic), 1).ok());
+    auto conf = kafka::internal::MakeConf(
+        {{"bootstrap.servers", broker_->bootstrap_servers()}, {"acks", "all"}});
+    ASSERT_TRUE(conf.ok()) << conf.status();
+    auto producer = kafka::internal::NewClient(RD_KAFKA_PRODUCER, *std::move(conf));
+    ASSERT_TRUE(producer.ok()) << producer.status();
+    producer_ = *std::move(producer);
+  }
+
+  void Write(const ChangelogBatch& record) {
+    const std::string topic = kafka::ChangelogTopic(kafka::kCouponsTopic);
+    const std::string value = record.SerializeAsString();
+    ASSERT_EQ(rd_kafka_producev(producer_.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
+                                RD_KAFKA_V_PARTITION(0), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                                RD_KAFKA_V_END),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+    ASSERT_EQ(rd_kafka_flush(producer_.get(), 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+
+  std::unique_ptr<View> StartView(eventstore::EventStore& store) {
+    View::Options options;
+    options.bootstrap_servers = broker_->bootstrap_servers();
+    options.node_id = "n3";
+    options.origin = kOrigin;
+    options.deciders = {{"coupons", kafka::kCouponsTopic}};
+    options.partitions = 1;
+    auto view = View::Create(options, store);
+    EXPECT_TRUE(view.ok()) << view.status();
+    if (!view.ok()) return nullptr;
+    EXPECT_TRUE((*view)->Start().ok());
+    return *std::move(view);
+  }
+
+  static bool Await(const std::function<bool()>& done) {
+    const absl::Time deadline = absl::Now() + kWait;
+    while (absl::Now() < deadline) {
+      if (done()) return true;
+      absl::SleepFor(absl::Milliseconds(20));  // polling a condition, bounded
+    }
+    return done();
+  }
+
+  static constexpr char kOrigin[] = "n3~0000000000000003";
+  std::unique_ptr<kafka::EmbeddedBroker> broker_;
+  kafka::internal::ClientHandle producer_;
+  testing::TempDir dir_;
+  std::unique_ptr<eventstore::EventStore> store_ = domain::OpenTestStore(dir_);
+};
+
+TEST_F(ViewChainTest, FollowsTheOwnerWhenAnEvictedMembersShorterBatchCameFirst) {
+  Write(Record("n1", 1, 0, 150, "issued=40", kOrigin, 300));
+  Write(Record("n1", 1, 150, 170, "issued=45", kOrigin, 340));  // n1, thrown out, finishing
+  Write(Record("n2", 2, 150, 200, "issued=52", kOrigin, 400));  // n2, restored at 150
+  Write(Record("n2", 2, 200, 250, "issued=60", kOrigin, 500));
+  Write(Record("n1", 1, 170, 190, "issued=48", kOrigin, 380));  // n1's late next batch
+  std::unique_ptr<View> view = StartView(*store_);
+  ASSERT_NE(view, nullptr);
+  const bool seen = Await([&] {
+    auto stats = view->GetStats();
+    return stats.size() == 1 && stats[0].records + stats[0].ignored == 5;
+  });
+  ASSERT_TRUE(seen) << "the view did not consume the 5 records";
+  const View::DeciderStats stats = view->GetStats()[0];
+  EXPECT_EQ(stats.records, 4u) << "applied: 0->150, 150->170, 150->200, 200->250";
+  EXPECT_EQ(stats.ignored, 1u) << "n1's 170->190 adds nothing past 250";
+  auto row = store_->Get(projections::kCampaignsCf, "C");
+  ASSERT_TRUE(row.ok()) << row.status();
+  EXPECT_EQ(row->value_or(""), "issued=60");
+  // The relay's applied checkpoint follows the owner's marks too.
+  auto applied = store_->Get(eventstore::kCheckpointsCf,
+                             projections::AppliedPositionKey("coupons", kafka::kCouponsTopic, 0));
+  ASSERT_TRUE(applied.ok() && applied->has_value());
+  EXPECT_EQ(DecodeMark(*applied), 500u);
+}
+
+}  // namespace
+}  // namespace surge::cluster

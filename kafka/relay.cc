@@ -79,6 +79,8 @@ struct RelayState {
   // Progress and timers.
   uint64_t last_w = 0;
   absl::Time last_w_change;
+  absl::Duration stall_wait;  // Options::stall_timeout, doubled per fruitless stall rewind
+  uint64_t stall_rewinds = 0;
   absl::Time next_applied_poll = absl::InfinitePast();
   absl::Time next_applied_rescan = absl::InfinitePast();
   std::vector<std::string> applied_keys;  // found by the last scan
@@ -189,8 +191,9 @@ absl::StatusOr<std::unique_ptr<Relay>> Relay::Create(const Options& options,
   if (options.backoff_min <= absl::ZeroDuration() || options.backoff_max < options.backoff_min) {
     return absl::InvalidArgumentError("relay: need 0 < backoff_min <= backoff_max");
   }
-  if (options.stall_timeout <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("relay: stall_timeout must be > 0");
+  if (options.stall_timeout <= absl::ZeroDuration() ||
+      options.stall_timeout_max < options.stall_timeout) {
+    return absl::InvalidArgumentError("relay: need 0 < stall_timeout <= stall_timeout_max");
   }
   auto state = std::make_unique<internal::RelayState>(options);
   absl::StatusOr<internal::ClientHandle> producer = MakeProducer(options, state.get());
@@ -511,6 +514,7 @@ void WarmUpMetadata(rd_kafka_t* producer, const std::vector<std::string>& topics
 void Relay::Run() {
   internal::RelayState& s = *state_;
   Loop loop(options_, store_, s, applied_notifier_);
+  s.stall_wait = options_.stall_timeout;
   loop.RefreshApplied(/*force=*/true);
   WarmUpMetadata(s.producer.get(), s.topics);
   uint64_t reported_delivered = 0;
@@ -528,6 +532,8 @@ void Relay::Run() {
     stats_.next_position = s.cursor;
     stats_.errors = s.errors;
     stats_.rewinds = s.rewinds;
+    stats_.stall_rewinds = s.stall_rewinds;
+    stats_.stall_wait = s.stall_wait;
     stats_.last_delivery = s.last_delivery;
   };
 
@@ -569,12 +575,18 @@ void Relay::Run() {
     // The stall clock runs only while something produced is unapplied: an
     // idle relay is not stalled, and the first event after a quiet period
     // gets the full stall_timeout to be applied.
+    if (w != s.last_w) s.stall_wait = options_.stall_timeout;  // progress: back to the start
     if (w != s.last_w || s.watermarks.unapplied() == 0) {
       s.last_w = w;
       s.last_w_change = now;
-    } else if (s.watermarks.unapplied() > 0 && now - s.last_w_change >= options_.stall_timeout) {
-      loop.Rewind(w + 1, absl::StrCat("low watermark stuck at ", w, " for ",
-                                      absl::FormatDuration(now - s.last_w_change)));
+    } else if (s.watermarks.unapplied() > 0 && now - s.last_w_change >= s.stall_wait) {
+      loop.Rewind(
+          w + 1, absl::StrCat(
+                     "low watermark stuck at ", w, " for ",
+                     absl::FormatDuration(now - s.last_w_change), "; next stall rewind after ",
+                     absl::FormatDuration(std::min(s.stall_wait * 2, options_.stall_timeout_max))));
+      s.stall_wait = std::min(s.stall_wait * 2, options_.stall_timeout_max);
+      ++s.stall_rewinds;
     }
     loop.PersistCheckpoints(/*force=*/false);
     publish();
@@ -593,8 +605,7 @@ void Relay::Run() {
     if (s.cursor > store_.HeadPosition()) {
       // Nothing to produce. With nothing in flight or unapplied either, the
       // relay is idle and only the log head can give it work: wait longer.
-      const bool idle =
-          s.watermarks.unapplied() == 0 && rd_kafka_outq_len(s.producer.get()) == 0;
+      const bool idle = s.watermarks.unapplied() == 0 && rd_kafka_outq_len(s.producer.get()) == 0;
       store_.WaitForHead(s.cursor, now + (idle ? kIdleWait : kMaxWait));
       continue;
     }

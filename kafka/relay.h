@@ -81,6 +81,14 @@ class Relay {
     // consumer would otherwise stall the flow forever). Re-producing is
     // safe: consumers deduplicate by position.
     absl::Duration stall_timeout = absl::Seconds(5);
+    // Each stall rewind that did not move W doubles the wait before the
+    // next one, up to this; W moving resets it to stall_timeout. A consumer
+    // group in a rebalance (a cluster's partitions moving, a restore) stops
+    // applying for as long as the rebalance lasts, which is no loss: at a
+    // fixed 5 s the relays re-sent their whole window every 5 s meanwhile,
+    // and the re-sent copies pushed what they repeat out of the mock broker's
+    // bounded partitions. Equal to stall_timeout: no backoff.
+    absl::Duration stall_timeout_max = absl::Seconds(60);
     // Written into every message's surge-origin header (see kafka/topics.h);
     // empty: the event's node_id.
     std::string origin;
@@ -122,6 +130,8 @@ class Relay {
     uint64_t next_position = 0;       // the cursor: next position to produce
     uint64_t errors = 0;              // failed deliveries, produce/read/checkpoint errors
     uint64_t rewinds = 0;             // replays, failure rewinds, stall rewinds
+    uint64_t stall_rewinds = 0;       // of which stall rewinds
+    absl::Duration stall_wait;        // the wait before the next stall rewind
     std::optional<absl::Time> last_delivery;  // last successful delivery report
   };
 

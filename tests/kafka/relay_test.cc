@@ -350,6 +350,30 @@ TEST_F(RelayTest, RequestReplayReproducesFromLowWatermarkWithPrevReset) {
   EXPECT_EQ(relay_->GetStats().produced, 80u);
 }
 
+// Nothing is applied (a consumer group in a long rebalance): each stall
+// rewind doubles the wait before the next, up to stall_timeout_max, instead
+// of re-sending the whole window every stall_timeout; progress resets it.
+TEST_F(RelayTest, StallRewindsBackOffWhileNothingIsAppliedAndResetOnProgress) {
+  AppendEvents(60);
+  Relay::Options options = RelayOptions();
+  options.stall_timeout = absl::Milliseconds(100);
+  options.stall_timeout_max = absl::Milliseconds(400);
+  StartRelay(options);
+  ASSERT_TRUE(WaitFor([&] { return relay_->GetStats().stall_rewinds >= 4; }, absl::Seconds(30)))
+      << "stall rewinds: " << relay_->GetStats().stall_rewinds;
+  // One snapshot: the wait follows the number of fruitless rewinds.
+  Relay::Stats stats = relay_->GetStats();
+  EXPECT_EQ(stats.stall_wait, absl::Milliseconds(400)) << "after " << stats.stall_rewinds;
+  EXPECT_EQ(stats.low_watermark, 0u);
+
+  WriteApplied(60);
+  relay_->NotifyApplied();
+  ASSERT_TRUE(WaitFor([&] { return relay_->GetStats().low_watermark == 60; }, absl::Seconds(15)));
+  ASSERT_TRUE(WaitFor([&] { return relay_->GetStats().stall_wait == absl::Milliseconds(100); },
+                      absl::Seconds(15)))
+      << "progress did not reset the wait: " << relay_->GetStats().stall_wait;
+}
+
 TEST_F(RelayTest, DeliversEverythingInOrderAcrossBrokerOutageAndInjectedErrors) {
   Relay::Options options = RelayOptions();
   options.stall_timeout = absl::Seconds(60);

@@ -270,44 +270,65 @@ void Decider::PublishOwned() {
   }
 }
 
-std::unique_ptr<Decider::Owned> Decider::Restore(int32_t partition) {
+std::map<int32_t, std::unique_ptr<Decider::Owned>> Decider::Restore(
+    const std::vector<int32_t>& partitions) {
   rd_kafka_t* rk = kafka_->restorer.get();
   const std::string& topic = kafka_->changelog_topic;
   for (int attempt = 1;; ++attempt) {
     const absl::Time start = absl::Now();
-    auto owned = std::make_unique<Owned>();
-    int64_t low = 0;
-    int64_t high = 0;
-    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-        rk, topic.c_str(), partition, &low, &high, Millis(options_.restore_attempt_timeout));
-    absl::Status status =
-        kafka::internal::KafkaStatus(err, absl::StrCat("watermarks of ", topic, "/", partition));
-    uint64_t records = 0;
-    if (status.ok() && low > 0) {
-      // The state's first records are gone (retention): the state would be
-      // incomplete and deciding on it could issue a coupon past the
-      // quantity or take stock twice. Refuse the partition instead: its
-      // commands wait (and admission refuses new ones) until an operator
-      // gives the changelog its records back. A changelog needs unlimited
-      // retention (see README).
-      SURGE_LOG(ERROR, kComponent)
-          << name_ << ": " << topic << "/" << partition << " starts at offset " << low
-          << ": records were deleted (retention), so its state cannot be restored; "
-          << options_.topic << "/" << partition << " will not be decided here";
-      owned->blocked = true;
-      return owned;
+    std::map<int32_t, std::unique_ptr<Owned>> out;
+    std::map<int32_t, uint64_t> records;
+    // Per partition still to read: the offset of its last record.
+    std::map<int32_t, int64_t> reading;
+    std::map<int32_t, int64_t> last;
+    TopicPartitionListHandle list(
+        rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+    absl::Status status;
+    for (int32_t partition : partitions) {
+      auto owned = std::make_unique<Owned>();
+      int64_t low = 0;
+      int64_t high = 0;
+      status = kafka::internal::KafkaStatus(
+          rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &low, &high,
+                                           Millis(options_.restore_attempt_timeout)),
+          absl::StrCat("watermarks of ", topic, "/", partition));
+      if (!status.ok()) break;
+      if (low > 0) {
+        // The state's first records are gone (retention): the state would
+        // be incomplete and deciding on it could issue a coupon past the
+        // quantity or take stock twice. Refuse the partition instead: its
+        // commands wait (and admission refuses new ones) until an operator
+        // gives the changelog its records back. A changelog needs
+        // unlimited retention (see README).
+        SURGE_LOG(ERROR, kComponent)
+            << name_ << ": " << topic << "/" << partition << " starts at offset " << low
+            << ": records were deleted (retention), so its state cannot be restored; "
+            << options_.topic << "/" << partition << " will not be decided here";
+        owned->blocked = true;
+      } else if (high > low) {
+        rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = low;
+        reading[partition] = high - 1;
+        last[partition] = low - 1;
+      }
+      out[partition] = std::move(owned);
     }
-    if (status.ok() && high > low) {
-      TopicPartitionListHandle list(rd_kafka_topic_partition_list_new(1));
-      rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = low;
+    // Every partition at once: their fetches share requests, so gaining N
+    // partitions costs about the longest changelog, not the sum of them.
+    if (status.ok() && !reading.empty()) {
       status = kafka::internal::KafkaStatus(rd_kafka_assign(rk, list.get()), "assign changelog");
       const absl::Time deadline = absl::Now() + options_.restore_attempt_timeout;
-      int64_t last = low - 1;
-      while (status.ok() && last < high - 1) {
-        if (stopping()) return nullptr;
+      while (status.ok() && !reading.empty()) {
+        if (stopping()) {
+          rd_kafka_assign(rk, nullptr);
+          return {};
+        }
         if (absl::Now() > deadline) {
+          std::vector<std::string> behind;
+          for (const auto& [p, target] : reading) {
+            behind.push_back(absl::StrCat(p, " at ", last[p] + 1, " of ", target + 1));
+          }
           status = absl::DeadlineExceededError(
-              absl::StrCat("reading ", topic, "/", partition, " reached ", last + 1, " of ", high));
+              absl::StrCat("reading ", topic, ": partitions ", absl::StrJoin(behind, ", ")));
           break;
         }
         MessageHandle msg(rd_kafka_consumer_poll(rk, 100));
@@ -318,44 +339,50 @@ std::unique_ptr<Decider::Owned> Decider::Restore(int32_t partition) {
                                          << ": " << rd_kafka_message_errstr(msg.get());
           continue;
         }
-        if (msg->partition != partition) continue;
-        last = msg->offset;
-        ++records;
+        auto it = reading.find(msg->partition);
+        if (it == reading.end() || msg->offset <= last[msg->partition]) continue;
+        last[msg->partition] = msg->offset;
+        ++records[msg->partition];
         ChangelogBatch record;
         if (msg->payload == nullptr ||
             !record.ParseFromArray(msg->payload, static_cast<int>(msg->len))) {
           SURGE_LOG(ERROR, kComponent) << name_ << ": unreadable changelog record " << topic << "/"
-                                       << partition << "@" << msg->offset << ", skipped";
-          continue;
+                                       << msg->partition << "@" << msg->offset << ", skipped";
+        } else {
+          out[msg->partition]->state.Apply(record);
         }
-        owned->state.Apply(record);
+        if (msg->offset >= it->second) reading.erase(it);
       }
       rd_kafka_assign(rk, nullptr);
     }
     if (status.ok()) {
-      owned->epoch = owned->state.max_epoch() + 1;
       const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
-      SURGE_LOG(INFO, kComponent) << name_ << ": restored " << options_.topic << "/" << partition
-                                  << " from " << records << " changelog records ("
-                                  << owned->state.size() << " keys, input offset "
-                                  << owned->state.next_offset() << ") in "
-                                  << absl::StrFormat("%.3f", seconds) << " s; epoch "
-                                  << owned->epoch;
       absl::MutexLock lock(&mu_);
-      ++stats_.restores;
-      stats_.restored_records += records;
-      stats_.restored_keys += owned->state.size();
-      ++stats_.restore_seconds[Bucket(seconds)];
-      stats_.restore_seconds_sum += seconds;
-      return owned;
+      for (auto& [partition, owned] : out) {
+        if (owned->blocked) continue;
+        owned->epoch = owned->state.max_epoch() + 1;
+        SURGE_LOG(INFO, kComponent)
+            << name_ << ": restored " << options_.topic << "/" << partition << " from "
+            << records[partition] << " changelog records (" << owned->state.size()
+            << " keys, input offset " << owned->state.next_offset() << ") in "
+            << absl::StrFormat("%.3f", seconds) << " s with " << partitions.size() - 1
+            << " other partition(s); epoch " << owned->epoch;
+        ++stats_.restores;
+        stats_.restored_records += records[partition];
+        stats_.restored_keys += owned->state.size();
+        ++stats_.restore_seconds[Bucket(seconds)];
+        stats_.restore_seconds_sum += seconds;
+      }
+      return out;
     }
-    SURGE_LOG(WARNING, kComponent) << name_ << ": restore of " << options_.topic << "/" << partition
-                                   << " failed (attempt " << attempt << "), retrying: " << status;
+    SURGE_LOG(WARNING, kComponent) << name_ << ": restore of " << options_.topic << " partitions ["
+                                   << absl::StrJoin(partitions, ",") << "] failed (attempt "
+                                   << attempt << "), retrying: " << status;
     {
       absl::MutexLock lock(&mu_);
       ++stats_.retries;
     }
-    if (!Backoff(attempt)) return nullptr;
+    if (!Backoff(attempt)) return {};
   }
 }
 
@@ -363,10 +390,11 @@ void Decider::OnAssign(std::vector<int32_t> partitions) {
   std::sort(partitions.begin(), partitions.end());
   TopicPartitionListHandle list(
       rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+  std::map<int32_t, std::unique_ptr<Owned>> restored = Restore(partitions);
+  if (restored.size() != partitions.size()) return;  // stopping
   for (int32_t p : partitions) {
-    std::unique_ptr<Owned> owned = Restore(p);
-    if (owned == nullptr) return;  // stopping
-    if (!owned->blocked) {         // a blocked partition stays owned but is not consumed
+    std::unique_ptr<Owned> owned = std::move(restored[p]);
+    if (!owned->blocked) {  // a blocked partition stays owned but is not consumed
       const int64_t next = owned->state.next_offset();
       rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), p)->offset =
           next > 0 ? next : RD_KAFKA_OFFSET_BEGINNING;

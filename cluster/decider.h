@@ -205,9 +205,9 @@ class Decider : public projections::DeadLetterReplayer {
   // Rebalance callback work (decider thread, inside poll).
   void OnAssign(std::vector<int32_t> partitions);
   void OnRevoke();
-  // Reads the changelog partition into a fresh state (retries until it
-  // succeeds or Stop()).
-  std::unique_ptr<Owned> Restore(int32_t partition);
+  // Reads the changelog partitions into fresh states, all at once (retries
+  // until it succeeds; empty when stopping).
+  std::map<int32_t, std::unique_ptr<Owned>> Restore(const std::vector<int32_t>& partitions);
   void HandleBatch(const std::vector<projections::ConsumedMessage>& batch);
   void PublishOwned();
 

@@ -484,6 +484,16 @@ double MetricSum(const std::string& body, const std::string& name) {
   return sum;
 }
 
+double MetricSumWhere(const std::string& body, const std::string& name, const std::string& label,
+                      const std::string& value) {
+  double sum = 0;
+  for (const Sample& s : ParseSamples(body)) {
+    auto it = s.labels.find(label);
+    if (s.name == name && it != s.labels.end() && it->second == value) sum += s.value;
+  }
+  return sum;
+}
+
 bool HasMetric(const std::string& body, const std::string& name) {
   for (const Sample& s : ParseSamples(body)) {
     if (s.name == name) return true;
@@ -610,8 +620,10 @@ std::string Fingerprint(const ClusterSnapshot& snapshot) {
 
 }  // namespace
 
-absl::StatusOr<ClusterSnapshot> Cluster::CollectSettled(absl::Duration timeout, std::string* why) {
+absl::StatusOr<ClusterSnapshot> Cluster::CollectSettled(absl::Duration timeout, std::string* why,
+                                                        absl::Time* settled_at) {
   const absl::Time deadline = absl::Now() + timeout;
+  if (settled_at != nullptr) *settled_at = absl::InfiniteFuture();
   // Gives up early once nothing at all has changed for this long while
   // items are still open: they are stuck, not slow.
   constexpr absl::Duration kQuiet = absl::Seconds(20);
@@ -662,6 +674,10 @@ absl::StatusOr<ClusterSnapshot> Cluster::CollectSettled(absl::Duration timeout, 
     if (!stable) changed_at = absl::Now();
     previous = fingerprint;
     last = std::move(snapshot);
+    if (open.empty() && settled_at != nullptr && *settled_at == absl::InfiniteFuture()) {
+      *settled_at = absl::Now();
+    }
+    if (!open.empty() && settled_at != nullptr) *settled_at = absl::InfiniteFuture();
     if (open.empty() && stable) {
       if (why != nullptr) *why = kafka_note.empty() ? "" : kafka_note.substr(2);
       return last;
@@ -687,9 +703,9 @@ absl::StatusOr<ClusterSnapshot> Cluster::CollectSettled(absl::Duration timeout, 
 
 absl::StatusOr<ClusterReport> Cluster::CheckInvariants(const Acknowledged& acknowledged,
                                                        std::string* why, absl::Duration timeout,
-                                                       std::string* stats) {
+                                                       std::string* stats, absl::Time* settled_at) {
   std::string local_why;
-  absl::StatusOr<ClusterSnapshot> snapshot = CollectSettled(timeout, &local_why);
+  absl::StatusOr<ClusterSnapshot> snapshot = CollectSettled(timeout, &local_why, settled_at);
   if (!snapshot.ok()) return snapshot.status();
   if (why != nullptr) *why = local_why;
   ClusterReport report = CheckCluster(*snapshot, acknowledged);

@@ -131,15 +131,20 @@ class Cluster {
   // up node holds plus the Kafka topics. When it never settles within
   // `timeout`, returns the last snapshot anyway with *why set (the checker
   // will then name the violations).
-  absl::StatusOr<ClusterSnapshot> CollectSettled(absl::Duration timeout, std::string* why);
+  // `settled_at` (optional) gets the end of the first round that found
+  // nothing open (the stable round after it only confirms).
+  absl::StatusOr<ClusterSnapshot> CollectSettled(absl::Duration timeout, std::string* why,
+                                                 absl::Time* settled_at = nullptr);
 
   // CollectSettled then CheckCluster; the report's Summary() names every
   // violation. `why` as above.
-  // `stats` (optional) gets the sizes of what was collected.
+  // `stats` (optional) gets the sizes of what was collected, `settled_at`
+  // as in CollectSettled.
   absl::StatusOr<ClusterReport> CheckInvariants(const Acknowledged& acknowledged,
                                                 std::string* why = nullptr,
                                                 absl::Duration timeout = absl::Seconds(120),
-                                                std::string* stats = nullptr);
+                                                std::string* stats = nullptr,
+                                                absl::Time* settled_at = nullptr);
 
  private:
   struct Node {
@@ -163,6 +168,10 @@ absl::StatusOr<double> MetricValue(const std::string& body, const std::string& n
                                    const std::vector<std::pair<std::string, std::string>>& labels);
 // The sum of every sample of `name` (any labels).
 double MetricSum(const std::string& body, const std::string& name);
+// The sum of the samples of `name` whose `label` is `value` (other labels
+// any), e.g. a histogram's buckets at le="1" over every decider.
+double MetricSumWhere(const std::string& body, const std::string& name, const std::string& label,
+                      const std::string& value);
 bool HasMetric(const std::string& body, const std::string& name);
 
 }  // namespace surge::cluster_test

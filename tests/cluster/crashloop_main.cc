@@ -36,6 +36,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -55,7 +56,9 @@ ABSL_FLAG(std::string, faults, "kill,pause,term,wipe",
 ABSL_FLAG(int, min_gap_ms, 4000, "Shortest time from the end of one fault to the next.");
 ABSL_FLAG(int, max_gap_ms, 12000, "Longest time from the end of one fault to the next.");
 ABSL_FLAG(int, threads, 8, "Client threads.");
-ABSL_FLAG(double, rate, 120, "Commands offered per second (half orders, half coupon requests).");
+ABSL_FLAG(double, rate, 200,
+          "Commands offered per second (half orders, half coupon requests); 0: a closed loop, "
+          "each client thread sends its next command when the last is answered.");
 ABSL_FLAG(int, liveness_s, 120,
           "Bound on every acknowledged command being decided on every node after the last "
           "fault.");
@@ -110,17 +113,40 @@ struct FaultRecord {
   int64_t acked_before = 0;
 };
 
+// What the nodes counted, scraped from /metrics before each fault (a
+// restarted node's counters start again) and at the end.
+struct Counters {
+  double restores = 0;
+  double restore_seconds = 0;
+  double restores_over_1s = 0;
+  double rebalances = 0;
+  double relay_rewinds = 0;
+  double gaps = 0;
+
+  void Add(const std::string& body) {
+    restores += MetricSum(body, "surge_cluster_restore_seconds_count");
+    restore_seconds += MetricSum(body, "surge_cluster_restore_seconds_sum");
+    restores_over_1s += MetricSum(body, "surge_cluster_restore_seconds_count") -
+                        MetricSumWhere(body, "surge_cluster_restore_seconds_bucket", "le", "1");
+    rebalances += MetricSum(body, "surge_cluster_rebalances_total");
+    relay_rewinds += MetricSum(body, "surge_relay_rewinds_total");
+    gaps += MetricSum(body, "surge_cluster_gaps_total");
+  }
+};
+
 struct RunFigures {
   uint64_t seed = 0;
   int cycles_done = 0;
   std::vector<FaultRecord> faults;
   std::string load;
   int64_t sent = 0, acked = 0, multi_node = 0, never_acked = 0;
-  absl::Duration liveness;  // last fault over -> every acknowledged command decided everywhere
+  absl::Duration liveness;    // last fault over -> every acknowledged command decided everywhere
+  absl::Duration checked_in;  // last fault over -> settled twice in a row and checked
   std::string settle_note;
   std::string collected;
   absl::Duration wall;
   std::vector<std::string> notes;  // fatal problems outside the checker
+  Counters counters;
 };
 
 absl::Status Setup(Cluster& cluster) {
@@ -215,8 +241,16 @@ std::string Markdown(const RunFigures& f, const ClusterReport* report,
   absl::StrAppend(&out, "| sent to more than one node (same request_id) | ", f.multi_node, " |\n");
   absl::StrAppend(&out, "| never acknowledged (client gave up) | ", f.never_acked, " |\n");
   absl::StrAppend(&out, "| last fault over -> all acknowledged decided on every node | ",
-                  absl::FormatDuration(f.liveness), " |\n");
+                  absl::FormatDuration(f.liveness), " (read-back rounds included; checks done in ",
+                  absl::FormatDuration(f.checked_in), ") |\n");
   absl::StrAppend(&out, "| collected | ", f.collected, " |\n");
+  const Counters& c = f.counters;
+  absl::StrAppend(&out, "| decider rebalances (all nodes) | ", c.rebalances, " |\n");
+  absl::StrAppend(&out, "| partition restores: count, mean, over 1 s | ", c.restores, ", ",
+                  c.restores > 0 ? absl::StrFormat("%.3f s", c.restore_seconds / c.restores) : "-",
+                  ", ", c.restores_over_1s, " |\n");
+  absl::StrAppend(&out, "| relay rewinds (all nodes) | ", c.relay_rewinds, " |\n");
+  absl::StrAppend(&out, "| inputs skipped as gaps (all deciders) | ", c.gaps, " |\n");
   if (report != nullptr) {
     absl::StrAppend(&out, "| invariant checks | ", report->checks(), " |\n");
     absl::StrAppend(&out, "| violations | ", report->violation_count(), " |\n");
@@ -288,9 +322,11 @@ int Run(const std::string& command_line) {
     return 2;
   }
 
-  // Enough commands for the whole run at the offered rate; Stop() ends it.
+  // Enough commands for the whole run at the offered rate (a closed loop
+  // gets a million); Stop() ends it.
+  const double rate = absl::GetFlag(FLAGS_rate);
   const int64_t budget =
-      static_cast<int64_t>(absl::GetFlag(FLAGS_rate) * (absl::GetFlag(FLAGS_time_limit_s) + 60));
+      rate > 0 ? static_cast<int64_t>(rate * (absl::GetFlag(FLAGS_time_limit_s) + 60)) : 1000000;
   LoadRunner load({.threads = absl::GetFlag(FLAGS_threads),
                    .rate_per_s = absl::GetFlag(FLAGS_rate),
                    .rpc_timeout = absl::Seconds(3),
@@ -312,6 +348,13 @@ int Run(const std::string& command_line) {
     }
     const int victim = static_cast<int>(rng() % static_cast<uint64_t>(cluster.size()));
     const std::string kind = kinds[rng() % kinds.size()];
+    // A node about to end keeps its counts in the report (a paused one
+    // goes on counting and is read at the end).
+    if (kind != "pause") {
+      if (absl::StatusOr<std::string> body = cluster.Metrics(victim); body.ok()) {
+        f.counters.Add(*body);
+      }
+    }
     FaultRecord& record = f.faults.emplace_back();
     record.cycle = cycle;
     record.acked_before = load.acked();
@@ -352,10 +395,17 @@ int Run(const std::string& command_line) {
   // Liveness and safety: settled within the bound, then every invariant.
   std::string why, stats;
   const absl::Duration liveness_bound = absl::Seconds(absl::GetFlag(FLAGS_liveness_s));
+  absl::Time settled_at = absl::InfiniteFuture();
   absl::StatusOr<ClusterReport> report = cluster.CheckInvariants(
       LoadRunner::AcknowledgedOf(records), &why,
-      std::max(absl::Seconds(10), liveness_bound - (absl::Now() - faults_over)), &stats);
-  f.liveness = absl::Trunc(absl::Now() - faults_over, absl::Milliseconds(100));
+      std::max(absl::Seconds(10), liveness_bound - (absl::Now() - faults_over)), &stats,
+      &settled_at);
+  // The first read-back round that found every command decided everywhere
+  // (the reads of a round take seconds themselves: an upper bound).
+  f.liveness =
+      absl::Trunc((settled_at == absl::InfiniteFuture() ? absl::Now() : settled_at) - faults_over,
+                  absl::Milliseconds(100));
+  f.checked_in = absl::Trunc(absl::Now() - faults_over, absl::Milliseconds(100));
   f.collected = stats;
   if (!why.empty()) {
     f.settle_note = why;
@@ -366,6 +416,9 @@ int Run(const std::string& command_line) {
     }
   }
   if (!report.ok()) f.notes.push_back(absl::StrCat("collecting: ", report.status().ToString()));
+  for (int i : cluster.up_nodes()) {
+    if (absl::StatusOr<std::string> body = cluster.Metrics(i); body.ok()) f.counters.Add(*body);
+  }
   f.wall = absl::Trunc(absl::Now() - started, absl::Milliseconds(100));
 
   const ClusterReport* checked = report.ok() ? &*report : nullptr;

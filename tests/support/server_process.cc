@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -29,7 +30,12 @@ constexpr absl::Duration kPollInterval = absl::Milliseconds(10);
 
 }  // namespace
 
-std::string ServerProcess::BinaryPath() { return SURGE_SERVER_BIN; }
+std::string ServerProcess::BinaryPath() {
+  // Another build of the server, e.g. to run the crash loops against the
+  // commit before a fix and see them fail.
+  const char* other = std::getenv("SURGE_SERVER_BIN");
+  return other != nullptr && *other != '\0' ? other : SURGE_SERVER_BIN;
+}
 
 ServerProcess::ServerProcess(Options options)
     : options_(std::move(options)), dir_(std::make_unique<TempDir>()) {}

@@ -64,7 +64,8 @@ class ServerProcess {
   static absl::StatusOr<Exit> RunToExit(const std::vector<std::string>& flags,
                                         absl::Duration timeout);
 
-  // The path of the surge-server binary under test.
+  // The path of the surge-server binary under test: this build's, or the
+  // environment's SURGE_SERVER_BIN when set.
   static std::string BinaryPath();
 
   ~ServerProcess();

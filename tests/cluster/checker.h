@@ -55,6 +55,11 @@ struct NodeSnapshot {
   std::map<std::string, v1::Stock> stock;                    // by sku
   std::map<std::string, v1::Campaign> campaigns;             // by code
   std::map<std::string, v1::CouponRequest> coupon_requests;  // by request id
+  // Positions of `log` that Kafka no longer holds because the broker's
+  // retention dropped them (the dev broker keeps ~5 MiB a partition): they
+  // were relayed before newer events of this log that Kafka still holds in
+  // the same partition. Not counted as unrelayed.
+  std::set<uint64_t> dropped_by_retention;
 };
 
 struct ClusterSnapshot {

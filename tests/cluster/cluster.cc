@@ -25,6 +25,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "kafka/topics.h"
 #include "tests/cluster/kafka_reader.h"
 #include "tests/cluster/rpc.h"
 #include "tests/support/child_process.h"
@@ -548,6 +549,36 @@ void ReadModels(const rpc::Channel& ch, const Union& u, NodeSnapshot* node, std:
   }
 }
 
+// Marks, per node, the events of its log that the broker's retention
+// dropped: in a truncated partition, those missing from Kafka that come
+// before (in the node's log order) the first of its events there that Kafka
+// still holds. Retention drops a partition's oldest messages and the relay
+// publishes each partition in log order, so these were relayed; a missing
+// event after one Kafka holds is not excused. A node of which Kafka holds
+// nothing in a truncated partition cannot be told apart: its events there
+// are excused too (the checker's message counts them).
+void MarkDroppedByRetention(const std::set<std::pair<std::string, int32_t>>& truncated,
+                            int partitions, ClusterSnapshot* snapshot) {
+  if (truncated.empty()) return;
+  std::set<std::string> in_kafka;
+  for (const v1::Event& e : snapshot->kafka) in_kafka.insert(e.event_id());
+  for (NodeSnapshot& node : snapshot->nodes) {
+    std::set<std::pair<std::string, int32_t>> reached;  // a surviving event seen there
+    for (const v1::Event& e : node.log) {
+      absl::StatusOr<kafka::Route> route = kafka::RouteEvent(e);
+      if (!route.ok()) continue;
+      const std::pair<std::string, int32_t> tp = {route->topic,
+                                                  kafka::PartitionFor(route->key, partitions)};
+      if (!truncated.contains(tp) || reached.contains(tp)) continue;
+      if (in_kafka.contains(e.event_id())) {
+        reached.insert(tp);
+      } else {
+        node.dropped_by_retention.insert(e.position());
+      }
+    }
+  }
+}
+
 // What is still open in the snapshot: requests in the union without a
 // decision, and reads that are PENDING or missing on some node.
 std::vector<std::string> Unsettled(const ClusterSnapshot& snapshot, const Union& u) {
@@ -567,7 +598,10 @@ std::vector<std::string> Unsettled(const ClusterSnapshot& snapshot, const Union&
     for (const v1::Event& e : snapshot.kafka) in_kafka.insert(e.event_id());
     for (const NodeSnapshot& node : snapshot.nodes) {
       int64_t missing = 0;
-      for (const v1::Event& e : node.log) missing += !in_kafka.contains(e.event_id());
+      for (const v1::Event& e : node.log) {
+        missing +=
+            !in_kafka.contains(e.event_id()) && !node.dropped_by_retention.contains(e.position());
+      }
       if (missing > 0) {
         open.push_back(absl::StrCat(node.node, ": ", missing, " log events not in Kafka yet"));
       }
@@ -645,6 +679,7 @@ absl::StatusOr<ClusterSnapshot> Cluster::CollectSettled(absl::Duration timeout, 
     absl::StatusOr<KafkaEvents> kafka = ReadTopicEvents(bootstrap(), EventTopicNames());
     if (kafka.ok()) {
       snapshot.kafka = std::move(kafka->events);
+      MarkDroppedByRetention(kafka->truncated, options_.partitions, &snapshot);
       if (kafka->undecodable > 0) {
         kafka_note = absl::StrCat("; ", kafka->undecodable, " of ", kafka->messages,
                                   " Kafka messages were not surge.v1.Event");

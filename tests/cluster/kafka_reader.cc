@@ -58,6 +58,7 @@ absl::StatusOr<KafkaEvents> ReadTopicEvents(const std::string& bootstrap,
 
   // Every partition with its high watermark now: read up to there.
   std::map<std::pair<std::string, int32_t>, int64_t> remaining_end;  // -> high watermark
+  std::set<std::pair<std::string, int32_t>> truncated;
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(16);
   for (const std::string& topic : topics) {
     const rd_kafka_metadata_t* md = nullptr;
@@ -82,12 +83,14 @@ absl::StatusOr<KafkaEvents> ReadTopicEvents(const std::string& bootstrap,
         return absl::UnavailableError(
             absl::StrCat("watermarks of ", topic, "/", p, ": ", rd_kafka_err2str(e)));
       }
+      if (low > 0) truncated.insert({topic, p});
       if (high <= low) continue;
       remaining_end[{topic, p}] = high;
       rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = low;
     }
   }
   KafkaEvents out;
+  out.truncated = std::move(truncated);
   if (remaining_end.empty()) {
     rd_kafka_topic_partition_list_destroy(list);
     return out;
@@ -126,6 +129,7 @@ absl::StatusOr<KafkaEvents> ReadTopicEvents(const std::string& bootstrap,
     } else if (m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE ||
                m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
       // Retention dropped the start meanwhile: what is left is all there is.
+      out.truncated.insert({topic, m->partition});
       if (it != remaining_end.end()) remaining_end.erase(it);
     }
     rd_kafka_message_destroy(m);

@@ -12,7 +12,9 @@
 #define SURGE_TESTS_CLUSTER_KAFKA_READER_H_
 
 #include <cstdint>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -25,6 +27,8 @@ struct KafkaEvents {
   std::vector<v1::Event> events;
   int64_t messages = 0;     // messages read
   int64_t undecodable = 0;  // values that are not a serialized Event
+  // Partitions whose start was dropped by retention (low watermark > 0).
+  std::set<std::pair<std::string, int32_t>> truncated;
 };
 
 // The decision and command topics of surge.

@@ -6,8 +6,9 @@
 // from the seed:
 //
 //   kill   SIGKILL, down 1-8 s, restart on its data dir
-//   pause  SIGSTOP past the session timeout (the group moves its partitions
-//          away), then SIGCONT: a zombie that wakes up with stale ownership
+//   pause  SIGSTOP for 1-10 s past the session timeout (the group moves its
+//          partitions away), then SIGCONT: a zombie that wakes up with stale
+//          ownership, often after its successor has decided
 //   term   SIGTERM (LeaveGroup, clean shutdown), down 1-4 s, rejoin
 //   wipe   SIGKILL, its data dir deleted, restart empty (only with
 //          --ack=kafka, where no acknowledged command lives only on a disk)
@@ -196,7 +197,11 @@ absl::Status InjectFault(Cluster& cluster, LoadRunner& load, int victim, const s
   record->kind = kind;
   record->node = cluster.node_id(victim);
   if (kind == "pause") {
-    record->down = absl::Milliseconds(session_timeout_ms) + ms(1000, 4000);
+    // Past the session timeout, and often past the rebalance that follows
+    // (about another session timeout on the dev broker) and the new owner's
+    // first changelog record: the woken node then finishes the batch it was
+    // stopped in as a zombie, after its successor wrote from the same base.
+    record->down = absl::Milliseconds(session_timeout_ms) + ms(1000, 10000);
     if (absl::Status s = cluster.Stop(victim); !s.ok()) return s;
     absl::SleepFor(record->down);
     const absl::Time woke = absl::Now();

@@ -4,7 +4,7 @@
 // "o-05f2c4a1b2c3-9f86d081884c7d65". Ids sort roughly by creation time
 // (handy when reading logs) and carry 64 random bits, so two nodes or a
 // restarted node never need coordination. They use only [0-9a-f-], a subset
-// of the id charset of DESIGN §4. Should two ids ever collide, PlaceOrder's
+// of the id charset of ARCHITECTURE.md §4. Should two ids ever collide, PlaceOrder's
 // NO_STREAM expectation turns it into a retry with a fresh id, never into a
 // merged order.
 //

@@ -1,4 +1,4 @@
-// The input rules of surge's public contract (DESIGN §4), in one place.
+// The input rules of surge's public contract (ARCHITECTURE.md §4), in one place.
 //
 // Every command and query is checked here before anything is read or
 // written, by the command/query cores themselves (so a caller that skips the

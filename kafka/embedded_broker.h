@@ -7,7 +7,7 @@
 //   relay_options.bootstrap_servers = broker->bootstrap_servers();
 //
 // It keeps messages in memory only and silently drops a partition's oldest
-// messages beyond about 5 MiB; a restart starts empty (DESIGN.md §2 says how
+// messages beyond about 5 MiB; a restart starts empty (ARCHITECTURE.md §2 says how
 // surge copes). The fault controls (broker down/up, injected request errors,
 // leader moves, latency) exist so tests can prove recovery.
 //

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds surge-crashloop, runs the crash loop (SIGKILL surge-server at random
 # moments under mixed load, restart on the same data dir, check every
-# DESIGN §2 invariant) and regenerates RELIABILITY.md from its report.
+# ARCHITECTURE.md §2 invariant) and regenerates RELIABILITY.md from its report.
 #
 #   scripts/crashloop.sh              # 30 cycles
 #   scripts/crashloop.sh 200          # a longer soak
@@ -42,7 +42,7 @@ if [[ -s "$section" ]]; then
     echo "per-user limit 1 campaign and a limit 2 campaign) against \`surge-server\` with its"
     echo "embedded broker, SIGKILLs it at random moments (seeded), restarts it on the same data"
     echo "dir, and resends every command whose outcome was unknown with the same request_id."
-    echo "At the end it checks DESIGN §2 from the clients' own records, the whole log"
+    echo "At the end it checks ARCHITECTURE.md §2 from the clients' own records, the whole log"
     echo "(ReadAll) and the read models (GetOrder, GetStock, GetCampaign, GetCouponRequest),"
     echo "which must equal a fresh replay of the log. The CI form is the ctest"
     echo "\`CrashLoop.SurvivesTenKillCycles\` (label \`integration\`, 10 cycles)."

@@ -1,4 +1,4 @@
-// Multi-node tests of surge-server in cluster mode (issue 12, DESIGN §6):
+// Multi-node tests of surge-server in cluster mode (issue 12, ARCHITECTURE.md §6):
 // nodes on one surge-kafka-dev broker (6 partitions, session timeout 6 s),
 // commands spread over the nodes, nodes killed, paused, wiped, added and
 // removed; every test ends with the cluster invariant checker (checker.h)

@@ -1,6 +1,6 @@
 // surge-crashloop: drives mixed load against a real surge-server, SIGKILLs
 // it at random moments, restarts it on the same data dir, and at the end
-// checks every invariant of DESIGN §2 from the clients' own records, the log
+// checks every invariant of ARCHITECTURE.md §2 from the clients' own records, the log
 // and the read models. Exits non-zero on any violation.
 //
 //   surge-crashloop --cycles=10 --seed=42 --report=/tmp/crashloop.md

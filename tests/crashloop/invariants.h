@@ -1,4 +1,4 @@
-// The crash loop's verdict: every invariant of DESIGN §2, checked from the
+// The crash loop's verdict: every invariant of ARCHITECTURE.md §2, checked from the
 // client's own records, the log (ReadAll) and the read models the server
 // answers.
 //

@@ -74,7 +74,8 @@ std::string MarkdownReport(const Summary& s, const InvariantReport& report,
   for (const auto& [name, value] : Rows(s, report)) {
     absl::StrAppend(&out, "| ", name, " | ", value, " |\n");
   }
-  absl::StrAppend(&out, "\n| invariant (DESIGN §2) | checks | violations |\n| --- | ---: | ---: |\n");
+  absl::StrAppend(
+      &out, "\n| invariant (ARCHITECTURE.md §2) | checks | violations |\n| --- | ---: | ---: |\n");
   for (const auto& [name, counts] : report.by_invariant()) {
     absl::StrAppend(&out, "| ", name, " | ", counts.first, " | ", counts.second, " |\n");
   }

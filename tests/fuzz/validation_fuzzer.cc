@@ -3,8 +3,9 @@
 // Input: one selector byte (mod 12: 0-4 commands, 5-10 queries, 11 raw field), then the bytes of
 // one surge.v1 request proto (or, for the last selector, a raw field value). The request is decoded
 // the way the gRPC layer decodes it, turned into the domain command, and validated. Beyond "never
-// crashes", every verdict is compared with an independent statement of the contract (DESIGN §4,
-// validation.h), so a rule that accepts too much or too little is a finding too.
+// crashes", every verdict is compared with an independent statement of the contract
+// (ARCHITECTURE.md §4, validation.h), so a rule that accepts too much or too little is a finding
+// too.
 #include <cstddef>
 #include <cstdint>
 #include <string>

@@ -1,6 +1,6 @@
 // Every RPC x malformed input, through the generated stubs against the real
 // server: each answer is the documented status and the log head does not
-// move. The rules are DESIGN §4 / domain/validation.h; the point here is that
+// move. The rules are ARCHITECTURE.md §4 / domain/validation.h; the point here is that
 // the wire path (decoding, the thin handlers, status mapping) keeps them for
 // hostile values too: 1 MiB strings, NUL and other control bytes, unicode,
 // '/', INT64_MIN/MAX, 100,000 order lines.

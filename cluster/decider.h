@@ -115,7 +115,9 @@ class Decider : public projections::DeadLetterReplayer {
     absl::Duration backoff_max = absl::Seconds(2);
     // One attempt to produce the batch's changelog records.
     absl::Duration changelog_timeout = absl::Seconds(10);
-    // One attempt to read a changelog partition's watermarks or records.
+    // A restore attempt fails when a watermark query takes longer than this,
+    // or when no changelog record arrives for this long (a restore that
+    // progresses goes on, however long the changelog).
     absl::Duration restore_attempt_timeout = absl::Seconds(30);
   };
 

@@ -54,13 +54,13 @@ ABSL_FLAG(int, session_timeout_ms, 6000, "The nodes' --cluster_session_timeout_m
 ABSL_FLAG(std::string, ack, "log", "The nodes' --ack: log or kafka (kafka adds the wipe fault).");
 ABSL_FLAG(std::string, faults, "kill,pause,term,wipe",
           "Fault kinds to draw from (wipe only applies with --ack=kafka).");
-ABSL_FLAG(int, min_gap_ms, 4000, "Shortest time from the end of one fault to the next.");
-ABSL_FLAG(int, max_gap_ms, 12000, "Longest time from the end of one fault to the next.");
+ABSL_FLAG(int, min_gap_ms, 3000, "Shortest time from the end of one fault to the next.");
+ABSL_FLAG(int, max_gap_ms, 9000, "Longest time from the end of one fault to the next.");
 ABSL_FLAG(int, threads, 8, "Client threads.");
-ABSL_FLAG(double, rate, 200,
+ABSL_FLAG(double, rate, 150,
           "Commands offered per second (half orders, half coupon requests); 0: a closed loop, "
           "each client thread sends its next command when the last is answered.");
-ABSL_FLAG(int, liveness_s, 120,
+ABSL_FLAG(int, liveness_s, 300,
           "Bound on every acknowledged command being decided on every node after the last "
           "fault.");
 ABSL_FLAG(int, time_limit_s, 1800, "Bound on the fault phase; fewer cycles by then fails.");

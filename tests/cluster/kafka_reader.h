@@ -3,7 +3,8 @@
 // still holds what a SIGKILLed node with a deleted disk, or a node removed
 // from the cluster, had relayed. Partitions are assigned directly (no
 // consumer group), read from the low to the high watermark taken at the
-// start.
+// start. `timeout` bounds each wait for the next message, not the whole
+// read.
 //
 //   SURGE_ASSIGN_OR_RETURN(KafkaEvents events, ReadTopicEvents(bootstrap, {"surge.orders"}));
 //

@@ -244,7 +244,19 @@ std::vector<Decider::OwnedPartition> Decider::owned() const {
 
 Decider::Stats Decider::GetStats() const {
   absl::MutexLock lock(&mu_);
-  return stats_;
+  Stats stats = stats_;
+  for (const auto& [partition, next] : reflected_) {
+    stats.input_offsets += static_cast<uint64_t>(next);
+    int64_t low = 0;
+    int64_t high = 0;
+    // Cached by the consumer's fetches: no request, safe from any thread.
+    if (rd_kafka_get_watermark_offsets(kafka_->consumer.get(), options_.topic.c_str(), partition,
+                                       &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        high > next) {
+      stats.input_lag_messages += static_cast<uint64_t>(high - next);
+    }
+  }
+  return stats;
 }
 
 bool Decider::Backoff(int attempt) {
@@ -268,6 +280,16 @@ void Decider::PublishOwned() {
     stats_.state_keys = keys;
     stats_.blocked_partitions = blocked;
   }
+  PublishReflected();
+}
+
+void Decider::PublishReflected() {
+  std::map<int32_t, int64_t> reflected;
+  for (const auto& [partition, o] : partitions_) {
+    if (!o->blocked) reflected[partition] = o->state.next_offset();  // blocked: its own alert
+  }
+  absl::MutexLock lock(&mu_);
+  reflected_ = std::move(reflected);
 }
 
 std::map<int32_t, std::unique_ptr<Decider::Owned>> Decider::Restore(
@@ -673,6 +695,7 @@ void Decider::HandleBatch(const std::vector<projections::ConsumedMessage>& batch
         p.record.next_offset();
   }
   rd_kafka_commit(kafka_->consumer.get(), offsets.get(), 1);
+  PublishReflected();
   uint64_t keys = 0;
   for (const auto& [unused, o] : partitions_) keys += o->state.size();
   absl::MutexLock lock(&mu_);

@@ -149,6 +149,14 @@ class Decider : public projections::DeadLetterReplayer {
     uint64_t changelog_records = 0;
     uint64_t retries = 0;     // failed writes tried again
     uint64_t state_keys = 0;  // rows in the owned partitions' states
+    // Input messages of the owned, decided partitions not decided yet: each
+    // partition's high watermark (as the consumer's last fetch saw it)
+    // minus the input offset its state reflects, computed when GetStats is
+    // called. 0 while nothing is owned.
+    uint64_t input_lag_messages = 0;
+    // Sum over the owned partitions of the input offset their state
+    // reflects: moves whenever a batch is decided.
+    uint64_t input_offsets = 0;
     // Owned partitions this decider refuses to decide: their changelog no
     // longer starts at offset 0 (retention deleted records), so the state
     // it would restore is incomplete and its decisions could break the
@@ -212,6 +220,9 @@ class Decider : public projections::DeadLetterReplayer {
   std::map<int32_t, std::unique_ptr<Owned>> Restore(const std::vector<int32_t>& partitions);
   void HandleBatch(const std::vector<projections::ConsumedMessage>& batch);
   void PublishOwned();
+  // Copies each owned, decided partition's reflected input offset into
+  // reflected_ (GetStats computes the lag from it).
+  void PublishReflected();
 
   const Options options_;
   const std::string name_;
@@ -228,6 +239,11 @@ class Decider : public projections::DeadLetterReplayer {
   mutable absl::Mutex mu_;
   std::vector<OwnedPartition> owned_ ABSL_GUARDED_BY(mu_);
   Stats stats_ ABSL_GUARDED_BY(mu_);
+  // Owned, decided partition -> the input offset its state reflects. Read
+  // with the consumer's cached watermarks in GetStats, from any thread, so
+  // the lag keeps growing while a batch is stuck (the decider thread is
+  // then busy in it).
+  std::map<int32_t, int64_t> reflected_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace surge::cluster

@@ -50,6 +50,31 @@ void RegisterClusterMetrics(metrics::Metrics& metrics, const cluster::ClusterNod
   metrics.RegisterCallback(
       "surge_cluster_state_keys", "Rows of decider state held for the owned partitions.",
       Metrics::Kind::kGauge, per_decider([](const Decider& d) { return d.GetStats().state_keys; }));
+  // The single node's projection families, from the deciders, so that the
+  // alerts on them (SurgeProjectionLagging, SurgeProjectionStuck) watch a
+  // cluster's nodes too: each node reports the partitions it decides.
+  auto per_projection = [n, node_id](auto field) {
+    return [n, node_id, field] {
+      Samples samples;
+      for (const auto& d : n->deciders()) {
+        samples.push_back(
+            {{{"projection", d->name()}, {"node", node_id}}, static_cast<double>(field(*d))});
+      }
+      return samples;
+    };
+  };
+  metrics.RegisterCallback(
+      "surge_projection_lag_messages",
+      "Cluster mode: input messages of the partitions this node decides not decided yet (high "
+      "watermark - the offset the state reflects).",
+      Metrics::Kind::kGauge,
+      per_projection([](const Decider& d) { return d.GetStats().input_lag_messages; }));
+  metrics.RegisterCallback(
+      "surge_projection_position",
+      "Cluster mode: the input offsets the states of the partitions this node decides reflect, "
+      "summed (moves with every decided batch).",
+      Metrics::Kind::kGauge,
+      per_projection([](const Decider& d) { return d.GetStats().input_offsets; }));
   metrics.RegisterCallback("surge_cluster_decided_total", "Input events decided.",
                            Metrics::Kind::kCounter,
                            per_decider([](const Decider& d) { return d.GetStats().applied; }));

@@ -6,10 +6,12 @@
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "cluster/decider.h"
 #include "gtest/gtest.h"
 #include "kafka/embedded_broker.h"
@@ -109,8 +111,10 @@ class DeciderHandoffTest : public ::testing::Test {
     ASSERT_TRUE(broker_->CreateTopic(kafka::ChangelogTopic(kafka::kCouponsTopic), 2).ok());
   }
 
-  std::unique_ptr<Decider> Make(const std::string& node, eventstore::EventStore& store) {
+  std::unique_ptr<Decider> Make(const std::string& node, eventstore::EventStore& store,
+                                std::function<bool(uint64_t, absl::Time)> await_delivered = {}) {
     Decider::Options options;
+    options.await_delivered = std::move(await_delivered);
     options.bootstrap_servers = broker_->bootstrap_servers();
     options.topic = kafka::kCouponsTopic;
     options.node_id = node;
@@ -223,6 +227,33 @@ TEST_F(DeciderHandoffTest, TheNextOwnerRestoresTheStateAndGoesOn) {
   EXPECT_EQ(coupons.size(), 10u);
   EXPECT_EQ(rejected, 2);
   EXPECT_TRUE(coupons.count("C-10")) << "the numbering did not continue after the handoff";
+}
+
+// A decider that cannot finish its batch (its decisions not in Kafka yet)
+// shows the input it has not decided as lag, which the node exports as
+// surge_projection_lag_messages; once it catches up the lag is 0 and the
+// decided offsets moved.
+TEST_F(DeciderHandoffTest, ADecidersInputLagShowsWhatItHasNotDecided) {
+  absl::Notification release;
+  std::unique_ptr<Decider> a = Make("a", *store_a_, [&](uint64_t, absl::Time deadline) {
+    return release.WaitForNotificationWithDeadline(deadline);
+  });
+  ASSERT_NE(a, nullptr);
+  ASSERT_TRUE(a->Start().ok());
+  ASSERT_TRUE(Await([&] { return a->owned().size() == 2; })) << "a never got the partitions";
+  EXPECT_EQ(a->GetStats().input_lag_messages, 0u);
+
+  InputProducer input(broker_->bootstrap_servers());
+  input.Send(Campaign(10), 1, 0);
+  ASSERT_TRUE(Await([&] { return a->GetStats().input_lag_messages >= 1; }))
+      << "no lag while the first batch waits: " << a->GetStats().input_lag_messages;
+  for (int u = 0; u < 5; ++u) input.Send(Request(u), 2 + u, 1 + u);
+  release.Notify();
+  ASSERT_TRUE(Await([&] { return a->GetStats().applied == 6; }))
+      << "a decided " << a->GetStats().applied << " of 6";
+  ASSERT_TRUE(Await([&] { return a->GetStats().input_lag_messages == 0; }))
+      << "lag after catching up: " << a->GetStats().input_lag_messages;
+  EXPECT_EQ(a->GetStats().input_offsets, 6u) << "all six inputs are on partition 0";
 }
 
 TEST_F(DeciderHandoffTest, ADeadLetterHandedBackIsDecidedOnceByThePartitionsNextOwner) {

@@ -366,6 +366,13 @@ class ClusterTest : public ::testing::Test {
         EXPECT_TRUE(blocked.ok() && *blocked == 0)
             << cluster_->node_id(i) << ": surge_cluster_blocked_partitions{decider=\"" << decider
             << "\"}: " << (blocked.ok() ? absl::StrCat(*blocked) : blocked.status().ToString());
+        // The projection families the lag alerts read, from the deciders.
+        absl::StatusOr<double> lag =
+            MetricValue(*body, "surge_projection_lag_messages",
+                        {{"projection", decider}, {"node", cluster_->node_id(i)}});
+        EXPECT_TRUE(lag.ok()) << cluster_->node_id(i)
+                              << ": surge_projection_lag_messages{projection=\"" << decider
+                              << "\"}: " << lag.status();
       }
       for (const char* name :
            {"surge_cluster_rebalances_total", "surge_cluster_changelog_lag_messages"}) {

@@ -676,7 +676,9 @@ absl::StatusOr<ClusterSnapshot> Cluster::CollectSettled(absl::Duration timeout, 
       snapshot.nodes.push_back(NodeSnapshot{.node = node_id(i), .log = *std::move(log)});
     }
     std::string kafka_note;
-    absl::StatusOr<KafkaEvents> kafka = ReadTopicEvents(bootstrap(), EventTopicNames());
+    absl::StatusOr<KafkaEvents> kafka = tap_ != nullptr
+                                            ? tap_->CatchUp(absl::Seconds(60))
+                                            : ReadTopicEvents(bootstrap(), EventTopicNames());
     if (kafka.ok()) {
       snapshot.kafka = std::move(kafka->events);
       MarkDroppedByRetention(kafka->truncated, options_.partitions, &snapshot);

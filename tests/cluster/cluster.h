@@ -28,6 +28,7 @@
 #include "absl/time/time.h"
 #include "surge/v1/surge.grpc.pb.h"
 #include "tests/cluster/checker.h"
+#include "tests/cluster/kafka_tap.h"
 #include "tests/support/server_process.h"
 #include "tests/support/temp_dir.h"
 
@@ -116,6 +117,12 @@ class Cluster {
   // node that is up; -1 when unknown.
   int OwnerOf(const std::string& decider, int32_t partition);
 
+  // From now on, CollectSettled takes the Kafka side of the history from
+  // `tap` (which has read the topics all along) instead of reading the
+  // topics again: the dev broker's retention drops what a long run wrote
+  // first. Borrowed; must outlive the Cluster's use of it.
+  void UseKafkaTap(KafkaTap* tap) { tap_ = tap; }
+
   // /metrics of node i.
   absl::StatusOr<std::string> Metrics(int i);
 
@@ -158,6 +165,7 @@ class Cluster {
   int AskNode(int prefer = 0) const;
 
   Options options_;
+  KafkaTap* tap_ = nullptr;
   DevBroker broker_;
   std::vector<Node> nodes_;
 };

@@ -186,6 +186,8 @@ absl::Status App::Init() {
                                      .rounds = 2},
         [store] { return store->HeadPosition(); },
         [relay] { return relay->GetStats().low_watermark; });
+    admission_ticker_ = std::make_unique<internal::AdmissionTicker>(
+        *admission_, internal::AdmissionTicker::Options{});
   }
   SURGE_RETURN_IF_ERROR(StartMetrics());
 
@@ -514,6 +516,7 @@ void App::Shutdown() {
   // Metrics first: its scrape callbacks read the pipeline and the store.
   if (store_ != nullptr) store_->SetBatchObserver(nullptr);
   metrics_.reset();
+  admission_ticker_.reset();  // reads the relay too
   // Projections stop consuming, the relay flushes, the broker goes (or:
   // the deciders leave their groups, the relay flushes).
   pipeline_.reset();

@@ -35,6 +35,7 @@
 #include "server/dead_letter_service.h"
 #include "server/event_store_service.h"
 #include "server/internal/admission.h"
+#include "server/internal/admission_ticker.h"
 #include "server/internal/in_flight_calls.h"
 #include "server/internal/kafka_acked_store.h"
 #include "server/inventory_service.h"
@@ -188,6 +189,8 @@ class App {
   // are destroyed first. Built even with both bounds off (its figures are
   // metrics); commands_ consults it only when a bound is on.
   std::unique_ptr<internal::Admission> admission_;
+  // Observes admission_ while a backlog drains (its rate samples).
+  std::unique_ptr<internal::AdmissionTicker> admission_ticker_;
   std::unique_ptr<metrics::Metrics> metrics_;
   std::unique_ptr<AdminAuth> auth_;
   std::unique_ptr<domain::CommandHandler> commands_;

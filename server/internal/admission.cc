@@ -35,15 +35,16 @@ absl::Status Admission::Admit(absl::Time now) {
                      " events undecided; limit ", absl::ToInt64Milliseconds(options_.max_delay),
                      " ms, --max_decision_delay_ms); retry with backoff"));
   }
-  if (f.rate > 0 &&
+  if (f.rate > 0 && waited >= options_.max_delay / 3 &&
       static_cast<double>(f.backlog_events) > f.rate * absl::ToDoubleSeconds(options_.max_delay)) {
     ++rejected_;
     return absl::ResourceExhaustedError(absl::StrFormat(
         "decision delay: %d events undecided would take %d ms to decide at the measured %.0f "
-        "events/s (limit %d ms, --max_decision_delay_ms); retry with backoff",
+        "events/s, the oldest has waited %d ms (limit %d ms, --max_decision_delay_ms); retry "
+        "with backoff",
         f.backlog_events,
         static_cast<int64_t>(1000.0 * static_cast<double>(f.backlog_events) / f.rate), f.rate,
-        absl::ToInt64Milliseconds(options_.max_delay)));
+        absl::ToInt64Milliseconds(waited), absl::ToInt64Milliseconds(options_.max_delay)));
   }
   return absl::OkStatus();
 }
@@ -89,13 +90,15 @@ Admission::Figures Admission::UpdateLocked(uint64_t head, uint64_t decided, absl
 }
 
 // A sample is the events decided over rate_sample of busy time: intervals
-// between two observations that both saw a backlog. It counts only when the
+// between two observations that both saw a backlog, during which the
 // backlog never fell below half of what the sample decided (more than
-// rate_sample / 2 of work was queued throughout), so it measures what the
+// rate_sample / 2 of work was queued throughout). So it measures what the
 // node can decide rather than what was offered to it: at a light load the
 // pipeline waits for work and the events it decides per second are just
-// the arrival rate. A sample in which nothing was decided yet goes on (a
-// pause and the jump after it are averaged, not taken as a burst of speed).
+// the arrival rate. When the backlog falls below that, the sample starts
+// again from there (a burst's first moments, a drain's last ones). A sample
+// in which nothing was decided yet goes on: a pause and the jump after it
+// are averaged, not taken as a burst of speed.
 void Admission::MeasureRateLocked(uint64_t backlog, uint64_t decided, absl::Time now) {
   const uint64_t previous_backlog = last_head_ - last_decided_;
   if (previous_backlog == 0 || backlog == 0) {
@@ -109,14 +112,17 @@ void Admission::MeasureRateLocked(uint64_t backlog, uint64_t decided, absl::Time
   sample_busy_ += std::max(now - last_seen_, absl::ZeroDuration());
   sample_decided_ += decided - last_decided_;
   sample_min_backlog_ = std::min(sample_min_backlog_, backlog);
-  if (sample_busy_ < options_.rate_sample || sample_decided_ == 0) return;
-  if (sample_min_backlog_ * 2 >= sample_decided_) {
-    const double sample =
-        static_cast<double>(sample_decided_) / absl::ToDoubleSeconds(sample_busy_);
-    // A measured rate is what the node did decide: a lower bound of what it
-    // can. Rise to it at once; fall towards a lower one slowly.
-    rate_ = sample >= rate_ ? sample : rate_ + options_.rate_fall * (sample - rate_);
+  if (sample_min_backlog_ * 2 < sample_decided_) {
+    // The pipeline may have waited for work: start again from here.
+    sample_busy_ = absl::ZeroDuration();
+    sample_decided_ = 0;
+    sample_min_backlog_ = backlog;
+    return;
   }
+  if (sample_busy_ < options_.rate_sample || sample_decided_ == 0) return;
+  samples_.push_back(static_cast<double>(sample_decided_) / absl::ToDoubleSeconds(sample_busy_));
+  while (samples_.size() > std::max<size_t>(1, options_.rate_history)) samples_.pop_front();
+  rate_ = *std::max_element(samples_.begin(), samples_.end());
   sample_busy_ = absl::ZeroDuration();
   sample_decided_ = 0;
 }

@@ -16,13 +16,17 @@
 //  * the hard cap, max_lag_events: a guard on the backlog's size (memory,
 //    Kafka retention), whatever the rate.
 //  * the projected drain time: backlog / the measured decision rate above
-//    max_delay. The rate is the events the decided watermark advances per
-//    second, measured only while the pipeline has work queued (see
-//    RateSample), so an idle node keeps the rate its last busy period
-//    showed. A measured rate is a lower bound of what the node can decide,
-//    so the estimate rises to a higher sample at once and moves only part
-//    of the way towards a lower one. Until a rate is measured this bound is
-//    off, and the next one stands in.
+//    max_delay, once the oldest undecided command has waited a third of
+//    it. The rate is the events the decided watermark advances per second,
+//    measured only while the pipeline has work queued throughout (see
+//    MeasureRateLocked), so an idle node keeps what its last busy period
+//    showed. A measured rate is a lower bound of what the node can decide
+//    (a sample can also catch a pause, or the pipeline ramping up), so the
+//    estimate is the highest of the last rate_history samples. A forecast
+//    from a rate measured low must not refuse a burst that is being decided
+//    fast: hence the wait a third of the budget long before it applies.
+//    Until a rate is measured this bound is off, and the next one stands
+//    in.
 //  * the oldest undecided command's wait above max_delay: covers decisions
 //    that have stopped (the rate says nothing then). A command is decided
 //    Options::rounds rounds after its commit: in round one the projections
@@ -83,10 +87,10 @@ class Admission {
     // Busy time (with a backlog) per rate sample: long enough to span
     // several pipeline rounds, so a sample is not one batch's step.
     absl::Duration rate_sample = absl::Milliseconds(250);
-    // How far a lower sample pulls the rate estimate down (0-1]. Low: a
-    // lower sample more often means the pipeline was not saturated than
-    // that the node got slower; the wait bound covers a real slowdown.
-    double rate_fall = 0.2;
+    // The rate estimate is the highest of this many last samples (40: ten
+    // seconds of busy time). A node that got slower is followed after that
+    // much busy time; meanwhile the wait bound covers it.
+    size_t rate_history = 40;
   };
 
   // What Observe saw: the admission figures as of `now`.
@@ -97,6 +101,7 @@ class Admission {
     // is undecided).
     absl::Duration delay;
     // The measured decision rate, events/s; 0 until a sample was taken.
+    // Kept while idle.
     double rate = 0;
     // The decided watermark has moved since start: warm-up is over.
     bool deciding = false;
@@ -164,7 +169,9 @@ class Admission {
   absl::Duration sample_busy_ ABSL_GUARDED_BY(mu_);
   uint64_t sample_decided_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t sample_min_backlog_ ABSL_GUARDED_BY(mu_) = 0;
-  double rate_ ABSL_GUARDED_BY(mu_) = 0;  // events/s; 0: not measured yet
+  // The last rate_history samples (events/s), oldest first.
+  std::deque<double> samples_ ABSL_GUARDED_BY(mu_);
+  double rate_ ABSL_GUARDED_BY(mu_) = 0;  // their maximum; 0: not measured yet
   absl::Duration delay_ ABSL_GUARDED_BY(mu_);
 };
 

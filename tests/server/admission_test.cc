@@ -145,6 +145,28 @@ TEST(AdmissionTest, ALightLoadDoesNotSetTheRateABurstIsMeasuredOn) {
   EXPECT_LT(rate, 12000);
 }
 
+// A sample can catch the pipeline in a pause or ramping up: the rate is
+// then measured low. A forecast from it must not refuse a burst that the
+// node then decides fast: no command has waited a third of the budget.
+TEST(AdmissionTest, ARateMeasuredLowDoesNotRefuseABurstDecidedFast) {
+  FakePipeline p;
+  Admission admission = p.Make({});
+  WarmUp(p, admission);
+  Simulation sim(p, admission, kT0);
+  // Ramping up: 1,000 events/s decided while 20,000/s arrive.
+  Simulation::Result run = sim.Run(20000, 1000, absl::Milliseconds(600));
+  EXPECT_EQ(run.refused, 0u) << run.refusal;
+  const Admission::Figures ramp = admission.Observe(sim.now());
+  EXPECT_GT(ramp.rate, 500);
+  EXPECT_LT(ramp.rate, 1500);
+  EXPECT_GT(ramp.backlog_events, 3 * 1500u);  // beyond the budget at that rate
+  // Then it decides 40,000/s: the backlog drains within the budget.
+  run = sim.Run(20000, 40000, absl::Seconds(1));
+  EXPECT_EQ(run.refused, 0u) << run.refusal;
+  EXPECT_LE(p.head - p.decided, 1u);
+  EXPECT_GT(admission.Observe(sim.now()).rate, 20000);  // measured on the drain
+}
+
 // Offered 3x what the node decides for 10 s: refusals start once the
 // backlog is worth the budget (3 s x 1,000/s, reached after 1.5 s), and the
 // backlog then stays about there.

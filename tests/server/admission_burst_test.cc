@@ -209,12 +209,28 @@ TEST_F(AdmissionBurstTest, AFlashSaleBurstIsAcceptedInFullAndIssuedInLogOrder) {
   EXPECT_EQ(issued, first) << "coupons were not issued to the first " << kQuantity
                            << " requests in log order";
 
+  // A fresh node took the first burst during warm-up (its consumers were
+  // joining); the next one lands on a node that is deciding, where the
+  // budget applies.
+  start = absl::Now();
+  const Tally again = PlaceOrders("again-", kOrders, 2048);
+  const absl::Duration again_accept = absl::Now() - start;
+  EXPECT_EQ(again.refused, 0) << again.first_error;
+  EXPECT_EQ(again.other, 0) << again.first_error;
+  EXPECT_EQ(WaitForMetric(R"(surge_orders{status="PENDING"})", 0, absl::Seconds(30)), 0.0);
+  const absl::Duration again_drain = absl::Now() - start;
+  EXPECT_EQ(WaitForMetric("surge_admission_backlog_events", 0, absl::Seconds(30)), 0.0);
+  EXPECT_EQ(Metric("surge_admission_rejected_total"), 0.0);
+
   std::printf(
       "orders: %d accepted in %s, all decided after %s; coupon requests: %d accepted in %s, "
-      "all decided after %s; measured rate %.0f events/s\n",
+      "all decided after %s; orders again: %d accepted in %s, all decided after %s; measured "
+      "rate %.0f events/s\n",
       orders.ok, absl::FormatDuration(order_accept).c_str(),
       absl::FormatDuration(order_drain).c_str(), requests.ok,
       absl::FormatDuration(coupon_accept).c_str(), absl::FormatDuration(coupon_drain).c_str(),
+      again.ok, absl::FormatDuration(again_accept).c_str(),
+      absl::FormatDuration(again_drain).c_str(),
       Metric("surge_admission_decision_rate").value_or(0));
 }
 

@@ -91,14 +91,14 @@ Admission::Figures Admission::UpdateLocked(uint64_t head, uint64_t decided, absl
 
 // A sample is the events decided over rate_sample of busy time: intervals
 // between two observations that both saw a backlog, during which the
-// backlog never fell below half of what the sample decided (more than
-// rate_sample / 2 of work was queued throughout). So it measures what the
-// node can decide rather than what was offered to it: at a light load the
-// pipeline waits for work and the events it decides per second are just
-// the arrival rate. When the backlog falls below that, the sample starts
-// again from there (a burst's first moments, a drain's last ones). A sample
-// in which nothing was decided yet goes on: a pause and the jump after it
-// are averaged, not taken as a burst of speed.
+// backlog never fell below rate_min_queued of work at the sample's rate.
+// So it measures what the node can decide rather than what was offered to
+// it: at a light load the pipeline waits for work and the events it
+// decides per second are just the arrival rate. When the backlog falls
+// below that, the sample starts again from there (a burst's first moments,
+// a drain's last ones). A sample in which nothing was decided yet goes on:
+// a pause and the jump after it are averaged, not taken as a burst of
+// speed.
 void Admission::MeasureRateLocked(uint64_t backlog, uint64_t decided, absl::Time now) {
   const uint64_t previous_backlog = last_head_ - last_decided_;
   if (previous_backlog == 0 || backlog == 0) {
@@ -112,7 +112,9 @@ void Admission::MeasureRateLocked(uint64_t backlog, uint64_t decided, absl::Time
   sample_busy_ += std::max(now - last_seen_, absl::ZeroDuration());
   sample_decided_ += decided - last_decided_;
   sample_min_backlog_ = std::min(sample_min_backlog_, backlog);
-  if (sample_min_backlog_ * 2 < sample_decided_) {
+  // The work queued at the sample's rate: min_backlog / (decided / busy).
+  if (static_cast<double>(sample_min_backlog_) * absl::ToDoubleSeconds(sample_busy_) <
+      static_cast<double>(sample_decided_) * absl::ToDoubleSeconds(options_.rate_min_queued)) {
     // The pipeline may have waited for work: start again from here.
     sample_busy_ = absl::ZeroDuration();
     sample_decided_ = 0;
@@ -120,9 +122,8 @@ void Admission::MeasureRateLocked(uint64_t backlog, uint64_t decided, absl::Time
     return;
   }
   if (sample_busy_ < options_.rate_sample || sample_decided_ == 0) return;
-  samples_.push_back(static_cast<double>(sample_decided_) / absl::ToDoubleSeconds(sample_busy_));
-  while (samples_.size() > std::max<size_t>(1, options_.rate_history)) samples_.pop_front();
-  rate_ = *std::max_element(samples_.begin(), samples_.end());
+  const double sample = static_cast<double>(sample_decided_) / absl::ToDoubleSeconds(sample_busy_);
+  rate_ = rate_ == 0 ? sample : rate_ + options_.rate_weight * (sample - rate_);
   sample_busy_ = absl::ZeroDuration();
   sample_decided_ = 0;
 }

@@ -35,15 +35,20 @@ absl::Status Admission::Admit(absl::Time now) {
                      " events undecided; limit ", absl::ToInt64Milliseconds(options_.max_delay),
                      " ms, --max_decision_delay_ms); retry with backoff"));
   }
+  // A new command is decided once the watermark has passed the backlog
+  // rounds times over: in steady state the head grows by what is decided,
+  // so each round finds about the same backlog again (a burst's last round
+  // holds only its answers: an upper bound then).
+  const double drain_seconds =
+      static_cast<double>(rounds_.size()) * static_cast<double>(f.backlog_events) / f.rate;
   if (f.rate > 0 && waited >= options_.max_delay / 3 &&
-      static_cast<double>(f.backlog_events) > f.rate * absl::ToDoubleSeconds(options_.max_delay)) {
+      drain_seconds > absl::ToDoubleSeconds(options_.max_delay)) {
     ++rejected_;
     return absl::ResourceExhaustedError(absl::StrFormat(
-        "decision delay: %d events undecided would take %d ms to decide at the measured %.0f "
-        "events/s, the oldest has waited %d ms (limit %d ms, --max_decision_delay_ms); retry "
-        "with backoff",
-        f.backlog_events,
-        static_cast<int64_t>(1000.0 * static_cast<double>(f.backlog_events) / f.rate), f.rate,
+        "decision delay: %d events undecided would take %d ms to decide (%d rounds at the "
+        "measured %.0f events/s), the oldest has waited %d ms (limit %d ms, "
+        "--max_decision_delay_ms); retry with backoff",
+        f.backlog_events, static_cast<int64_t>(1000.0 * drain_seconds), rounds_.size(), f.rate,
         absl::ToInt64Milliseconds(waited), absl::ToInt64Milliseconds(options_.max_delay)));
   }
   return absl::OkStatus();

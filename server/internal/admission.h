@@ -15,21 +15,19 @@
 // projection). Three bounds:
 //  * the hard cap, max_lag_events: a guard on the backlog's size (memory,
 //    Kafka retention), whatever the rate.
-//  * the projected drain time: backlog / the measured decision rate above
-//    max_delay, once the oldest undecided command has waited a third of
-//    it. The rate is the events the decided watermark advances per second,
-//    measured only while the pipeline has work queued throughout (see
-//    MeasureRateLocked), so an idle node keeps what its last busy period
-//    showed. The estimate follows the latest samples closely (rate_weight):
-//    under overload the node decides several times slower than when calm,
-//    because accepting and refusing calls take the cores (measured on 2
-//    cores: 9,600 events/s decided at 3x overload against 33,000-43,000 in a
-//    closed loop), and a forecast at the calm rate let the backlog reach
-//    twice the budget. A sample can also catch a pause or the pipeline
-//    ramping up, and a forecast from a rate measured low must not refuse a
-//    burst that is being decided fast: hence the wait of a third of the
-//    budget before it applies. Until a rate is measured this bound is off,
-//    and the next one stands in.
+//  * the projected drain time: rounds x backlog / the measured decision
+//    rate above max_delay, once the oldest undecided command has waited a
+//    third of it. A new command waits for the watermark to pass the backlog
+//    once per round, and in steady state each round finds about as much. The rate is the events the
+//    decided watermark advances per second, measured only while the pipeline has work queued
+//    throughout (see MeasureRateLocked), so an idle node keeps what its last busy period showed.
+//    The estimate follows the latest samples closely (rate_weight): under overload the node decides
+//    several times slower than when calm, because accepting and refusing calls take the cores
+//    (measured on 2 cores: 9,600 events/s decided at 3x overload against 33,000-43,000 in a closed
+//    loop), and a forecast at the calm rate let the backlog reach twice the budget. A sample can
+//    also catch a pause or the pipeline ramping up, and a forecast from a rate measured low must
+//    not refuse a burst that is being decided fast: hence the wait of a third of the budget before
+//    it applies. Until a rate is measured this bound is off, and the next one stands in.
 //  * the oldest undecided command's wait above max_delay: covers decisions
 //    that have stopped (the rate says nothing then). A command is decided
 //    Options::rounds rounds after its commit: in round one the projections

@@ -189,6 +189,24 @@ TEST(AdmissionTest, SustainedOverloadIsRefusedAndTheBacklogStaysNearTheBudget) {
   EXPECT_LE(absl::Seconds(static_cast<double>(backlog) / 1000), absl::Milliseconds(3300));
 }
 
+// With two rounds (an order: its stock answers, then the saga's decision)
+// a new command waits for the watermark to pass the backlog twice, so the
+// forecast lets half as much build up.
+TEST(AdmissionTest, TwoRoundsForecastTwiceTheDrainTime) {
+  FakePipeline p;
+  Admission admission = p.Make({.rounds = 2});
+  WarmUp(p, admission);
+  Simulation sim(p, admission, kT0);
+  const Simulation::Result run = sim.Run(3000, 1000, absl::Seconds(10));
+  ASSERT_TRUE(run.first_refusal.has_value()) << "never refused";
+  EXPECT_LE(*run.first_refusal, absl::Seconds(2)) << run.refusal;
+  EXPECT_TRUE(absl::StrContains(run.refusal, "(2 rounds at the measured 1000 events/s)"))
+      << run.refusal;
+  const uint64_t backlog = p.head - p.decided;
+  EXPECT_GE(backlog, 1300u);
+  EXPECT_LE(backlog, 1700u);
+}
+
 // Until the decided watermark first moves the consumers are still joining:
 // only the hard cap refuses, however long the first commands wait.
 TEST(AdmissionTest, WarmUpRefusesOnlyAtTheHardCap) {

@@ -127,8 +127,15 @@ void Admission::MeasureRateLocked(uint64_t backlog, uint64_t decided, absl::Time
     return;
   }
   if (sample_busy_ < options_.rate_sample || sample_decided_ == 0) return;
-  const double sample = static_cast<double>(sample_decided_) / absl::ToDoubleSeconds(sample_busy_);
-  rate_ = rate_ == 0 ? sample : rate_ + options_.rate_weight * (sample - rate_);
+  samples_.emplace_back(sample_decided_, sample_busy_);
+  while (samples_.size() > std::max<size_t>(1, options_.rate_history)) samples_.pop_front();
+  uint64_t decided_sum = 0;
+  absl::Duration busy_sum;
+  for (const auto& [d, busy] : samples_) {
+    decided_sum += d;
+    busy_sum += busy;
+  }
+  rate_ = static_cast<double>(decided_sum) / absl::ToDoubleSeconds(busy_sum);
   sample_busy_ = absl::ZeroDuration();
   sample_decided_ = 0;
 }

@@ -17,17 +17,21 @@
 //    Kafka retention), whatever the rate.
 //  * the projected drain time: rounds x backlog / the measured decision
 //    rate above max_delay, once the oldest undecided command has waited a
-//    third of it. A new command waits for the watermark to pass the backlog
-//    once per round, and in steady state each round finds about as much. The rate is the events the
-//    decided watermark advances per second, measured only while the pipeline has work queued
-//    throughout (see MeasureRateLocked), so an idle node keeps what its last busy period showed.
-//    The estimate follows the latest samples closely (rate_weight): under overload the node decides
-//    several times slower than when calm, because accepting and refusing calls take the cores
-//    (measured on 2 cores: 9,600 events/s decided at 3x overload against 33,000-43,000 in a closed
-//    loop), and a forecast at the calm rate let the backlog reach twice the budget. A sample can
-//    also catch a pause or the pipeline ramping up, and a forecast from a rate measured low must
-//    not refuse a burst that is being decided fast: hence the wait of a third of the budget before
-//    it applies. Until a rate is measured this bound is off, and the next one stands in.
+//    third of it. A new command waits for the watermark to pass the
+//    backlog once per round, and under sustained load each round finds
+//    about as much. The rate is the events the decided watermark advances
+//    per second, measured only while the pipeline has work queued
+//    throughout (see MeasureRateLocked), over the last rate_history
+//    samples; an idle node keeps what its last busy period showed. It must
+//    follow the load of the moment: under overload the node decides
+//    several times slower than when calm, because accepting and refusing
+//    calls take the cores (measured on 2 cores: about 9,600 events/s at 3x
+//    overload against 33,000-43,000 in a closed loop before it). A sample
+//    can also catch a pause or the pipeline ramping up, and a forecast
+//    from a rate measured low must not refuse a burst that is being
+//    decided fast: hence the wait of a third of the budget before it
+//    applies. Until a rate is measured this bound is off, and the next one
+//    stands in.
 //  * the oldest undecided command's wait above max_delay: covers decisions
 //    that have stopped (the rate says nothing then). A command is decided
 //    Options::rounds rounds after its commit: in round one the projections
@@ -88,11 +92,12 @@ class Admission {
     // Busy time (with a backlog) per rate sample: long enough to span
     // several pipeline rounds, so a sample is not one batch's step.
     absl::Duration rate_sample = absl::Milliseconds(250);
-    // Weight of a new sample in the rate estimate (0-1]: high, so that the
-    // estimate follows the node's rate under the load of the moment within
-    // a few samples; lower smooths the decided watermark's steps (it moves
-    // by whole batches) more.
-    double rate_weight = 0.5;
+    // The rate is the events decided over the busy time of this many last
+    // samples (8: two seconds): long enough to even out the decided
+    // watermark's steps (it moves by whole batches, up to thousands of
+    // events at once), short enough to follow the node's rate under the
+    // load of the moment.
+    size_t rate_history = 8;
     // A sample counts only while at least this much work (at the sample's
     // rate) stayed queued: the pipeline never waited for work. Above what
     // a light load keeps queued (its decision latency, 5-20 ms).
@@ -175,7 +180,9 @@ class Admission {
   absl::Duration sample_busy_ ABSL_GUARDED_BY(mu_);
   uint64_t sample_decided_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t sample_min_backlog_ ABSL_GUARDED_BY(mu_) = 0;
-  double rate_ ABSL_GUARDED_BY(mu_) = 0;  // events/s; 0: not measured yet
+  // The last rate_history samples: (events decided, busy time).
+  std::deque<std::pair<uint64_t, absl::Duration>> samples_ ABSL_GUARDED_BY(mu_);
+  double rate_ ABSL_GUARDED_BY(mu_) = 0;  // events/s over samples_; 0: none yet
   absl::Duration delay_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -164,7 +164,7 @@ TEST(AdmissionTest, ARateMeasuredLowDoesNotRefuseABurstDecidedFast) {
   run = sim.Run(20000, 40000, absl::Seconds(1));
   EXPECT_EQ(run.refused, 0u) << run.refusal;
   EXPECT_LE(p.head - p.decided, 1u);
-  EXPECT_GT(admission.Observe(sim.now()).rate, 20000);  // measured on the drain
+  EXPECT_GT(admission.Observe(sim.now()).rate, 10000);  // the drain measured too
 }
 
 // Offered 3x what the node decides for 10 s: refusals start once the

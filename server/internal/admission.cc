@@ -39,10 +39,10 @@ absl::Status Admission::Admit(absl::Time now) {
   // rounds times over: in steady state the head grows by what is decided,
   // so each round finds about the same backlog again (a burst's last round
   // holds only its answers: an upper bound then).
+  if (f.rate <= 0 || waited < options_.max_delay / 3) return absl::OkStatus();
   const double drain_seconds =
       static_cast<double>(rounds_.size()) * static_cast<double>(f.backlog_events) / f.rate;
-  if (f.rate > 0 && waited >= options_.max_delay / 3 &&
-      drain_seconds > absl::ToDoubleSeconds(options_.max_delay)) {
+  if (drain_seconds > absl::ToDoubleSeconds(options_.max_delay)) {
     ++rejected_;
     return absl::ResourceExhaustedError(absl::StrFormat(
         "decision delay: %d events undecided would take %d ms to decide (%d rounds at the "
@@ -86,10 +86,10 @@ Admission::Figures Admission::UpdateLocked(uint64_t head, uint64_t decided, absl
   for (const auto& round : rounds_) {
     if (!round.empty()) oldest = std::min(oldest, round.front().second);
   }
-  delay_ = oldest == absl::InfiniteFuture() ? absl::ZeroDuration()
-                                            : std::max(now - oldest, absl::ZeroDuration());
   return Figures{.backlog_events = head - decided,
-                 .delay = delay_,
+                 .delay = oldest == absl::InfiniteFuture()
+                              ? absl::ZeroDuration()
+                              : std::max(now - oldest, absl::ZeroDuration()),
                  .rate = rate_,
                  .deciding = deciding_since_.has_value()};
 }

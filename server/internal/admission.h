@@ -80,8 +80,11 @@ class Admission {
     uint64_t max_lag_events = 100000;
     // The budget: refuse when the backlog would take longer than this to
     // decide at the measured rate, or when the oldest undecided command has
-    // waited longer. What an accepted command waits behind others is about
-    // this at worst. Shorter refuses bursts a node could absorb (clients
+    // waited longer. What an accepted command waits behind others is kept
+    // to about this while the node's rate holds; when the rate falls after
+    // the commands were accepted (overload takes the cores the pipeline
+    // needs) they wait longer, and everything is refused meanwhile.
+    // Shorter refuses bursts a node could absorb (clients
     // retry, and later arrivals can overtake them); longer lets accepted
     // commands wait longer under overload. Zero: no time bound.
     absl::Duration max_delay = absl::Seconds(3);
@@ -183,7 +186,6 @@ class Admission {
   // The last rate_history samples: (events decided, busy time).
   std::deque<std::pair<uint64_t, absl::Duration>> samples_ ABSL_GUARDED_BY(mu_);
   double rate_ ABSL_GUARDED_BY(mu_) = 0;  // events/s over samples_; 0: none yet
-  absl::Duration delay_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace surge::server::internal

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <set>
@@ -84,10 +85,39 @@ Tally Count(const std::vector<grpc::Status>& statuses) {
   return tally;
 }
 
+// Sanitizer builds (scripts/sanitize.sh) run the server several times
+// slower: the default budget's figure is for a plain build, so there the
+// test checks the same behaviour against a budget ten times as long.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+#else
+constexpr bool kSanitized = false;
+#endif
+
+// The machine's load, for failure messages: a node that shares its cores
+// decides slower, and refusing what it cannot decide within the budget is
+// then right.
+std::string LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  std::string line;
+  std::getline(in, line);
+  return absl::StrCat(" (load average: ", line, ")");
+}
+
 class AdmissionBurstTest : public ServerTest {
  protected:
   // The server's own defaults: the 3 s budget and the hard cap.
-  ServerProcess::Options ServerOptions() override { return {.default_admission = true}; }
+  ServerProcess::Options ServerOptions() override {
+    ServerProcess::Options options{.default_admission = true};
+    if (kSanitized) options.flags.push_back("--max_decision_delay_ms=30000");
+    return options;
+  }
 
   // One sample of /metrics, by its full name with labels; nullopt when the
   // scrape fails or the series is absent.
@@ -144,8 +174,8 @@ TEST_F(AdmissionBurstTest, AFlashSaleBurstIsAcceptedInFullAndIssuedInLogOrder) {
   absl::Time start = absl::Now();
   const Tally orders = PlaceOrders("burst-", kOrders, 2048);
   const absl::Duration order_accept = absl::Now() - start;
-  EXPECT_EQ(orders.refused, 0) << orders.first_error;
-  EXPECT_EQ(orders.other, 0) << orders.first_error;
+  EXPECT_EQ(orders.refused, 0) << orders.first_error << LoadAverage();
+  EXPECT_EQ(orders.other, 0) << orders.first_error << LoadAverage();
   EXPECT_EQ(orders.ok, kOrders);
   // All decided: none left PENDING in the read model.
   EXPECT_EQ(WaitForMetric(R"(surge_orders{status="PENDING"})", 0, absl::Seconds(30)), 0.0);
@@ -173,8 +203,8 @@ TEST_F(AdmissionBurstTest, AFlashSaleBurstIsAcceptedInFullAndIssuedInLogOrder) {
         return coupons->AsyncRequestCoupon(context, request, cq);
       }));
   const absl::Duration coupon_accept = absl::Now() - start;
-  EXPECT_EQ(requests.refused, 0) << requests.first_error;
-  EXPECT_EQ(requests.other, 0) << requests.first_error;
+  EXPECT_EQ(requests.refused, 0) << requests.first_error << LoadAverage();
+  EXPECT_EQ(requests.other, 0) << requests.first_error << LoadAverage();
   EXPECT_EQ(requests.ok, kRequests);
 
   // Then idle: the admission figures go back to zero, however many topics
@@ -215,8 +245,8 @@ TEST_F(AdmissionBurstTest, AFlashSaleBurstIsAcceptedInFullAndIssuedInLogOrder) {
   start = absl::Now();
   const Tally again = PlaceOrders("again-", kOrders, 2048);
   const absl::Duration again_accept = absl::Now() - start;
-  EXPECT_EQ(again.refused, 0) << again.first_error;
-  EXPECT_EQ(again.other, 0) << again.first_error;
+  EXPECT_EQ(again.refused, 0) << again.first_error << LoadAverage();
+  EXPECT_EQ(again.other, 0) << again.first_error << LoadAverage();
   EXPECT_EQ(WaitForMetric(R"(surge_orders{status="PENDING"})", 0, absl::Seconds(30)), 0.0);
   const absl::Duration again_drain = absl::Now() - start;
   EXPECT_EQ(WaitForMetric("surge_admission_backlog_events", 0, absl::Seconds(30)), 0.0);
@@ -239,8 +269,8 @@ TEST_F(AdmissionBurstTest, AFlashSaleBurstIsAcceptedInFullAndIssuedInLogOrder) {
 TEST_F(AdmissionBurstTest, ConcurrentOrdersRightAfterStartAreAccepted) {
   EXPECT_EQ(Metric("surge_admission_deciding"), 0.0) << "a fresh idle node has decided nothing";
   const Tally orders = PlaceOrders("early-", 200, 200);
-  EXPECT_EQ(orders.refused, 0) << orders.first_error;
-  EXPECT_EQ(orders.other, 0) << orders.first_error;
+  EXPECT_EQ(orders.refused, 0) << orders.first_error << LoadAverage();
+  EXPECT_EQ(orders.other, 0) << orders.first_error << LoadAverage();
   EXPECT_EQ(orders.ok, 200);
   EXPECT_EQ(WaitForMetric(R"(surge_orders{status="PENDING"})", 0, absl::Seconds(30)), 0.0);
   EXPECT_EQ(WaitForMetric("surge_admission_deciding", 1, absl::Seconds(10)), 1.0);

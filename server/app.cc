@@ -186,8 +186,6 @@ absl::Status App::Init() {
                                      .rounds = 2},
         [store] { return store->HeadPosition(); },
         [relay] { return relay->GetStats().low_watermark; });
-    admission_ticker_ = std::make_unique<internal::AdmissionTicker>(
-        *admission_, internal::AdmissionTicker::Options{});
   }
   SURGE_RETURN_IF_ERROR(StartMetrics());
 
@@ -225,6 +223,17 @@ absl::Status App::Init() {
   });
 
   SURGE_RETURN_IF_ERROR(StartGrpc());
+  {
+    // After the gRPC server: the ticker marks the health service once the
+    // pipeline is deciding.
+    internal::AdmissionTicker::Options ticker_options;
+    ticker_options.on_deciding = [this] {
+      if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
+        health->SetServingStatus(kDecidingHealthService, true);
+      }
+    };
+    admission_ticker_ = std::make_unique<internal::AdmissionTicker>(*admission_, ticker_options);
+  }
   {
     // The host of --grpc_addr with the bound port.
     const std::string& addr = options_.grpc_addr;
@@ -477,6 +486,9 @@ absl::Status App::StartGrpc() {
   }
   if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
     health->SetServingStatus(true);
+    // Readiness for a sale's opening burst: SERVING once the pipeline has
+    // decided since start (the admission ticker sets it).
+    health->SetServingStatus(kDecidingHealthService, false);
   }
   return absl::OkStatus();
 }
@@ -484,6 +496,7 @@ absl::Status App::StartGrpc() {
 void App::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
+  admission_ticker_.reset();  // it may set a health status, and reads the relay
   const absl::Time deadline = absl::Now() + options_.shutdown_grace;
   if (server_ != nullptr) {
     SURGE_LOG(INFO, "app") << "shutting down";
@@ -516,7 +529,6 @@ void App::Shutdown() {
   // Metrics first: its scrape callbacks read the pipeline and the store.
   if (store_ != nullptr) store_->SetBatchObserver(nullptr);
   metrics_.reset();
-  admission_ticker_.reset();  // reads the relay too
   // Projections stop consuming, the relay flushes, the broker goes (or:
   // the deciders leave their groups, the relay flushes).
   pipeline_.reset();

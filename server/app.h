@@ -44,6 +44,12 @@
 
 namespace surge::server {
 
+// The grpc.health.v1 service name that reads SERVING once the pipeline has
+// decided something since start (admission's warm-up is over), NOT_SERVING
+// before: a node is ready for a sale's opening burst. "" is SERVING as soon
+// as the server accepts calls.
+inline constexpr char kDecidingHealthService[] = "surge.deciding";
+
 class App {
  public:
   struct Options {

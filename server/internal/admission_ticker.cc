@@ -8,9 +8,14 @@ AdmissionTicker::AdmissionTicker(Admission& admission, Options options)
     : thread_([this, &admission, options] {
         SetCurrentThreadName("surge-admission");
         absl::Duration wait = options.idle_interval;
+        bool deciding = false;
         while (!stop_.WaitForNotificationWithTimeout(wait)) {
-          wait = admission.Observe().backlog_events > 0 ? options.busy_interval
-                                                        : options.idle_interval;
+          const Admission::Figures figures = admission.Observe();
+          if (figures.deciding && !deciding) {
+            deciding = true;
+            if (options.on_deciding) options.on_deciding();
+          }
+          wait = figures.backlog_events > 0 ? options.busy_interval : options.idle_interval;
         }
       }) {}
 

@@ -9,6 +9,7 @@
 #ifndef SURGE_SERVER_INTERNAL_ADMISSION_TICKER_H_
 #define SURGE_SERVER_INTERNAL_ADMISSION_TICKER_H_
 
+#include <functional>
 #include <thread>
 
 #include "absl/synchronization/notification.h"
@@ -26,6 +27,9 @@ class AdmissionTicker {
     // Between observations while nothing is queued: a few wake-ups a
     // second, negligible at idle; a burst's commands call Admit anyway.
     absl::Duration idle_interval = absl::Milliseconds(250);
+    // Called once, on the ticker's thread, when an observation first finds
+    // the pipeline deciding (warm-up over). May be empty.
+    std::function<void()> on_deciding;
   };
 
   AdmissionTicker(Admission& admission, Options options);

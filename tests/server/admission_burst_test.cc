@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "tests/metrics/http_get.h"
 #include "tests/server/server_test_util.h"
@@ -144,6 +145,30 @@ class AdmissionBurstTest : public ServerTest {
     return value;
   }
 
+  // grpc.health.v1 Check for `service`: SERVING, NOT_SERVING, or the
+  // error's code.
+  std::string Health(const std::string& service) {
+    auto health = grpc::health::v1::Health::NewStub(server_->channel());
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service(service);
+    grpc::health::v1::HealthCheckResponse response;
+    const grpc::Status status = health->Check(Ctx().get(), request, &response);
+    if (!status.ok()) return absl::StrCat("error ", status.error_code());
+    return grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status());
+  }
+
+  // Waits (bounded) until Health(service) reads `want`; the last reading.
+  std::string WaitForHealth(const std::string& service, const std::string& want,
+                            absl::Duration timeout) {
+    std::string got;
+    for (const absl::Time until = absl::Now() + timeout; absl::Now() < until;) {
+      got = Health(service);
+      if (got == want) break;
+      absl::SleepFor(absl::Milliseconds(100));  // the poll interval, not synchronisation
+    }
+    return got;
+  }
+
   Tally PlaceOrders(const std::string& prefix, int count, int in_flight) {
     auto orders = server_->Orders();
     return Count(Burst<v1::PlaceOrderResponse>(
@@ -265,15 +290,18 @@ TEST_F(AdmissionBurstTest, AFlashSaleBurstIsAcceptedInFullAndIssuedInLogOrder) {
 }
 
 // A node that has just started does not refuse while its consumers join,
-// and says when it is deciding.
+// and says when it is deciding (metric and gRPC health "surge.deciding").
 TEST_F(AdmissionBurstTest, ConcurrentOrdersRightAfterStartAreAccepted) {
   EXPECT_EQ(Metric("surge_admission_deciding"), 0.0) << "a fresh idle node has decided nothing";
+  EXPECT_EQ(Health("surge.deciding"), "NOT_SERVING");
+  EXPECT_EQ(Health(""), "SERVING");
   const Tally orders = PlaceOrders("early-", 200, 200);
   EXPECT_EQ(orders.refused, 0) << orders.first_error << LoadAverage();
   EXPECT_EQ(orders.other, 0) << orders.first_error << LoadAverage();
   EXPECT_EQ(orders.ok, 200);
   EXPECT_EQ(WaitForMetric(R"(surge_orders{status="PENDING"})", 0, absl::Seconds(30)), 0.0);
   EXPECT_EQ(WaitForMetric("surge_admission_deciding", 1, absl::Seconds(10)), 1.0);
+  EXPECT_EQ(WaitForHealth("surge.deciding", "SERVING", absl::Seconds(10)), "SERVING");
   EXPECT_EQ(WaitForMetric("surge_admission_backlog_events", 0, absl::Seconds(10)), 0.0);
 }
 

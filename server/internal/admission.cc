@@ -39,7 +39,9 @@ absl::Status Admission::Admit(absl::Time now) {
   // rounds times over: in steady state the head grows by what is decided,
   // so each round finds about the same backlog again (a burst's last round
   // holds only its answers: an upper bound then).
-  if (f.rate <= 0 || waited < options_.max_delay / 3) return absl::OkStatus();
+  if (samples_taken_ < kMinSamples || waited < options_.max_delay / 3) {
+    return absl::OkStatus();
+  }
   const double drain_seconds =
       static_cast<double>(rounds_.size()) * static_cast<double>(f.backlog_events) / f.rate;
   if (drain_seconds > absl::ToDoubleSeconds(options_.max_delay)) {
@@ -101,9 +103,10 @@ Admission::Figures Admission::UpdateLocked(uint64_t head, uint64_t decided, absl
 // it: at a light load the pipeline waits for work and the events it
 // decides per second are just the arrival rate. When the backlog falls
 // below that, the sample starts again from there (a burst's first moments,
-// a drain's last ones). A sample in which nothing was decided yet goes on:
-// a pause and the jump after it are averaged, not taken as a burst of
-// speed.
+// a drain's last ones). A sample goes on until kMinSampleEvents were
+// decided: a pause and the jump after it are averaged, not taken as a
+// burst of speed, and a trickle of a few events (the pipeline ramping up
+// after a start) is not taken for the node's rate.
 void Admission::MeasureRateLocked(uint64_t backlog, uint64_t decided, absl::Time now) {
   const uint64_t previous_backlog = last_head_ - last_decided_;
   if (previous_backlog == 0 || backlog == 0) {
@@ -126,7 +129,8 @@ void Admission::MeasureRateLocked(uint64_t backlog, uint64_t decided, absl::Time
     sample_min_backlog_ = backlog;
     return;
   }
-  if (sample_busy_ < options_.rate_sample || sample_decided_ == 0) return;
+  if (sample_busy_ < options_.rate_sample || sample_decided_ < kMinSampleEvents) return;
+  ++samples_taken_;
   samples_.emplace_back(sample_decided_, sample_busy_);
   while (samples_.size() > std::max<size_t>(1, options_.rate_history)) samples_.pop_front();
   uint64_t decided_sum = 0;

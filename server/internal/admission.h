@@ -30,8 +30,8 @@
 //    can also catch a pause or the pipeline ramping up, and a forecast
 //    from a rate measured low must not refuse a burst that is being
 //    decided fast: hence the wait of a third of the budget before it
-//    applies. Until a rate is measured this bound is off, and the next one
-//    stands in.
+//    applies. Until kMinSamples were measured since start this bound is
+//    off, and the next one stands in.
 //  * the oldest undecided command's wait above max_delay: covers decisions
 //    that have stopped (the rate says nothing then). A command is decided
 //    Options::rounds rounds after its commit: in round one the projections
@@ -121,6 +121,14 @@ class Admission {
     bool deciding = false;
   };
 
+  // A sample closes with at least this many events decided: the decided
+  // watermark moves by whole batches (hundreds of events), so fewer over a
+  // sample's time is a pause or a ramp-up, not a rate.
+  static constexpr uint64_t kMinSampleEvents = 100;
+  // The forecast applies once this many samples were measured since start
+  // (a second of busy time with work queued): the first ones after a start
+  // catch the pipeline ramping up.
+  static constexpr uint64_t kMinSamples = 4;
   // Observations closer than this share one entry (bounds the memory to
   // one entry per millisecond of backlog).
   static constexpr absl::Duration kCoalesce = absl::Milliseconds(1);
@@ -185,7 +193,8 @@ class Admission {
   uint64_t sample_min_backlog_ ABSL_GUARDED_BY(mu_) = 0;
   // The last rate_history samples: (events decided, busy time).
   std::deque<std::pair<uint64_t, absl::Duration>> samples_ ABSL_GUARDED_BY(mu_);
-  double rate_ ABSL_GUARDED_BY(mu_) = 0;  // events/s over samples_; 0: none yet
+  uint64_t samples_taken_ ABSL_GUARDED_BY(mu_) = 0;  // since start
+  double rate_ ABSL_GUARDED_BY(mu_) = 0;             // events/s over samples_; 0: none yet
 };
 
 }  // namespace surge::server::internal

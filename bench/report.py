@@ -348,7 +348,7 @@ def curve_section(res, curve, rel):
     dat = os.path.join(res, "curve.dat")
     L = ["## Offered load vs accepted, refused, decided and settle p99\n",
          "Open-loop orders at multiples of the closed-loop orders' decided rate, admission on "
-         "(the server's defaults, `--max_decision_delay_ms=100` and `--max_decision_lag=10000`). "
+         "(the server's defaults, `--max_decision_delay_ms=3000` and `--max_decision_lag=100000`). "
          "The load generator shares the two cores with the server. A refused call is answered "
          "`RESOURCE_EXHAUSTED` at once; settle latency is measured over the accepted orders. "
          "Each run settles before the next starts.\n",

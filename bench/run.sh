@@ -288,8 +288,8 @@ curl -s "http://$METRICS/metrics" >"$RESULTS/orders-open-metrics-after.txt" || t
 
 # Offered load vs accepted, refused, decided and settle p99 (issue 13 §4):
 # open loop at multiples of the closed-loop orders' decided rate, with the
-# server's admission on (its default --max_decision_lag). Each run settles
-# before the next one starts.
+# server's admission on (its defaults). Each run settles before the next one
+# starts.
 CURVE_BASE=$($PY -c 'import json,sys; r = json.load(open(sys.argv[1])); print(int(r.get("decided_per_second") or r["accepted_per_second"]))' "$RESULTS/orders.json" 2>/dev/null || echo 500)
 : >"$RESULTS/curve.tsv"
 for f in $CURVE_FACTORS; do

@@ -175,7 +175,8 @@ absl::Status App::Init() {
     pipeline_options.on_delivered = on_delivered;
     SURGE_ASSIGN_OR_RETURN(pipeline_, Pipeline::Start(pipeline_options, *store_, notifier_));
   }
-  if (options_.max_decision_lag > 0 || options_.max_decision_delay > absl::ZeroDuration()) {
+  {
+    // Always built: its figures are metrics even with both bounds off.
     kafka::Relay* relay = cluster_ != nullptr ? &cluster_->relay() : &pipeline_->relay();
     eventstore::EventStore* store = store_.get();
     admission_ = std::make_unique<internal::Admission>(
@@ -191,7 +192,7 @@ absl::Status App::Init() {
   queries_ = std::make_unique<domain::QueryHandler>(
       *store_, notifier_, domain::QueryHandler::Options{.wait_for_unknown_keys = options_.cluster});
   domain::CommandHandler::Options command_options;
-  if (admission_ != nullptr) {
+  if (options_.max_decision_lag > 0 || options_.max_decision_delay > absl::ZeroDuration()) {
     command_options.admit = [admission = admission_.get()] { return admission->Admit(); };
   }
   if (options_.cluster) {
@@ -222,6 +223,17 @@ absl::Status App::Init() {
   });
 
   SURGE_RETURN_IF_ERROR(StartGrpc());
+  {
+    // After the gRPC server: the ticker marks the health service once the
+    // pipeline is deciding.
+    internal::AdmissionTicker::Options ticker_options;
+    ticker_options.on_deciding = [this] {
+      if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
+        health->SetServingStatus(kDecidingHealthService, true);
+      }
+    };
+    admission_ticker_ = std::make_unique<internal::AdmissionTicker>(*admission_, ticker_options);
+  }
   {
     // The host of --grpc_addr with the bound port.
     const std::string& addr = options_.grpc_addr;
@@ -364,14 +376,32 @@ void App::RegisterMetrics() {
         return Samples{
             {{}, static_cast<double>(admission_ != nullptr ? admission_->rejected() : 0)}};
       });
-  metrics_->RegisterCallback(
+  // Admission's figures are read fresh at each scrape (Observe), so they go
+  // back to zero once everything is decided, with or without new commands.
+  auto admission_figure = [this](const char* name, const char* help,
+                                 double (*figure)(const internal::Admission::Figures&)) {
+    metrics_->RegisterCallback(name, help, Metrics::Kind::kGauge, [this, figure] {
+      return Samples{{{}, admission_ != nullptr ? figure(admission_->Observe()) : 0.0}};
+    });
+  };
+  admission_figure(
       "surge_admission_decision_delay_seconds",
-      "How long the oldest accepted but undecided command had waited, as of the last admission "
-      "check (0 when everything was decided).",
-      Metrics::Kind::kGauge, [this] {
-        return Samples{
-            {{}, admission_ != nullptr ? absl::ToDoubleSeconds(admission_->last_delay()) : 0.0}};
-      });
+      "How long the oldest accepted but undecided command has waited for its "
+      "decision (0 when everything is decided).",
+      [](const internal::Admission::Figures& f) { return absl::ToDoubleSeconds(f.delay); });
+  admission_figure(
+      "surge_admission_backlog_events",
+      "Log events accepted but not decided yet (log head minus the relay's low "
+      "watermark).",
+      [](const internal::Admission::Figures& f) { return static_cast<double>(f.backlog_events); });
+  admission_figure("surge_admission_decision_rate",
+                   "Events decided per second while a backlog was queued, as admission measured "
+                   "it (0 until measured; kept while idle).",
+                   [](const internal::Admission::Figures& f) { return f.rate; });
+  admission_figure("surge_admission_deciding",
+                   "1 once the pipeline has decided something since start (warm-up over: the "
+                   "time bound of --max_decision_delay_ms applies), else 0.",
+                   [](const internal::Admission::Figures& f) { return f.deciding ? 1.0 : 0.0; });
   metrics_->RegisterCallback("surge_eventstore_events_total",
                              "Events committed to the log since start.", Metrics::Kind::kCounter,
                              [store] {
@@ -456,6 +486,9 @@ absl::Status App::StartGrpc() {
   }
   if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
     health->SetServingStatus(true);
+    // Readiness for a sale's opening burst: SERVING once the pipeline has
+    // decided since start (the admission ticker sets it).
+    health->SetServingStatus(kDecidingHealthService, false);
   }
   return absl::OkStatus();
 }
@@ -463,6 +496,7 @@ absl::Status App::StartGrpc() {
 void App::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
+  admission_ticker_.reset();  // it may set a health status, and reads the relay
   const absl::Time deadline = absl::Now() + options_.shutdown_grace;
   if (server_ != nullptr) {
     SURGE_LOG(INFO, "app") << "shutting down";

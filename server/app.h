@@ -35,6 +35,7 @@
 #include "server/dead_letter_service.h"
 #include "server/event_store_service.h"
 #include "server/internal/admission.h"
+#include "server/internal/admission_ticker.h"
 #include "server/internal/in_flight_calls.h"
 #include "server/internal/kafka_acked_store.h"
 #include "server/inventory_service.h"
@@ -42,6 +43,12 @@
 #include "server/pipeline.h"
 
 namespace surge::server {
+
+// The grpc.health.v1 service name that reads SERVING once the pipeline has
+// decided something since start (admission's warm-up is over), NOT_SERVING
+// before: a node is ready for a sale's opening burst. "" is SERVING as soon
+// as the server accepts calls.
+inline constexpr char kDecidingHealthService[] = "surge.deciding";
 
 class App {
  public:
@@ -105,20 +112,23 @@ class App {
     // mode: also the longest CreateCampaign waits for the coupon decider's
     // decision (internal/campaign_confirmation.h).
     absl::Duration ack_timeout = absl::Seconds(10);
-    // Admission: PlaceOrder and RequestCoupon get RESOURCE_EXHAUSTED while
-    // more than this many log events are accepted but not yet decided (log
-    // head minus the relay's low watermark: every position at or below it
-    // is applied). Bounds the settle latency at any offered load to about
-    // this many events' worth of deciding (an order is 2 events plus 2 per
-    // line of decisions); the client sees the push-back instead of an
-    // unbounded wait. 0: no limit.
-    uint64_t max_decision_lag = 10000;
-    // Admission too: RESOURCE_EXHAUSTED while the oldest accepted but
-    // undecided command has waited longer than this for its decision (two
-    // rounds of the pipeline, see internal/admission.h). Bounds what an
-    // accepted command waits behind others to about this, on any machine,
-    // where max_decision_lag bounds it in events. Zero: no limit.
-    absl::Duration max_decision_delay = absl::Milliseconds(100);
+    // Admission's hard cap: PlaceOrder and RequestCoupon get
+    // RESOURCE_EXHAUSTED while more than this many log events are accepted
+    // but not yet decided (log head minus the relay's low watermark: every
+    // position at or below it is applied). A guard on the backlog's memory
+    // and Kafka retention, not on latency: it holds a 5,000-order burst and
+    // a 10,000-request coupon burst at once. Applies during warm-up too.
+    // 0: no cap.
+    uint64_t max_decision_lag = 100000;
+    // Admission's budget: RESOURCE_EXHAUSTED once the backlog would take
+    // longer than this to decide at the measured decision rate, or the
+    // oldest undecided command has waited longer (decisions stopped); see
+    // internal/admission.h. A burst the node decides within it is accepted
+    // in full; shorter refuses bursts (their clients retry behind later
+    // arrivals), longer lets accepted commands wait longer under overload.
+    // Off until the pipeline has decided once since start (warm-up).
+    // Zero: no time bound.
+    absl::Duration max_decision_delay = absl::Seconds(3);
 
     // --- performance ---
     // Largest gRPC message accepted or sent. A 100-line order is ~15 KiB and
@@ -182,8 +192,11 @@ class App {
   std::unique_ptr<Pipeline> pipeline_;
   std::unique_ptr<cluster::ClusterNode> cluster_;
   // Reads the store and the relay; used by commands_ and metrics_, which
-  // are destroyed first. Null: admission off.
+  // are destroyed first. Built even with both bounds off (its figures are
+  // metrics); commands_ consults it only when a bound is on.
   std::unique_ptr<internal::Admission> admission_;
+  // Observes admission_ while a backlog drains (its rate samples).
+  std::unique_ptr<internal::AdmissionTicker> admission_ticker_;
   std::unique_ptr<metrics::Metrics> metrics_;
   std::unique_ptr<AdminAuth> auth_;
   std::unique_ptr<domain::CommandHandler> commands_;

@@ -91,15 +91,16 @@ ABSL_FLAG(int, ack_timeout_ms, 10000,
           "in the local log and is relayed later). --cluster: also the longest CreateCampaign "
           "waits for its coupon decider's decision before DEADLINE_EXCEEDED.");
 
-ABSL_FLAG(int64_t, max_decision_lag, 10000,
-          "PlaceOrder and RequestCoupon get RESOURCE_EXHAUSTED while more than this many log "
-          "events are accepted but not decided yet (bounds the settle latency at any offered "
-          "load); 0 = no limit.");
+ABSL_FLAG(int64_t, max_decision_lag, 100000,
+          "Hard cap: PlaceOrder and RequestCoupon get RESOURCE_EXHAUSTED while more than this "
+          "many log events are accepted but not decided yet (a guard on the backlog's memory, "
+          "applied during warm-up too); 0 = no limit.");
 
-ABSL_FLAG(int, max_decision_delay_ms, 100,
-          "PlaceOrder and RequestCoupon get RESOURCE_EXHAUSTED while the oldest accepted but "
-          "undecided command has waited longer than this for its decision (bounds what an "
-          "accepted command waits behind others); 0 = no limit.");
+ABSL_FLAG(int, max_decision_delay_ms, 3000,
+          "Admission's time budget: PlaceOrder and RequestCoupon get RESOURCE_EXHAUSTED once the "
+          "backlog would take longer than this to decide at the measured decision rate, or the "
+          "oldest undecided command has waited longer (not before the pipeline has decided once "
+          "since start); 0 = no limit.");
 
 ABSL_FLAG(bool, mutex_deadlock_detection, false,
           "Abseil's lock-order checking on every Mutex acquisition, aborting the process on a "

@@ -1,7 +1,8 @@
-// Admission by decision delay end to end: a server whose projections cannot
-// keep up with concurrent clients refuses new orders with RESOURCE_EXHAUSTED
-// (and says why), every order it accepted is still decided, and once the
-// backlog is decided it accepts again.
+// Admission's time budget end to end: a server whose projections cannot
+// decide its backlog within the budget refuses new orders with
+// RESOURCE_EXHAUSTED (and says why), every order it accepted is still
+// decided, and once the backlog is decided it accepts again. A 1 ms budget
+// makes any backlog an overload, whatever this machine's speed.
 #include <atomic>
 #include <thread>
 #include <vector>
@@ -17,7 +18,7 @@ namespace {
 
 class AdmissionRpcTest : public ServerTest {
  protected:
-  // The tightest delay bound, so the flood's backlog trips it at once.
+  // The tightest budget, so the clients' backlog trips it at once.
   ServerProcess::Options ServerOptions() override {
     return {.flags = {"--max_decision_delay_ms=1", "--max_decision_lag=0"}};
   }
@@ -52,7 +53,9 @@ TEST_F(AdmissionRpcTest, RefusesWhileDecisionsLagThenAcceptsAgain) {
   }
   for (auto& c : clients) c.join();
   ASSERT_TRUE(refused.load()) << kThreads << " clients for 60 s were never refused";
-  EXPECT_TRUE(absl::StartsWith(refusal, "decision delay: the oldest undecided command has waited ")) << refusal;
+  // The oldest command's wait, or the backlog's projected drain time once
+  // the rate is measured.
+  EXPECT_TRUE(absl::StartsWith(refusal, "decision delay: ")) << refusal;
   EXPECT_TRUE(absl::StrContains(refusal, "--max_decision_delay_ms")) << refusal;
   ASSERT_FALSE(accepted.empty());
 

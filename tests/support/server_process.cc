@@ -73,15 +73,16 @@ absl::Status ServerProcess::Spawn() {
                                    // Tests run side by side: never the default metrics port.
                                    "--metrics_addr=127.0.0.1:0",
                                    absl::StrCat("--metrics_port_file=", dir_->Path("metrics_port")),
-                                   // Admission by decision delay refuses whenever the pipeline
-                                   // runs 100 ms behind with 500 events waiting, which a busy
-                                   // CI machine running tests side by side reaches at random.
-                                   // Off unless a test asks for it (a later flag wins);
-                                   // AdmissionTest covers it.
-                                   "--max_decision_delay_ms=0",
                                    // Off in production (a global lock per acquisition); the
                                    // suite keeps Abseil's lock-order checking on.
                                    "--mutex_deadlock_detection=true"};
+  if (!options_.default_admission) {
+    // Admission's time bound refuses once the backlog is worth more than
+    // its budget of deciding, which tests running side by side on a busy
+    // CI machine can reach at random. Off unless a test asks for it (a
+    // later flag wins); AdmissionTest and AdmissionBurstTest cover it.
+    argv.push_back("--max_decision_delay_ms=0");
+  }
   argv.insert(argv.end(), options_.flags.begin(), options_.flags.end());
   {
     std::ofstream log(log_path(), std::ios::app);

@@ -39,6 +39,10 @@ class ServerProcess {
   struct Options {
     // Extra surge-server flags, e.g. "--admin_token_file=/path".
     std::vector<std::string> flags;
+    // Run with the server's own admission defaults. Off (most tests): its
+    // time bound is turned off (--max_decision_delay_ms=0), so a test that
+    // floods a busy machine is not refused at random; the hard cap stays.
+    bool default_admission = false;
     // Bound on start-up: port file written and health SERVING.
     absl::Duration start_timeout = absl::Seconds(30);
     // Keep the directory after the test (for debugging).

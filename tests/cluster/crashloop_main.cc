@@ -125,6 +125,9 @@ struct Counters {
   double rebalances = 0;
   double relay_rewinds = 0;
   double gaps = 0;
+  // Owned partitions refused because their changelog lost its first
+  // records to retention (read at the end only: a gauge).
+  double blocked = 0;
 
   void Add(const std::string& body) {
     restores += MetricSum(body, "surge_cluster_restore_seconds_count");
@@ -258,6 +261,8 @@ std::string Markdown(const RunFigures& f, const ClusterReport* report,
                   ", ", c.restores_over_1s, " |\n");
   absl::StrAppend(&out, "| relay rewinds (all nodes) | ", c.relay_rewinds, " |\n");
   absl::StrAppend(&out, "| inputs skipped as gaps (all deciders) | ", c.gaps, " |\n");
+  absl::StrAppend(&out, "| partitions blocked at the end (changelog retention) | ", c.blocked,
+                  " |\n");
   if (report != nullptr) {
     absl::StrAppend(&out, "| invariant checks | ", report->checks(), " |\n");
     absl::StrAppend(&out, "| violations | ", report->violation_count(), " |\n");
@@ -432,7 +437,17 @@ int Run(const std::string& command_line) {
   }
   if (!report.ok()) f.notes.push_back(absl::StrCat("collecting: ", report.status().ToString()));
   for (int i : cluster.up_nodes()) {
-    if (absl::StatusOr<std::string> body = cluster.Metrics(i); body.ok()) f.counters.Add(*body);
+    if (absl::StatusOr<std::string> body = cluster.Metrics(i); body.ok()) {
+      f.counters.Add(*body);
+      f.counters.blocked += MetricSum(*body, "surge_cluster_blocked_partitions");
+    }
+  }
+  if (f.counters.blocked > 0) {
+    // Their commands wait for good: the run cannot settle (see README,
+    // "a changelog needs unlimited retention").
+    f.notes.push_back(absl::StrCat(f.counters.blocked,
+                                   " decider partition(s) blocked at the end: their changelog lost "
+                                   "its first records to the dev broker's retention"));
   }
   f.wall = absl::Trunc(absl::Now() - started, absl::Milliseconds(100));
 

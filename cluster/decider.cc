@@ -116,6 +116,7 @@ absl::StatusOr<std::unique_ptr<Decider>> Decider::Create(const Options& options,
       {"enable.partition.eof", "true"},
       {"fetch.wait.max.ms", "5"},
   };
+  for (const auto& [key, value] : options.consumer_config) restorer[key] = value;
   SURGE_ASSIGN_OR_RETURN(conf, kafka::internal::MakeConf(restorer));
   SURGE_ASSIGN_OR_RETURN(k.restorer,
                          kafka::internal::NewClient(RD_KAFKA_CONSUMER, std::move(conf)));

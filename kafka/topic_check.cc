@@ -37,7 +37,18 @@ std::atomic<bool> unchecked_logged{false};  // relaxed: only guards a log line
 // The cleanup.policy of each topic, as DescribeConfigs reports it.
 // UNIMPLEMENTED when the broker does not answer it.
 absl::StatusOr<std::map<std::string, std::string>> CleanupPolicies(
-    rd_kafka_t* client, const std::vector<ExpectedTopic>& topics, absl::Duration timeout) {
+    rd_kafka_t* client, const rd_kafka_metadata_t& metadata,
+    const std::vector<ExpectedTopic>& topics, absl::Duration timeout) {
+  // librdkafka sends DescribeConfigs to the controller. A cluster whose
+  // metadata names none of its brokers as controller (the mock broker says
+  // 0, its brokers are 1..n) would only time out.
+  const int32_t controller = rd_kafka_controllerid(client, 0);
+  bool known = false;
+  for (int i = 0; i < metadata.broker_cnt; ++i) known |= metadata.brokers[i].id == controller;
+  if (!known) {
+    return absl::UnimplementedError(
+        absl::StrCat("the metadata names no broker as controller (", controller, ")"));
+  }
   std::vector<rd_kafka_ConfigResource_t*> resources;
   for (const ExpectedTopic& t : topics) {
     resources.push_back(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, t.name.c_str()));
@@ -121,7 +132,7 @@ absl::Status CheckTopics(const TopicCheckOptions& options,
     }
   }
   absl::StatusOr<std::map<std::string, std::string>> policies =
-      CleanupPolicies(client.get(), topics, options.describe_timeout);
+      CleanupPolicies(client.get(), *metadata, topics, options.describe_timeout);
   if (!policies.ok()) {
     if (!unchecked_logged.exchange(true, std::memory_order_relaxed)) {
       SURGE_LOG(WARNING, "kafka")

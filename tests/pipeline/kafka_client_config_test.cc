@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <set>
 #include <string>
@@ -261,6 +262,7 @@ TEST(KafkaClientConfigTest, TwoSingleNodesOnOneBrokerStopDecidingAndNameCluster)
     // had not landed): refused before serving, which is as good.
     EXPECT_TRUE(absl::StrContains(second.status().message(), "without --cluster"))
         << second.status();
+    std::cerr << "the second node stopped before it served\n";
     return;
   }
   PipelineClient b(**second);

@@ -180,8 +180,9 @@ absl::Status TryClient(rd_kafka_type_t type, const std::map<std::string, std::st
     std::string logged;
     {
       absl::MutexLock lock(&captured.mu);
-      if (!captured.lines.empty())
+      if (!captured.lines.empty()) {
         logged = absl::StrCat(" (", absl::StrJoin(captured.lines, "; "), ")");
+      }
     }
     return absl::InvalidArgumentError(
         Scrub(absl::StrCat(source, ": a Kafka ", role,

@@ -116,6 +116,11 @@ absl::StatusOr<std::unique_ptr<Decider>> Decider::Create(const Options& options,
       {"enable.partition.eof", "true"},
       {"fetch.wait.max.ms", "5"},
   };
+  // All but the fetch wait: a restore reads to the partition's end, where a
+  // long wait (the server's 100 ms) would add to every restore.
+  for (const auto& [key, value] : options.consumer_config) {
+    if (key != "fetch.wait.max.ms") restorer[key] = value;
+  }
   SURGE_ASSIGN_OR_RETURN(conf, kafka::internal::MakeConf(restorer));
   SURGE_ASSIGN_OR_RETURN(k.restorer,
                          kafka::internal::NewClient(RD_KAFKA_CONSUMER, std::move(conf)));

@@ -87,8 +87,9 @@ class Decider : public projections::DeadLetterReplayer {
     // same one (the mock broker aborts on a mismatch); eager "range" is the
     // one the mock hands to late joiners.
     std::string assignment_strategy = "range";
-    // Raw librdkafka settings of the group consumer and of the changelog
-    // producer, applied over surge's.
+    // Raw librdkafka settings applied over surge's: consumer_config to the
+    // group consumer and the restorer, producer_config to the changelog,
+    // dead-letter and replay producers.
     std::map<std::string, std::string> consumer_config;
     std::map<std::string, std::string> producer_config;
     // Called (on the decider thread) after partitions were gained or lost.

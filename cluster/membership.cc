@@ -33,22 +33,24 @@ absl::StatusOr<std::unique_ptr<Membership>> Membership::Create(const Options& op
     return absl::InvalidArgumentError("Membership needs bootstrap_servers and node_id");
   }
   auto kafka = std::make_unique<Kafka>();
-  SURGE_ASSIGN_OR_RETURN(
-      kafka::internal::ConfHandle conf,
-      kafka::internal::MakeConf({{"bootstrap.servers", options.bootstrap_servers},
-                                 {"client.id", absl::StrCat("surge-", options.node_id, "-members")},
-                                 {"linger.ms", "0"},
-                                 {"message.timeout.ms", "5000"}}));
+  std::map<std::string, std::string> producer = {
+      {"bootstrap.servers", options.bootstrap_servers},
+      {"client.id", absl::StrCat("surge-", options.node_id, "-members")},
+      {"linger.ms", "0"},
+      {"message.timeout.ms", "5000"}};
+  for (const auto& [key, value] : options.producer_config) producer[key] = value;
+  SURGE_ASSIGN_OR_RETURN(kafka::internal::ConfHandle conf, kafka::internal::MakeConf(producer));
   SURGE_ASSIGN_OR_RETURN(kafka->producer,
                          kafka::internal::NewClient(RD_KAFKA_PRODUCER, std::move(conf)));
-  SURGE_ASSIGN_OR_RETURN(conf,
-                         kafka::internal::MakeConf(
-                             {{"bootstrap.servers", options.bootstrap_servers},
-                              {"group.id", absl::StrCat("surge-members-", options.node_id)},
-                              {"client.id", absl::StrCat("surge-", options.node_id, "-members-in")},
-                              {"enable.auto.commit", "false"},
-                              {"auto.offset.reset", "earliest"},
-                              {"fetch.wait.max.ms", "100"}}));
+  std::map<std::string, std::string> consumer = {
+      {"bootstrap.servers", options.bootstrap_servers},
+      {"group.id", absl::StrCat("surge-members-", options.node_id)},
+      {"client.id", absl::StrCat("surge-", options.node_id, "-members-in")},
+      {"enable.auto.commit", "false"},
+      {"auto.offset.reset", "earliest"},
+      {"fetch.wait.max.ms", "100"}};
+  for (const auto& [key, value] : options.consumer_config) consumer[key] = value;
+  SURGE_ASSIGN_OR_RETURN(conf, kafka::internal::MakeConf(consumer));
   SURGE_ASSIGN_OR_RETURN(kafka->consumer,
                          kafka::internal::NewClient(RD_KAFKA_CONSUMER, std::move(conf)));
   rd_kafka_poll_set_consumer(kafka->consumer.get());

@@ -38,6 +38,10 @@ class Membership {
     std::string node_id;            // required
     std::string origin;
     std::string grpc_addr;  // what other nodes and clients dial
+    // Raw librdkafka settings applied over the heartbeat producer's and
+    // consumer's own (TLS, SASL from --kafka_config_file).
+    std::map<std::string, std::string> producer_config;
+    std::map<std::string, std::string> consumer_config;
     // How often a heartbeat is sent, and after how long without one a
     // member counts as gone.
     absl::Duration interval = absl::Seconds(1);

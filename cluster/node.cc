@@ -20,16 +20,15 @@ absl::StatusOr<std::unique_ptr<ClusterNode>> ClusterNode::Start(const Options& o
   if (options.partitions < 1) return absl::InvalidArgumentError("partitions must be >= 1");
   std::unique_ptr<ClusterNode> node(new ClusterNode(options, store));
 
-  std::vector<std::string> changelogs;
+  std::vector<kafka::ExpectedTopic> expected;
   for (const std::string& topic : kafka::EventTopics()) {
-    changelogs.push_back(kafka::ChangelogTopic(topic));
+    expected.push_back({topic, options.partitions});
+    expected.push_back({kafka::ChangelogTopic(topic), options.partitions});
   }
-  SURGE_RETURN_IF_ERROR(kafka::CheckTopics(options.bootstrap_servers, kafka::EventTopics(),
-                                           options.partitions, absl::Seconds(15)));
-  SURGE_RETURN_IF_ERROR(kafka::CheckTopics(options.bootstrap_servers, changelogs,
-                                           options.partitions, absl::Seconds(15)));
-  SURGE_RETURN_IF_ERROR(
-      kafka::CheckTopics(options.bootstrap_servers, {kafka::kClusterTopic}, 1, absl::Seconds(15)));
+  expected.push_back({kafka::kClusterTopic, 1});
+  SURGE_RETURN_IF_ERROR(kafka::CheckTopics(
+      {.bootstrap_servers = options.bootstrap_servers, .client_config = options.producer_config},
+      expected));
 
   kafka::Relay::Options relay_options;
   relay_options.bootstrap_servers = options.bootstrap_servers;
@@ -72,6 +71,8 @@ absl::StatusOr<std::unique_ptr<ClusterNode>> ClusterNode::Start(const Options& o
   member_options.bootstrap_servers = options.bootstrap_servers;
   member_options.node_id = options.node_id;
   member_options.origin = options.origin;
+  member_options.producer_config = options.producer_config;
+  member_options.consumer_config = options.consumer_config;
   SURGE_ASSIGN_OR_RETURN(node->membership_, Membership::Create(member_options));
 
   for (size_t i = 0; i < projections.size(); ++i) {

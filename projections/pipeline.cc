@@ -24,6 +24,8 @@ absl::StatusOr<std::unique_ptr<ProjectionPipeline>> ProjectionPipeline::Start(
     runner_options.on_applied = options.on_applied;
     runner_options.request_replay = options.request_replay;
     runner_options.produce_watch = options.produce_watch;
+    runner_options.origin = options.origin;
+    runner_options.on_foreign_origin = options.on_foreign_origin;
     runner_options.max_batch = options.max_batch;
     runner_options.backoff_min = options.backoff_min;
     runner_options.backoff_max = options.backoff_max;

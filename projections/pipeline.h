@@ -45,6 +45,8 @@ class ProjectionPipeline {
     std::function<void()> on_applied;
     std::function<void(uint64_t from_position)> request_replay;
     const kafka::ProduceWatch* produce_watch = nullptr;  // idle runners park on it
+    std::string origin;  // this node's log; other logs' events stop the runners
+    std::function<void(const std::string&)> on_foreign_origin;
     // --- timing / performance ---
     size_t max_batch = 500;
     absl::Duration backoff_min = absl::Milliseconds(20);

@@ -249,6 +249,24 @@ void ProjectionRunner::Run() {
       absl::Status status = applier_->RequestReplayFromApplied(partitions());
       if (!status.ok()) SURGE_LOG(ERROR, "projections") << "replay request failed: " << status;
     }
+    if (const std::string foreign = ForeignOrigin(batch); !foreign.empty()) {
+      // Nothing of this batch is applied or committed; the runner stays
+      // stopped until the process is restarted with a correct set-up.
+      SURGE_LOG(ERROR, "projections")
+          << applier_->projection_name() << ": " << options_.topic << " holds events of another "
+          << "surge node's log (origin " << foreign << ", this node is " << options_.origin
+          << "): two nodes share these topics without --cluster. Deciding stopped, nothing "
+             "of that input applied. Run every node with --cluster (and its own --node_id "
+             "and --data_dir), or give each single node its own Kafka";
+      {
+        absl::MutexLock lock(&mu_);
+        stats_.foreign_origin = foreign;
+      }
+      if (options_.on_foreign_origin) options_.on_foreign_origin(foreign);
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(&stop_));
+      return;
+    }
     if (!batch.empty()) {
       last_message = absl::Now();
       HandleBatch(batch);
@@ -351,6 +369,16 @@ size_t ProjectionRunner::SecondsBucket(double seconds) {
   return static_cast<size_t>(
       std::lower_bound(kSecondsBounds.begin(), kSecondsBounds.end(), seconds) -
       kSecondsBounds.begin());
+}
+
+std::string ProjectionRunner::ForeignOrigin(const std::vector<ConsumedMessage>& batch) const {
+  if (options_.origin.empty()) return "";
+  const absl::string_view node_id =
+      absl::string_view(options_.origin).substr(0, options_.origin.find('~'));
+  for (const ConsumedMessage& m : batch) {
+    if (!m.origin.empty() && m.origin != options_.origin && m.origin != node_id) return m.origin;
+  }
+  return "";
 }
 
 void ProjectionRunner::SecondsHistogram::Add(absl::Duration d) {

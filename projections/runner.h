@@ -77,6 +77,18 @@ class ProjectionRunner {
     // and resumes them as soon as the relay produces again: an idle server
     // stops polling the broker. Null: poll all the time. Borrowed.
     const kafka::ProduceWatch* produce_watch = nullptr;
+    // This node's log ("<node_id>~<id>", cluster/origin.h) when the topic
+    // must hold only its events (a single node on a shared Kafka). A
+    // message whose surge-origin header names another log means a second
+    // node relays into the same topics without --cluster: the positions of
+    // two logs would be taken for one, so the runner applies nothing from
+    // then on (Stats::foreign_origin says why). A message labelled with the
+    // bare node id (before the origin existed) counts as this node's.
+    // Empty: no check.
+    std::string origin;
+    // Called once (on the runner thread) with the other log's origin when
+    // such a message stopped the runner.
+    std::function<void(const std::string& foreign_origin)> on_foreign_origin;
 
     // --- timing / performance ---
     // Most messages handled (and committed in one append) per batch. Larger
@@ -134,6 +146,9 @@ class ProjectionRunner {
     // (produce_watch), and whether it is paused now.
     uint64_t parks = 0;
     bool parked = false;
+    // Set (with the other log's origin) when a message from another log
+    // stopped the runner (Options::origin); it applies nothing after it.
+    std::string foreign_origin;
     // Messages per handled batch, as per-bucket counts for a histogram:
     // batch_sizes[i] counts batches of (BatchSizeBound(i-1), BatchSizeBound(i)]
     // messages; the last entry counts batches above every bound.
@@ -205,6 +220,9 @@ class ProjectionRunner {
   // Returns true when it parked and the relay's produce woke it.
   bool MaybePark();
   bool stopping() const;
+  // Options::origin: the origin of the first message in `batch` from
+  // another log, or "".
+  std::string ForeignOrigin(const std::vector<ConsumedMessage>& batch) const;
 
   const Options options_;
   std::unique_ptr<Kafka> kafka_;

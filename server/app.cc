@@ -81,6 +81,11 @@ absl::Status CheckOptions(const App::Options& options) {
   if (!options.tls_client_ca_file.empty() && options.tls_cert_file.empty()) {
     return absl::InvalidArgumentError("--tls_client_ca needs --tls_cert and --tls_key");
   }
+  if (options.kafka_brokers.empty() &&
+      !(options.kafka_producer_config.empty() && options.kafka_consumer_config.empty())) {
+    return absl::InvalidArgumentError(
+        "Kafka client settings need an external Kafka (--kafka_brokers), not the embedded one");
+  }
   if (options.admin_token_file.empty() && !IsLoopbackAddress(options.grpc_addr)) {
     return absl::InvalidArgumentError(
         absl::StrCat("refusing to serve on non-loopback address ", options.grpc_addr,
@@ -117,11 +122,13 @@ absl::Status App::Init() {
   store_options.queue_capacity = options_.append_queue_capacity;
   store_options.queue_capacity_bytes = options_.append_queue_bytes;
   std::string origin;
-  if (options_.cluster) {
+  if (options_.cluster || !options_.kafka_brokers.empty()) {
     // The origin names this log in the cluster (event ids, dedupe): read
     // before the store opens, written once the store has claimed the dir.
+    // A single node on an external Kafka has one too, only for the relay's
+    // surge-origin header (see Pipeline::Options::origin).
     SURGE_ASSIGN_OR_RETURN(origin, cluster::ReadOrMakeOrigin(options_.data_dir, options_.node_id));
-    store_options.event_id_prefix = origin;
+    if (options_.cluster) store_options.event_id_prefix = origin;
   }
   absl::StatusOr<std::unique_ptr<eventstore::EventStore>> store =
       eventstore::EventStore::Open(store_options, options_.data_dir);
@@ -155,12 +162,18 @@ absl::Status App::Init() {
     cluster_options.session_timeout_ms = options_.cluster_session_timeout_ms;
     cluster_options.decider_batch = options_.projection_batch;
     cluster_options.on_delivered = on_delivered;
+    cluster_options.producer_config = options_.kafka_producer_config;
+    cluster_options.consumer_config = options_.kafka_consumer_config;
     // Like the projections: the dev broker holds an empty fetch in full.
-    cluster_options.consumer_config["fetch.wait.max.ms"] =
-        absl::StrCat(options_.kafka_fetch_wait_ms > 0 ? options_.kafka_fetch_wait_ms : 100);
+    // emplace: a fetch.wait.max.ms from --kafka_config_file wins.
+    cluster_options.consumer_config.emplace(
+        "fetch.wait.max.ms",
+        absl::StrCat(options_.kafka_fetch_wait_ms > 0 ? options_.kafka_fetch_wait_ms : 100));
     SURGE_ASSIGN_OR_RETURN(cluster_,
                            cluster::ClusterNode::Start(cluster_options, *store_, notifier_));
   } else {
+    if (!origin.empty())
+      SURGE_RETURN_IF_ERROR(cluster::WriteOriginIfAbsent(options_.data_dir, origin));
     Pipeline::Options pipeline_options;
     pipeline_options.kafka_brokers = options_.kafka_brokers;
     pipeline_options.partitions = options_.kafka_partitions > 0    ? options_.kafka_partitions
@@ -173,6 +186,14 @@ absl::Status App::Init() {
     pipeline_options.projection_batch = options_.projection_batch;
     pipeline_options.fetch_wait_ms = options_.kafka_fetch_wait_ms;
     pipeline_options.on_delivered = on_delivered;
+    if (!options_.kafka_brokers.empty()) {
+      // Another node may share these topics by mistake (no --cluster): the
+      // origin tells its events from ours (projections stop on them).
+      pipeline_options.origin = origin;
+      pipeline_options.on_foreign_origin = [this](const std::string&) { StopServing(); };
+    }
+    pipeline_options.producer_config = options_.kafka_producer_config;
+    pipeline_options.consumer_config = options_.kafka_consumer_config;
     SURGE_ASSIGN_OR_RETURN(pipeline_, Pipeline::Start(pipeline_options, *store_, notifier_));
   }
   {
@@ -228,8 +249,10 @@ absl::Status App::Init() {
     // pipeline is deciding.
     internal::AdmissionTicker::Options ticker_options;
     ticker_options.on_deciding = [this] {
-      if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
-        health->SetServingStatus(kDecidingHealthService, true);
+      absl::MutexLock lock(&health_mu_);
+      // A node that stopped serving (StopServing) stays NOT_SERVING.
+      if (health_ != nullptr && !stopped_serving_) {
+        health_->SetServingStatus(kDecidingHealthService, true);
       }
     };
     admission_ticker_ = std::make_unique<internal::AdmissionTicker>(*admission_, ticker_options);
@@ -484,13 +507,21 @@ absl::Status App::StartGrpc() {
     server_.reset();
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.grpc_addr));
   }
-  if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
-    health->SetServingStatus(true);
+  absl::MutexLock lock(&health_mu_);
+  health_ = server_->GetHealthCheckService();
+  if (health_ != nullptr) {
+    health_->SetServingStatus(!stopped_serving_);
     // Readiness for a sale's opening burst: SERVING once the pipeline has
     // decided since start (the admission ticker sets it).
-    health->SetServingStatus(kDecidingHealthService, false);
+    health_->SetServingStatus(kDecidingHealthService, false);
   }
   return absl::OkStatus();
+}
+
+void App::StopServing() {
+  absl::MutexLock lock(&health_mu_);
+  stopped_serving_ = true;
+  if (health_ != nullptr) health_->SetServingStatus(false);
 }
 
 void App::Shutdown() {
@@ -500,9 +531,7 @@ void App::Shutdown() {
   const absl::Time deadline = absl::Now() + options_.shutdown_grace;
   if (server_ != nullptr) {
     SURGE_LOG(INFO, "app") << "shutting down";
-    if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
-      health->SetServingStatus(false);
-    }
+    StopServing();
   }
   // A call waiting for settlement or following the log would hold the gRPC
   // shutdown for the whole grace period: answer / end them first.
@@ -534,6 +563,10 @@ void App::Shutdown() {
   pipeline_.reset();
   cluster_.reset();
 
+  {
+    absl::MutexLock lock(&health_mu_);
+    health_ = nullptr;
+  }
   server_.reset();
   dead_letter_service_.reset();
   event_store_service_.reset();

@@ -15,13 +15,17 @@
 #ifndef SURGE_SERVER_APP_H_
 #define SURGE_SERVER_APP_H_
 
+#include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/server.h>
 
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "cluster/node.h"
 #include "common/notifier.h"
@@ -77,6 +81,11 @@ class App {
     // Kafka bootstrap servers; empty = the embedded broker (in-process,
     // memory only; its address is written to <data_dir>/kafka-bootstrap).
     std::string kafka_brokers;
+    // librdkafka settings from --kafka_config_file (kafka/client_config.h),
+    // applied over surge's own to every producer and every consumer the
+    // server makes. Empty with the embedded broker.
+    std::map<std::string, std::string> kafka_producer_config;
+    std::map<std::string, std::string> kafka_consumer_config;
     // Partitions of each event topic (embedded: created so; external: must
     // match the existing topics). 0: 1 for the embedded broker, where one
     // consumer reads each topic and more partitions only cost memory (its
@@ -182,6 +191,9 @@ class App {
   absl::Status StartGrpc();
   absl::Status StartMetrics();
   void RegisterMetrics();
+  // Health NOT_SERVING from now on (shutdown; a projection that found
+  // another node's events on its topics). Any thread.
+  void StopServing();
 
   const Options options_;
   Notifier notifier_;
@@ -210,6 +222,10 @@ class App {
   // Declared before server_: its interceptors must outlive the server.
   internal::InFlightCalls in_flight_;
   std::unique_ptr<grpc::Server> server_;
+  absl::Mutex health_mu_;
+  // server_'s health service while it serves; null before and after.
+  grpc::HealthCheckServiceInterface* health_ ABSL_GUARDED_BY(health_mu_) = nullptr;
+  bool stopped_serving_ ABSL_GUARDED_BY(health_mu_) = false;
   int port_ = 0;
   std::string advertised_addr_;  // host of grpc_addr : bound port
   bool shut_down_ = false;

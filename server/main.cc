@@ -12,6 +12,7 @@
 #include "common/allocator.h"
 #include "common/cli_flags.h"
 #include "common/logging.h"
+#include "kafka/client_config.h"
 #include "server/app.h"
 
 ABSL_FLAG(std::string, grpc_addr, "127.0.0.1:50051",
@@ -39,6 +40,13 @@ ABSL_FLAG(std::string, kafka_brokers, "",
           "Kafka bootstrap servers (host:port,...). Empty: run the embedded broker "
           "(librdkafka's mock cluster, in-process, memory only); its address is logged and "
           "written to <data_dir>/kafka-bootstrap for kcat and other processes.");
+ABSL_FLAG(std::string, kafka_config_file, "",
+          "librdkafka settings for every Kafka client of the server (needs --kafka_brokers): a "
+          "properties file as kcat -F reads it (key=value lines, # comments). Plain keys apply "
+          "to every client, producer.<key> and consumer.<key> to one role and win over plain "
+          "keys. TLS, SASL (passwords only here, never on the command line), client.rack, "
+          "tuning. Keys surge sets itself (acks, group.id, enable.auto.commit, ...) are "
+          "refused; any bad key stops the server before it writes anything.");
 ABSL_FLAG(int, kafka_partitions, 0,
           "Partitions of each event topic (surge.orders, surge.stock, surge.coupons). 0: 1 with "
           "the embedded broker, 6 with --kafka_brokers. With --kafka_brokers the topics must "
@@ -162,6 +170,20 @@ int main(int argc, char** argv) {
   options.tls_key_file = absl::GetFlag(FLAGS_tls_key);
   options.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
   options.kafka_brokers = absl::GetFlag(FLAGS_kafka_brokers);
+  if (const std::string path = absl::GetFlag(FLAGS_kafka_config_file); !path.empty()) {
+    if (options.kafka_brokers.empty()) {
+      return Fail(
+          "--kafka_config_file needs --kafka_brokers: the embedded broker speaks plain TCP "
+          "without authentication, so its clients take no settings from a file");
+    }
+    // Before the data dir is touched: a bad file writes nothing.
+    absl::StatusOr<surge::kafka::ClientConfig> config =
+        surge::kafka::LoadClientConfig(path, {.bootstrap_servers = options.kafka_brokers});
+    if (!config.ok()) return Fail(absl::StrCat("--kafka_config_file: ", config.status().message()));
+    SURGE_LOG(INFO, "main") << "Kafka client settings from " << path << ": " << config->Summary();
+    options.kafka_producer_config = config->producer;
+    options.kafka_consumer_config = config->consumer;
+  }
   options.node_id = absl::GetFlag(FLAGS_node_id);
   options.port_file = absl::GetFlag(FLAGS_port_file);
   options.metrics_port_file = absl::GetFlag(FLAGS_metrics_port_file);

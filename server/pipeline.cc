@@ -70,8 +70,13 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Start(const Options& options
     pipeline->bootstrap_servers_ = options.kafka_brokers;
     // The relay partitions by itself: the topics must have the partition
     // count it assumes, or per-key order and gap detection break silently.
-    SURGE_RETURN_IF_ERROR(kafka::CheckTopics(options.kafka_brokers, kafka::EventTopics(),
-                                             options.partitions, absl::Seconds(15)));
+    std::vector<kafka::ExpectedTopic> topics;
+    for (const std::string& topic : kafka::EventTopics()) {
+      topics.push_back({topic, options.partitions});
+    }
+    SURGE_RETURN_IF_ERROR(kafka::CheckTopics(
+        {.bootstrap_servers = options.kafka_brokers, .client_config = options.producer_config},
+        topics));
     SURGE_LOG(INFO, "pipeline") << "external Kafka at " << options.kafka_brokers << " ("
                                 << options.partitions << " partitions per topic, checked)";
   }
@@ -82,6 +87,7 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Start(const Options& options
   relay_options.partitions = options.partitions;
   relay_options.window = options.relay_window;
   relay_options.producer_config = options.producer_config;
+  relay_options.origin = options.origin;
   relay_options.on_delivered = options.on_delivered;
   relay_options.produce_watch = &pipeline->produce_watch_;
   SURGE_ASSIGN_OR_RETURN(pipeline->relay_, kafka::Relay::Create(relay_options, store));
@@ -100,6 +106,8 @@ absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Start(const Options& options
   SURGE_LOG(INFO, "pipeline") << "projections fetch with fetch.wait.max.ms="
                               << projection_options.consumer_config["fetch.wait.max.ms"];
   projection_options.producer_config = options.producer_config;
+  projection_options.origin = options.origin;
+  projection_options.on_foreign_origin = options.on_foreign_origin;
   projection_options.max_batch = options.projection_batch;
   projection_options.on_applied = [&notifier, relay] {
     notifier.Notify();
@@ -171,6 +179,12 @@ void Pipeline::RegisterMetrics(metrics::Metrics& metrics) {
   metrics.RegisterCallback(
       "surge_projection_parks_total", "Times the projection paused fetching because it was idle.",
       Metrics::Kind::kCounter, per_projection([](const RunnerStats& s) { return s.parks; }));
+  metrics.RegisterCallback(
+      "surge_projection_foreign_origin",
+      "1 when the projection stopped because its topic holds events of another node's log "
+      "(two nodes on one Kafka without --cluster); it applies nothing until restarted.",
+      Metrics::Kind::kGauge,
+      per_projection([](const RunnerStats& s) { return s.foreign_origin.empty() ? 0 : 1; }));
   metrics.RegisterCallback(
       "surge_projection_gaps_total", "Gaps detected (lost messages) that triggered a re-relay.",
       Metrics::Kind::kCounter, per_projection([](const RunnerStats& s) { return s.gaps; }));

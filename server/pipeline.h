@@ -61,6 +61,13 @@ class Pipeline {
     int retry_attempts = 5;
     // Called whenever the relay's delivered position moves (--ack=kafka).
     std::function<void(uint64_t)> on_delivered;
+    // This node's log (cluster/origin.h): written into every message's
+    // surge-origin header, and a projection that reads another origin
+    // stops applying (another node on the same topics without --cluster).
+    // Empty: messages carry the node id, and nothing is checked.
+    std::string origin;
+    // Called once per projection that stopped so (on its thread).
+    std::function<void(const std::string& foreign_origin)> on_foreign_origin;
     // Raw librdkafka settings for the relay's producer and the consumers.
     std::map<std::string, std::string> producer_config;
     std::map<std::string, std::string> consumer_config;

@@ -53,6 +53,7 @@ std::vector<Command> DeadLetterCommands();
 std::vector<Command> HealthCommands();
 std::vector<Command> ClusterCommands();
 std::vector<Command> LoadCommands();
+std::vector<Command> KafkaCommands();
 
 // "NOT_FOUND" for grpc::StatusCode::NOT_FOUND.
 std::string StatusCodeName(grpc::StatusCode code);

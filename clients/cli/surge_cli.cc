@@ -22,6 +22,7 @@ std::vector<CommandGroup> Groups() {
       {"health", "server health", HealthCommands()},
       {"cluster", "cluster members and decider partition owners", ClusterCommands()},
       {"load", "bulk demo load with a progress bar", LoadCommands()},
+      {"kafka", "the Kafka topics a deployment needs (no server needed)", KafkaCommands()},
   };
 }
 

@@ -132,6 +132,7 @@ TEST_F(LiveMetricsTest, ServesEveryDocumentedFamily) {
                                              "surge_projection_batches_total",
                                              "surge_projection_duplicates_total",
                                              "surge_projection_gaps_total",
+                                             "surge_projection_foreign_origin",
                                              "surge_projection_retries_total",
                                              "surge_projection_batch_size",
                                              "surge_projection_event_age_seconds",

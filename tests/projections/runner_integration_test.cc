@@ -6,6 +6,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/notifier.h"
 #include "gtest/gtest.h"
 #include "kafka/embedded_broker.h"
@@ -44,6 +45,7 @@ class ProjectionRunnerTest : public ::testing::Test {
     relay_options.bootstrap_servers = broker_->bootstrap_servers();
     relay_options.partitions = broker_->options().partitions;
     relay_options.produce_watch = &watch_;
+    relay_options.origin = origin_;
     auto relay = kafka::Relay::Create(relay_options, *store_);
     ASSERT_TRUE(relay.ok()) << relay.status();
     relay_ = std::move(*relay);
@@ -72,6 +74,11 @@ class ProjectionRunnerTest : public ::testing::Test {
       relay_->NotifyApplied();
     };
     options.request_replay = [this](uint64_t from) { relay_->RequestReplay(from); };
+    options.origin = origin_;
+    options.on_foreign_origin = [this](const std::string& foreign) {
+      absl::MutexLock lock(&foreign_mu_);
+      foreign_seen_.push_back(foreign);
+    };
     if (park_) {
       options.produce_watch = &watch_;
       options.park_timeout = park_timeout_;
@@ -164,8 +171,12 @@ class ProjectionRunnerTest : public ::testing::Test {
 
   // Produces raw bytes with optional gap-protocol headers, acknowledged.
   void Produce(rd_kafka_t* producer, const std::string& topic, const std::string& key,
-               const std::string& value, std::optional<uint64_t> position) {
-    rd_kafka_headers_t* headers = rd_kafka_headers_new(2);
+               const std::string& value, std::optional<uint64_t> position,
+               const std::string& origin = "") {
+    rd_kafka_headers_t* headers = rd_kafka_headers_new(3);
+    if (!origin.empty()) {
+      rd_kafka_header_add(headers, kafka::kOriginHeader, -1, origin.data(), origin.size());
+    }
     if (position.has_value()) {
       const std::string pos = absl::StrCat(*position);
       rd_kafka_header_add(headers, kafka::kPositionHeader, -1, pos.data(), pos.size());
@@ -184,6 +195,10 @@ class ProjectionRunnerTest : public ::testing::Test {
 
   ProjectionRunner& coupon_runner() { return *runners_.back(); }
 
+  // Set before SetUp: the relay's origin and the runners' (Options::origin).
+  std::string origin_;
+  absl::Mutex foreign_mu_;
+  std::vector<std::string> foreign_seen_ ABSL_GUARDED_BY(foreign_mu_);
   // Set before SetUp by the parking tests: runners park on watch_.
   bool park_ = false;
   absl::Duration park_timeout_ = absl::Seconds(5);
@@ -398,6 +413,58 @@ TEST_F(ProjectionRunnerTest, RedeliveredMessagesChangeNothing) {
   EXPECT_EQ(store_->Scan(kCouponRequestsCf, "", 100).value(), rows_before.value());
   EXPECT_EQ(Row<v1::Campaign>(kCampaignsCf, "C")->issued(), 3);
   EXPECT_EQ(Row<v1::Stock>(kStockCf, "sku-1")->available(), 6);
+}
+
+// Runners of a single node on a shared Kafka: they know their log's origin.
+class OriginCheckingRunnerTest : public ProjectionRunnerTest {
+ protected:
+  void SetUp() override {
+    origin_ = "node-1~00000000000000aa";
+    ProjectionRunnerTest::SetUp();
+  }
+};
+
+TEST_F(OriginCheckingRunnerTest, AnotherLogsEventStopsTheRunnerBeforeItIsApplied) {
+  Append({Campaign("C", 3)});
+  Append({CouponRequest("r0", "u0")});
+  ASSERT_TRUE(WaitUntil([&] { return Decided("r0"); }));
+  ClientHandle producer = Producer();
+  auto log = store_->ReadAll(1, 100);
+  ASSERT_TRUE(log.ok());
+  // A copy of our own event labelled with the bare node id (as before the
+  // origin existed) is ours: a duplicate, not another log.
+  v1::Event own;
+  for (const v1::Event& e : *log) {
+    if (e.has_coupon_requested()) own = e;
+  }
+  ASSERT_TRUE(own.has_coupon_requested());
+  const uint64_t duplicates = coupon_runner().GetStats().duplicates;
+  auto own_route = kafka::RouteEvent(own);
+  ASSERT_TRUE(own_route.ok()) << own_route.status();
+  Produce(producer.get(), own_route->topic, own_route->key, own.SerializeAsString(), own.position(),
+          "node-1");
+  EXPECT_TRUE(coupon_runner().AwaitStats(
+      [&](const ProjectionRunner::Stats& s) { return s.duplicates > duplicates; },
+      absl::Now() + kSettle));
+  EXPECT_EQ(coupon_runner().GetStats().foreign_origin, "");
+
+  // Another node's log, same node id, position past ours.
+  v1::Event foreign = CouponRequest("r1", "u1");
+  foreign.set_position(store_->HeadPosition() + 1);
+  auto route = kafka::RouteEvent(foreign);
+  ASSERT_TRUE(route.ok()) << route.status();
+  Produce(producer.get(), route->topic, route->key, foreign.SerializeAsString(), foreign.position(),
+          "node-1~00000000000000bb");
+  EXPECT_TRUE(coupon_runner().AwaitStats(
+      [](const ProjectionRunner::Stats& s) { return !s.foreign_origin.empty(); },
+      absl::Now() + kSettle));
+  EXPECT_EQ(coupon_runner().GetStats().foreign_origin, "node-1~00000000000000bb");
+  {
+    absl::MutexLock lock(&foreign_mu_);
+    EXPECT_EQ(foreign_seen_, std::vector<std::string>{"node-1~00000000000000bb"});
+  }
+  // Stopped before the batch that held it was applied: r1 has no row.
+  EXPECT_FALSE(Row<v1::CouponRequest>(kCouponRequestsCf, "r1").has_value());
 }
 
 // Runners that park on the relay's produce watch when idle (the server's

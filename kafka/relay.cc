@@ -191,9 +191,8 @@ absl::StatusOr<std::unique_ptr<Relay>> Relay::Create(const Options& options,
   if (options.backoff_min <= absl::ZeroDuration() || options.backoff_max < options.backoff_min) {
     return absl::InvalidArgumentError("relay: need 0 < backoff_min <= backoff_max");
   }
-  if (options.stall_timeout <= absl::ZeroDuration() ||
-      options.stall_timeout_max < options.stall_timeout) {
-    return absl::InvalidArgumentError("relay: need 0 < stall_timeout <= stall_timeout_max");
+  if (options.stall_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("relay: stall_timeout must be > 0");
   }
   auto state = std::make_unique<internal::RelayState>(options);
   absl::StatusOr<internal::ClientHandle> producer = MakeProducer(options, state.get());
@@ -581,11 +580,14 @@ void Relay::Run() {
       s.last_w_change = now;
     } else if (s.watermarks.unapplied() > 0 && now - s.last_w_change >= s.stall_wait) {
       loop.Rewind(
-          w + 1, absl::StrCat(
-                     "low watermark stuck at ", w, " for ",
-                     absl::FormatDuration(now - s.last_w_change), "; next stall rewind after ",
-                     absl::FormatDuration(std::min(s.stall_wait * 2, options_.stall_timeout_max))));
-      s.stall_wait = std::min(s.stall_wait * 2, options_.stall_timeout_max);
+          w + 1,
+          absl::StrCat("low watermark stuck at ", w, " for ",
+                       absl::FormatDuration(now - s.last_w_change), "; next stall rewind after ",
+                       absl::FormatDuration(std::min(
+                           s.stall_wait * 2,
+                           std::max(options_.stall_timeout, options_.stall_timeout_max)))));
+      s.stall_wait =
+          std::min(s.stall_wait * 2, std::max(options_.stall_timeout, options_.stall_timeout_max));
       ++s.stall_rewinds;
     }
     loop.PersistCheckpoints(/*force=*/false);

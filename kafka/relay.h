@@ -87,7 +87,7 @@ class Relay {
     // applying for as long as the rebalance lasts, which is no loss: at a
     // fixed 5 s the relays re-sent their whole window every 5 s meanwhile,
     // and the re-sent copies pushed what they repeat out of the mock broker's
-    // bounded partitions. Equal to stall_timeout: no backoff.
+    // bounded partitions. At most stall_timeout: no backoff.
     absl::Duration stall_timeout_max = absl::Seconds(60);
     // Written into every message's surge-origin header (see kafka/topics.h);
     // empty: the event's node_id.

@@ -29,6 +29,25 @@ std::vector<std::string> EventTopicNames() {
   return {"surge.orders", "surge.stock", "surge.coupons"};
 }
 
+absl::StatusOr<int> TopicPartitionCount(rd_kafka_t* rk, const std::string& topic,
+                                        absl::Duration timeout) {
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  const rd_kafka_resp_err_t e =
+      rd_kafka_metadata(rk, 0, rkt, &md, TimeoutMs(absl::Now() + timeout));
+  int partitions = 0;
+  if (e == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 && md->topics[0].err == 0) {
+    partitions = md->topics[0].partition_cnt;
+  }
+  if (md != nullptr) rd_kafka_metadata_destroy(md);
+  rd_kafka_topic_destroy(rkt);
+  if (partitions == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("no metadata for topic ", topic, ": ", rd_kafka_err2str(e)));
+  }
+  return partitions;
+}
+
 absl::StatusOr<KafkaEvents> ReadTopicEvents(const std::string& bootstrap,
                                             const std::vector<std::string>& topics,
                                             absl::Duration timeout) {
@@ -61,23 +80,15 @@ absl::StatusOr<KafkaEvents> ReadTopicEvents(const std::string& bootstrap,
   std::set<std::pair<std::string, int32_t>> truncated;
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(16);
   for (const std::string& topic : topics) {
-    const rd_kafka_metadata_t* md = nullptr;
-    rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
-    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, TimeoutMs(deadline));
-    int partitions = 0;
-    if (e == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 && md->topics[0].err == 0) {
-      partitions = md->topics[0].partition_cnt;
-    }
-    if (md != nullptr) rd_kafka_metadata_destroy(md);
-    rd_kafka_topic_destroy(rkt);
-    if (partitions == 0) {
+    absl::StatusOr<int> partitions = TopicPartitionCount(rk, topic, deadline - absl::Now());
+    if (!partitions.ok()) {
       rd_kafka_topic_partition_list_destroy(list);
-      return absl::UnavailableError(
-          absl::StrCat("no metadata for topic ", topic, ": ", rd_kafka_err2str(e)));
+      return partitions.status();
     }
-    for (int32_t p = 0; p < partitions; ++p) {
+    for (int32_t p = 0; p < *partitions; ++p) {
       int64_t low = 0, high = 0;
-      e = rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, TimeoutMs(deadline));
+      rd_kafka_resp_err_t e =
+          rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, TimeoutMs(deadline));
       if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
         rd_kafka_topic_partition_list_destroy(list);
         return absl::UnavailableError(

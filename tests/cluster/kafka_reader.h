@@ -22,6 +22,8 @@
 #include "absl/time/time.h"
 #include "surge/v1/events.pb.h"
 
+struct rd_kafka_s;  // librdkafka's rd_kafka_t, kept out of this header
+
 namespace surge::cluster_test {
 
 struct KafkaEvents {
@@ -34,6 +36,11 @@ struct KafkaEvents {
 
 // The decision and command topics of surge.
 std::vector<std::string> EventTopicNames();
+
+// The partition count of `topic` in the cluster's metadata, asked through
+// `rk` (an rd_kafka_t*); UNAVAILABLE when the cluster does not know it.
+absl::StatusOr<int> TopicPartitionCount(rd_kafka_s* rk, const std::string& topic,
+                                        absl::Duration timeout);
 
 absl::StatusOr<KafkaEvents> ReadTopicEvents(const std::string& bootstrap,
                                             const std::vector<std::string>& topics,

@@ -51,21 +51,13 @@ absl::Status KafkaTap::Start() {
   rd_kafka_poll_set_consumer(client_->rk);
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(32);
   for (const std::string& topic : topics_) {
-    const rd_kafka_metadata_t* md = nullptr;
-    rd_kafka_topic_t* rkt = rd_kafka_topic_new(client_->rk, topic.c_str(), nullptr);
-    rd_kafka_resp_err_t e = rd_kafka_metadata(client_->rk, 0, rkt, &md, 10000);
-    int partitions = 0;
-    if (e == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 && md->topics[0].err == 0) {
-      partitions = md->topics[0].partition_cnt;
-    }
-    if (md != nullptr) rd_kafka_metadata_destroy(md);
-    rd_kafka_topic_destroy(rkt);
-    if (partitions == 0) {
+    absl::StatusOr<int> partitions = TopicPartitionCount(client_->rk, topic, absl::Seconds(10));
+    if (!partitions.ok()) {
       rd_kafka_topic_partition_list_destroy(list);
-      return absl::UnavailableError(absl::StrCat("no metadata for topic ", topic));
+      return partitions.status();
     }
     absl::MutexLock lock(&mu_);
-    for (int32_t p = 0; p < partitions; ++p) {
+    for (int32_t p = 0; p < *partitions; ++p) {
       rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
       next_[{topic, p}] = 0;
     }

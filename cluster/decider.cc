@@ -39,9 +39,45 @@ size_t Bucket(double seconds) {
   return static_cast<size_t>(std::lower_bound(b.begin(), b.end(), seconds) - b.begin());
 }
 
-// Delivery report: the message's opaque points at its result slot.
+// Where a produced message went; filled by its delivery report.
+struct Delivery {
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__IN_PROGRESS;
+  int64_t offset = -1;
+};
+
+// Delivery report: the message's opaque points at its Delivery.
 void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void*) {
-  if (msg->_private != nullptr) *static_cast<rd_kafka_resp_err_t*>(msg->_private) = msg->err;
+  if (msg->_private == nullptr) return;
+  auto* delivery = static_cast<Delivery*>(msg->_private);
+  delivery->err = msg->err;
+  delivery->offset = msg->offset;
+}
+
+// Produces values[i] (partition, bytes) for every i in `todo` to the
+// changelog and waits up to `timeout` for their delivery reports.
+std::vector<Delivery> ProduceChangelog(rd_kafka_t* producer, const std::string& topic,
+                                       const std::vector<std::pair<int32_t, std::string>>& values,
+                                       const std::vector<size_t>& todo, absl::Duration timeout) {
+  std::vector<Delivery> results(values.size());
+  for (size_t i : todo) {
+    const std::string key = absl::StrCat(values[i].first);
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        producer, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(values[i].first), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_KEY(key.data(), key.size()),
+        RD_KAFKA_V_VALUE(const_cast<char*>(values[i].second.data()), values[i].second.size()),
+        RD_KAFKA_V_OPAQUE(&results[i]), RD_KAFKA_V_END);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) results[i].err = err;
+  }
+  rd_kafka_flush(producer, Millis(timeout));
+  bool unfinished = false;
+  for (size_t i : todo) unfinished |= results[i].err == RD_KAFKA_RESP_ERR__IN_PROGRESS;
+  if (unfinished) {
+    // A message still in flight comes back through the purge as failed,
+    // before `results` goes out of scope.
+    rd_kafka_purge(producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_poll(producer, 0);
+  }
+  return results;
 }
 
 }  // namespace
@@ -57,8 +93,30 @@ struct Decider::Kafka {
 struct Decider::Owned {
   PartitionState state;
   int64_t epoch = 0;
-  bool blocked = false;  // the changelog lost its first records: not decided
+  bool blocked = false;  // no complete snapshot or chain left: not decided
+  // Changelog offset of the first chunk of the latest complete snapshot
+  // (written here or restored from); -1: none. Every record carries it.
+  int64_t snapshot_at = -1;
+  int64_t snapshot_unix_ms = 0;  // when that snapshot was written
+  uint64_t snapshot_bytes = 0;   // its size in the changelog
+  // Records (and their bytes) written or restored after that snapshot.
+  uint64_t records_since_snapshot = 0;
+  uint64_t bytes_since_snapshot = 0;
+  uint64_t snapshots_written = 0;  // by this owner: part of the next id
 };
+
+namespace {
+
+// What a restore read of one partition.
+struct RestoreCounts {
+  uint64_t records = 0;  // after the snapshot used (all, without one)
+  uint64_t record_bytes = 0;
+  uint64_t chunks = 0;  // snapshot chunks read (of any snapshot)
+  uint64_t chunk_bytes = 0;
+  int64_t snapshot_at_input = 0;
+};
+
+}  // namespace
 
 namespace {
 
@@ -187,7 +245,7 @@ absl::StatusOr<Decider::Result> Decider::ReplayDeadLetter(const std::string& id)
   kafka::internal::HeadersHandle headers(rd_kafka_headers_new(1));
   rd_kafka_header_add(headers.get(), kafka::kReplayOfHeader, -1, id.data(),
                       static_cast<ssize_t>(id.size()));
-  rd_kafka_resp_err_t result = RD_KAFKA_RESP_ERR__IN_PROGRESS;
+  Delivery result;
   rd_kafka_resp_err_t err = rd_kafka_producev(
       producer.get(), RD_KAFKA_V_TOPIC(row.original_topic().c_str()),
       RD_KAFKA_V_PARTITION(row.original_partition()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
@@ -202,13 +260,13 @@ absl::StatusOr<Decider::Result> Decider::ReplayDeadLetter(const std::string& id)
   // a message still in the queue after the flush is purged (its report
   // fires then) before `result` goes out of scope.
   rd_kafka_flush(producer.get(), Millis(options_.changelog_timeout) + 1000);
-  if (result == RD_KAFKA_RESP_ERR__IN_PROGRESS) {
+  if (result.err == RD_KAFKA_RESP_ERR__IN_PROGRESS) {
     rd_kafka_purge(producer.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     rd_kafka_poll(producer.get(), 0);
     return absl::UnavailableError(absl::StrCat("replay ", id, ": Kafka did not acknowledge it"));
   }
-  if (result != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return kafka::internal::KafkaStatus(result, absl::StrCat("replay ", id));
+  if (result.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return kafka::internal::KafkaStatus(result.err, absl::StrCat("replay ", id));
   }
 
   row.set_replayed(true);
@@ -275,7 +333,8 @@ void Decider::PublishOwned() {
   uint64_t keys = 0;
   uint64_t blocked = 0;
   for (const auto& [partition, o] : partitions_) {
-    owned.push_back({partition, o->epoch, o->blocked});
+    owned.push_back({partition, o->epoch, o->blocked, o->snapshot_unix_ms, o->snapshot_bytes,
+                     o->state.bytes()});
     keys += o->state.size();
     blocked += o->blocked ? 1 : 0;
   }
@@ -297,6 +356,73 @@ void Decider::PublishReflected() {
   reflected_ = std::move(reflected);
 }
 
+absl::Status Decider::ReadChangelog(const std::map<int32_t, std::pair<int64_t, int64_t>>& ranges,
+                                    const std::function<void(int32_t, int64_t, const ChangelogBatch&,
+                                                             size_t)>& on_record) {
+  if (ranges.empty()) return absl::OkStatus();
+  rd_kafka_t* rk = kafka_->restorer.get();
+  const std::string& topic = kafka_->changelog_topic;
+  TopicPartitionListHandle list(
+      rd_kafka_topic_partition_list_new(static_cast<int>(ranges.size())));
+  std::map<int32_t, int64_t> reading;  // partition -> offset of the last record to read
+  std::map<int32_t, int64_t> last;     // partition -> offset of the last record read
+  for (const auto& [partition, range] : ranges) {
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = range.first;
+    reading[partition] = range.second;
+    last[partition] = range.first - 1;
+  }
+  // Every partition at once: their fetches share requests, so gaining N
+  // partitions costs about the longest changelog, not the sum of them.
+  SURGE_RETURN_IF_ERROR(
+      kafka::internal::KafkaStatus(rd_kafka_assign(rk, list.get()), "assign changelog"));
+  // A deadline on progress, not on the whole read: a long changelog on a
+  // loaded machine is slow, not stuck (the dev broker answers a fetch with
+  // one produce batch, i.e. one record, per partition: ~100 records/s under
+  // load), and starting over would never finish it.
+  absl::Time deadline = absl::Now() + options_.restore_attempt_timeout;
+  absl::Status status;
+  while (!reading.empty()) {
+    if (stopping()) {
+      status = absl::CancelledError("stopping");
+      break;
+    }
+    if (absl::Now() > deadline) {
+      std::vector<std::string> behind;
+      for (const auto& [p, target] : reading) {
+        behind.push_back(absl::StrCat(p, " at ", last[p] + 1, " of ", target + 1));
+      }
+      status = absl::DeadlineExceededError(absl::StrCat(
+          "reading ", topic, ": no record for ",
+          absl::FormatDuration(options_.restore_attempt_timeout), "; partitions ",
+          absl::StrJoin(behind, ", ")));
+      break;
+    }
+    MessageHandle msg(rd_kafka_consumer_poll(rk, 100));
+    if (msg == nullptr) continue;
+    if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
+    if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      SURGE_LOG(WARNING, kComponent) << name_ << ": restore: " << rd_kafka_err2name(msg->err)
+                                     << ": " << rd_kafka_message_errstr(msg.get());
+      continue;
+    }
+    auto it = reading.find(msg->partition);
+    if (it == reading.end() || msg->offset <= last[msg->partition]) continue;
+    last[msg->partition] = msg->offset;
+    deadline = absl::Now() + options_.restore_attempt_timeout;
+    ChangelogBatch record;
+    if (msg->payload == nullptr ||
+        !record.ParseFromArray(msg->payload, static_cast<int>(msg->len))) {
+      SURGE_LOG(ERROR, kComponent) << name_ << ": unreadable changelog record " << topic << "/"
+                                   << msg->partition << "@" << msg->offset << ", skipped";
+    } else {
+      on_record(msg->partition, msg->offset, record, msg->len);
+    }
+    if (msg->offset >= it->second) reading.erase(it);
+  }
+  rd_kafka_assign(rk, nullptr);
+  return status;
+}
+
 std::map<int32_t, std::unique_ptr<Decider::Owned>> Decider::Restore(
     const std::vector<int32_t>& partitions) {
   rd_kafka_t* rk = kafka_->restorer.get();
@@ -304,15 +430,10 @@ std::map<int32_t, std::unique_ptr<Decider::Owned>> Decider::Restore(
   for (int attempt = 1;; ++attempt) {
     const absl::Time start = absl::Now();
     std::map<int32_t, std::unique_ptr<Owned>> out;
-    std::map<int32_t, uint64_t> records;
-    // Per partition still to read: the offset of its last record.
-    std::map<int32_t, int64_t> reading;
-    std::map<int32_t, int64_t> last;
-    TopicPartitionListHandle list(
-        rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+    std::map<int32_t, std::pair<int64_t, int64_t>> watermarks;
     absl::Status status;
     for (int32_t partition : partitions) {
-      auto owned = std::make_unique<Owned>();
+      out[partition] = std::make_unique<Owned>();
       int64_t low = 0;
       int64_t high = 0;
       status = kafka::internal::KafkaStatus(
@@ -320,95 +441,162 @@ std::map<int32_t, std::unique_ptr<Decider::Owned>> Decider::Restore(
                                            Millis(options_.restore_attempt_timeout)),
           absl::StrCat("watermarks of ", topic, "/", partition));
       if (!status.ok()) break;
-      if (low > 0) {
-        // The state's first records are gone (retention): the state would
-        // be incomplete and deciding on it could issue a coupon past the
-        // quantity or take stock twice. Refuse the partition instead: its
-        // commands wait (and admission refuses new ones) until an operator
-        // gives the changelog its records back. A changelog needs
-        // unlimited retention (see README).
-        SURGE_LOG(ERROR, kComponent)
-            << name_ << ": " << topic << "/" << partition << " starts at offset " << low
-            << ": records were deleted (retention), so its state cannot be restored; "
-            << options_.topic << "/" << partition << " will not be decided here";
-        owned->blocked = true;
-      } else if (high > low) {
-        rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = low;
-        reading[partition] = high - 1;
-        last[partition] = low - 1;
-      }
-      out[partition] = std::move(owned);
+      if (high > low) watermarks[partition] = {low, high};
     }
-    // Every partition at once: their fetches share requests, so gaining N
-    // partitions costs about the longest changelog, not the sum of them.
-    if (status.ok() && !reading.empty()) {
-      status = kafka::internal::KafkaStatus(rd_kafka_assign(rk, list.get()), "assign changelog");
-      // A deadline on progress, not on the whole read: a long changelog on a
-      // loaded machine is slow, not stuck (the dev broker answers a fetch
-      // with one produce batch, i.e. one record, per partition: ~100
-      // records/s under load), and starting over would never finish it.
-      absl::Time deadline = absl::Now() + options_.restore_attempt_timeout;
-      while (status.ok() && !reading.empty()) {
-        if (stopping()) {
-          rd_kafka_assign(rk, nullptr);
-          return {};
+    // 0. A warm standby this node kept (its view's copy) needs only the
+    // records written since it was copied.
+    std::map<int32_t, int64_t> warm_from;  // partition -> changelog offset
+    if (status.ok() && options_.standby) {
+      for (int32_t p : partitions) {
+        std::optional<WarmState> warm = options_.standby(p);
+        if (!warm.has_value()) continue;
+        auto w = watermarks.find(p);
+        const int64_t low = w == watermarks.end() ? 0 : w->second.first;
+        const int64_t high = w == watermarks.end() ? warm->changelog_next : w->second.second;
+        // Records it never read were deleted, or the changelog is not the
+        // one it read (shorter): restore from the changelog instead.
+        if (warm->changelog_next < low || warm->changelog_next > high) continue;
+        Owned& owned = *out[p];
+        owned.state = std::move(warm->state);
+        owned.snapshot_at = warm->snapshot_at;
+        owned.snapshot_unix_ms = warm->snapshot_unix_ms;
+        owned.snapshot_bytes = warm->snapshot_bytes;
+        warm_from[p] = warm->changelog_next;
+      }
+    }
+    // 1. Each partition's last records say where its latest complete
+    // snapshot starts (snapshot_at). The one of the highest epoch is the
+    // current owner's: a zombie's late record may come last, pointing at
+    // a snapshot older than records the owner wrote before it.
+    std::map<int32_t, int64_t> pointer;
+    if (status.ok()) {
+      constexpr int64_t kTail = 20;
+      std::map<int32_t, std::pair<int64_t, int64_t>> tails;
+      for (const auto& [p, w] : watermarks) {
+        if (warm_from.count(p) == 0) tails[p] = {std::max(w.first, w.second - kTail), w.second - 1};
+      }
+      std::map<int32_t, int64_t> pointer_epoch;
+      status = ReadChangelog(tails, [&](int32_t p, int64_t, const ChangelogBatch& record, size_t) {
+        if (!record.has_snapshot_at()) return;
+        auto [it, fresh] = pointer_epoch.try_emplace(p, record.epoch());
+        if (fresh || record.epoch() >= it->second) {
+          it->second = record.epoch();
+          pointer[p] = record.snapshot_at();
         }
-        if (absl::Now() > deadline) {
-          std::vector<std::string> behind;
-          for (const auto& [p, target] : reading) {
-            behind.push_back(absl::StrCat(p, " at ", last[p] + 1, " of ", target + 1));
-          }
-          status = absl::DeadlineExceededError(
-              absl::StrCat("reading ", topic, ": no record for ",
-                           absl::FormatDuration(options_.restore_attempt_timeout), "; partitions ",
-                           absl::StrJoin(behind, ", ")));
-          break;
-        }
-        MessageHandle msg(rd_kafka_consumer_poll(rk, 100));
-        if (msg == nullptr) continue;
-        if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
-        if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-          SURGE_LOG(WARNING, kComponent) << name_ << ": restore: " << rd_kafka_err2name(msg->err)
-                                         << ": " << rd_kafka_message_errstr(msg.get());
+      });
+    }
+    // 2. From there (or from the first record retention left) to the end:
+    // the snapshot, then the records after it, by the chain rule.
+    std::map<int32_t, SnapshotAssembler> assemblers;
+    std::map<int32_t, RestoreCounts> counts;
+    auto apply = [&](int32_t p, int64_t offset, const ChangelogBatch& record, size_t bytes) {
+      Owned& owned = *out[p];
+      RestoreCounts& c = counts[p];
+      if (!record.has_snapshot()) {
+        ++c.records;
+        c.record_bytes += bytes;
+        owned.state.Apply(record);
+        return;
+      }
+      ++c.chunks;
+      c.chunk_bytes += bytes;
+      owned.state.Observe(record);
+      SnapshotAssembler& assembler = assemblers[p];
+      if (!assembler.Offer(record, offset)) return;
+      std::vector<ChangelogBatch> chunks = assembler.TakeComplete();
+      if (owned.state.ApplySnapshot(chunks)) {
+        owned.snapshot_at = assembler.complete_offset();
+        owned.snapshot_unix_ms = chunks.front().written_unix_ms();
+        c.snapshot_at_input = owned.state.next_offset();
+        c.records = 0;
+        c.record_bytes = 0;
+      }
+    };
+    std::map<int32_t, std::pair<int64_t, int64_t>> ranges;
+    if (status.ok()) {
+      for (const auto& [p, w] : watermarks) {
+        auto warm = warm_from.find(p);
+        if (warm != warm_from.end()) {
+          if (warm->second < w.second) ranges[p] = {warm->second, w.second - 1};
           continue;
         }
-        auto it = reading.find(msg->partition);
-        if (it == reading.end() || msg->offset <= last[msg->partition]) continue;
-        last[msg->partition] = msg->offset;
-        deadline = absl::Now() + options_.restore_attempt_timeout;
-        ++records[msg->partition];
-        ChangelogBatch record;
-        if (msg->payload == nullptr ||
-            !record.ParseFromArray(msg->payload, static_cast<int>(msg->len))) {
-          SURGE_LOG(ERROR, kComponent) << name_ << ": unreadable changelog record " << topic << "/"
-                                       << msg->partition << "@" << msg->offset << ", skipped";
-        } else {
-          out[msg->partition]->state.Apply(record);
-        }
-        if (msg->offset >= it->second) reading.erase(it);
+        auto it = pointer.find(p);
+        const int64_t from = it != pointer.end() && it->second >= w.first ? it->second : w.first;
+        ranges[p] = {from, w.second - 1};
       }
-      rd_kafka_assign(rk, nullptr);
+      status = ReadChangelog(ranges, apply);
+    }
+    // 3. A partition whose read from a snapshot found none (a pointer that
+    // lied) is read from offset 0 when the changelog still starts there.
+    if (status.ok()) {
+      std::map<int32_t, std::pair<int64_t, int64_t>> again;
+      for (const auto& [p, range] : ranges) {
+        if (out[p]->state.next_offset() == 0 && range.first > 0 && watermarks[p].first == 0 &&
+            warm_from.count(p) == 0) {
+          again[p] = {0, range.second};
+          out[p] = std::make_unique<Owned>();
+          assemblers.erase(p);
+          counts.erase(p);
+        }
+      }
+      status = ReadChangelog(again, apply);
     }
     if (status.ok()) {
       const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
       absl::MutexLock lock(&mu_);
       for (auto& [partition, owned] : out) {
-        if (owned->blocked) continue;
+        const RestoreCounts& c = counts[partition];
+        if (watermarks.count(partition) > 0 && owned->state.next_offset() == 0) {
+          // The changelog has records, but neither a complete snapshot nor
+          // a chain from offset 0 is left in it (retention deleted them):
+          // the state would be incomplete, and deciding on it could issue a
+          // coupon past the quantity or take stock twice. Refuse the
+          // partition instead: its commands wait (and admission refuses new
+          // ones) until an operator gives the changelog its records back.
+          // Snapshots (Options::snapshot_interval_*) keep a complete one
+          // within the retention the README asks for.
+          const auto& w = watermarks[partition];
+          SURGE_LOG(ERROR, kComponent)
+              << name_ << ": " << topic << "/" << partition << " holds offsets " << w.first
+              << ".." << w.second - 1
+              << " but no complete snapshot and no chain from offset 0 (retention deleted "
+                 "them), so its state cannot be restored; "
+              << options_.topic << "/" << partition << " will not be decided here";
+          owned->blocked = true;
+          continue;
+        }
         owned->epoch = owned->state.max_epoch() + 1;
+        owned->records_since_snapshot = c.records;
+        owned->bytes_since_snapshot = c.record_bytes;
+        owned->snapshot_bytes = c.chunk_bytes;
+        const bool warm = warm_from.count(partition) > 0;
         SURGE_LOG(INFO, kComponent)
             << name_ << ": restored " << options_.topic << "/" << partition << " from "
-            << records[partition] << " changelog records (" << owned->state.size()
+            << (warm ? std::string("this node's warm standby and ")
+                : owned->snapshot_at >= 0 && c.chunks > 0
+                    ? absl::StrCat("a snapshot at input offset ", c.snapshot_at_input, " (",
+                                   c.chunks, " chunk(s), ", c.chunk_bytes, " bytes) and ")
+                    : std::string())
+            << c.records << " changelog records (" << owned->state.size()
             << " keys, input offset " << owned->state.next_offset() << ") in "
             << absl::StrFormat("%.3f", seconds) << " s with " << partitions.size() - 1
             << " other partition(s); epoch " << owned->epoch;
         ++stats_.restores;
-        stats_.restored_records += records[partition];
+        if (warm) {
+          ++stats_.restores_from_standby;
+        } else if (owned->snapshot_at >= 0 && c.chunks > 0) {
+          ++stats_.restores_from_snapshot;
+        }
+        stats_.restored_records += c.records;
+        stats_.restored_record_bytes += c.record_bytes;
+        stats_.restored_snapshot_bytes += c.chunk_bytes;
         stats_.restored_keys += owned->state.size();
         ++stats_.restore_seconds[Bucket(seconds)];
         stats_.restore_seconds_sum += seconds;
       }
       return out;
     }
+    if (stopping()) return {};
     SURGE_LOG(WARNING, kComponent) << name_ << ": restore of " << options_.topic << " partitions ["
                                    << absl::StrJoin(partitions, ",") << "] failed (attempt "
                                    << attempt << "), retrying: " << status;
@@ -656,35 +844,28 @@ void Decider::HandleBatch(const std::vector<projections::ConsumedMessage>& batch
 
   // 3. The changelog records, all partitions at once, each retried until
   // Kafka acknowledged it.
-  std::vector<std::string> values(pending.size());
-  for (size_t i = 0; i < pending.size(); ++i) pending[i].record.SerializeToString(&values[i]);
+  std::vector<std::pair<int32_t, std::string>> values(pending.size());
+  for (size_t i = 0; i < pending.size(); ++i) {
+    auto it = partitions_.find(pending[i].partition);
+    if (it != partitions_.end() && it->second->snapshot_at >= 0) {
+      pending[i].record.set_snapshot_at(it->second->snapshot_at);
+    }
+    values[i].first = pending[i].partition;
+    pending[i].record.SerializeToString(&values[i].second);
+  }
   std::vector<size_t> todo(pending.size());
   for (size_t i = 0; i < todo.size(); ++i) todo[i] = i;
-  rd_kafka_t* producer = kafka_->changelog.get();
-  for (int attempt = 1; !todo.empty(); ++attempt) {
-    std::vector<rd_kafka_resp_err_t> results(pending.size(), RD_KAFKA_RESP_ERR__IN_PROGRESS);
-    for (size_t i : todo) {
-      const std::string key = absl::StrCat(pending[i].partition);
-      rd_kafka_resp_err_t err = rd_kafka_producev(
-          producer, RD_KAFKA_V_TOPIC(kafka_->changelog_topic.c_str()),
-          RD_KAFKA_V_PARTITION(pending[i].partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-          RD_KAFKA_V_KEY(key.data(), key.size()),
-          RD_KAFKA_V_VALUE(values[i].data(), values[i].size()), RD_KAFKA_V_OPAQUE(&results[i]),
-          RD_KAFKA_V_END);
-      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) results[i] = err;
-    }
-    rd_kafka_flush(producer, Millis(options_.changelog_timeout));
+  for (int attempt = 1;; ++attempt) {
+    std::vector<Delivery> results = ProduceChangelog(
+        kafka_->changelog.get(), kafka_->changelog_topic, values, todo, options_.changelog_timeout);
     std::vector<size_t> failed;
     for (size_t i : todo) {
-      if (results[i] != RD_KAFKA_RESP_ERR_NO_ERROR) failed.push_back(i);
+      if (results[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) failed.push_back(i);
     }
     if (failed.empty()) break;
     SURGE_LOG(WARNING, kComponent)
         << name_ << ": " << failed.size() << " changelog record(s) not acknowledged ("
-        << rd_kafka_err2name(results[failed[0]]) << "), retrying";
-    // A record still in flight would come back through the purge as failed.
-    rd_kafka_purge(producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-    rd_kafka_poll(producer, 0);
+        << rd_kafka_err2name(results[failed[0]].err) << "), retrying";
     ++delta.retries;
     todo = std::move(failed);
     if (!Backoff(attempt)) return;
@@ -693,25 +874,115 @@ void Decider::HandleBatch(const std::vector<projections::ConsumedMessage>& batch
   // 4. The states move; offsets are committed as a hint for operators.
   TopicPartitionListHandle offsets(
       rd_kafka_topic_partition_list_new(static_cast<int>(pending.size())));
-  for (Pending& p : pending) {
+  std::vector<int32_t> snapshot_due;
+  for (size_t i = 0; i < pending.size(); ++i) {
+    Pending& p = pending[i];
     auto it = partitions_.find(p.partition);
-    if (it != partitions_.end()) it->second->state.Apply(p.record);
+    if (it != partitions_.end()) {
+      Owned& owned = *it->second;
+      owned.state.Apply(p.record);
+      ++owned.records_since_snapshot;
+      owned.bytes_since_snapshot += values[i].second.size();
+      if (SnapshotDue(owned)) snapshot_due.push_back(p.partition);
+    }
     rd_kafka_topic_partition_list_add(offsets.get(), options_.topic.c_str(), p.partition)->offset =
         p.record.next_offset();
   }
   rd_kafka_commit(kafka_->consumer.get(), offsets.get(), 1);
   PublishReflected();
-  uint64_t keys = 0;
-  for (const auto& [unused, o] : partitions_) keys += o->state.size();
+  {
+    absl::MutexLock lock(&mu_);
+    ++stats_.batches;
+    stats_.applied += delta.applied;
+    stats_.duplicates += delta.duplicates;
+    stats_.gaps += delta.gaps;
+    stats_.dead_lettered += delta.dead_lettered;
+    stats_.retries += delta.retries;
+    stats_.changelog_records += pending.size();
+  }
+  // 5. Snapshots of the partitions whose changelog grew enough since their
+  // last one. After the states moved: a snapshot is never ahead of the
+  // records, and one that fails costs nothing but the next attempt.
+  if (!snapshot_due.empty()) WriteSnapshots(snapshot_due);
+  PublishOwned();
+}
+
+
+bool Decider::SnapshotDue(const Owned& owned) const {
+  if (options_.snapshot_interval_records == 0 && options_.snapshot_interval_bytes == 0) {
+    return false;
+  }
+  const bool interval = (options_.snapshot_interval_records > 0 &&
+                         owned.records_since_snapshot >= options_.snapshot_interval_records) ||
+                        (options_.snapshot_interval_bytes > 0 &&
+                         owned.bytes_since_snapshot >= options_.snapshot_interval_bytes);
+  // A large state is not written again after every interval: the
+  // changelog's snapshots stay within about two thirds of what it holds.
+  return interval && owned.bytes_since_snapshot >= owned.state.bytes() / 2;
+}
+
+void Decider::WriteSnapshots(const std::vector<int32_t>& partitions) {
+  std::vector<std::pair<int32_t, std::string>> values;
+  struct Range {
+    int32_t partition;
+    size_t first;  // index in values
+    size_t count;
+    int64_t written_unix_ms;
+  };
+  std::vector<Range> ranges;
+  const int64_t now_ms = absl::ToUnixMillis(absl::Now());
+  for (int32_t p : partitions) {
+    Owned& owned = *partitions_.at(p);
+    const std::string id = absl::StrCat(options_.node_id, "/", owned.epoch, "/",
+                                        owned.state.next_offset(), "/", ++owned.snapshots_written);
+    std::vector<ChangelogBatch> chunks =
+        owned.state.Snapshot(id, owned.epoch, options_.node_id, options_.snapshot_chunk_bytes);
+    ranges.push_back({p, values.size(), chunks.size(), now_ms});
+    for (ChangelogBatch& chunk : chunks) {
+      chunk.set_written_unix_ms(now_ms);
+      if (owned.snapshot_at >= 0) chunk.set_snapshot_at(owned.snapshot_at);
+      values.emplace_back(p, chunk.SerializeAsString());
+    }
+  }
+  std::vector<size_t> all(values.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+  const std::vector<Delivery> results = ProduceChangelog(
+      kafka_->changelog.get(), kafka_->changelog_topic, values, all, options_.changelog_timeout);
+  uint64_t written = 0;
+  uint64_t bytes = 0;
+  uint64_t failed = 0;
+  for (const Range& r : ranges) {
+    // Complete only when every chunk is in, in order; otherwise the pointer
+    // stays on the previous snapshot and the next batch tries again.
+    bool complete = true;
+    uint64_t size = 0;
+    for (size_t i = r.first; i < r.first + r.count; ++i) {
+      complete &= results[i].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                  (i == r.first || results[i].offset > results[i - 1].offset);
+      size += values[i].second.size();
+    }
+    if (!complete) {
+      ++failed;
+      continue;
+    }
+    Owned& owned = *partitions_.at(r.partition);
+    owned.snapshot_at = results[r.first].offset;
+    owned.snapshot_unix_ms = r.written_unix_ms;
+    owned.snapshot_bytes = size;
+    owned.records_since_snapshot = 0;
+    owned.bytes_since_snapshot = 0;
+    ++written;
+    bytes += size;
+  }
+  if (failed > 0) {
+    SURGE_LOG(WARNING, kComponent) << name_ << ": " << failed
+                                   << " snapshot(s) not acknowledged whole; tried again after "
+                                      "the next batch";
+  }
   absl::MutexLock lock(&mu_);
-  ++stats_.batches;
-  stats_.applied += delta.applied;
-  stats_.duplicates += delta.duplicates;
-  stats_.gaps += delta.gaps;
-  stats_.dead_lettered += delta.dead_lettered;
-  stats_.retries += delta.retries;
-  stats_.changelog_records += pending.size();
-  stats_.state_keys = keys;
+  stats_.snapshots += written;
+  stats_.snapshot_bytes += bytes;
+  stats_.snapshot_failures += failed;
 }
 
 void Decider::HandleRebalance(int err, void* partitions) {

@@ -45,6 +45,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -55,6 +56,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "cluster/cluster.pb.h"
+#include "cluster/partition_state.h"
 #include "eventstore/event_store.h"
 #include "projections/consumed_message.h"
 #include "projections/dead_letter_replayer.h"
@@ -101,6 +104,11 @@ class Decider : public projections::DeadLetterReplayer {
     // disk after the record would otherwise leave state without the events.
     // Empty: no wait (tests of the decider alone).
     std::function<bool(uint64_t position, absl::Time deadline)> await_delivered;
+    // The warm standby of an input partition's state on this node (the
+    // view's copy, View::Warm), or nullopt. A gained partition starts from
+    // it and reads only the changelog records written since, instead of a
+    // snapshot and its tail. Empty: always restore from the changelog.
+    std::function<std::optional<WarmState>(int32_t partition)> standby;
     // Called with a log position when a gap shows that this node's own
     // events from there on were lost in transit (wire to Relay::RequestReplay).
     std::function<void(uint64_t from_position)> request_replay;
@@ -120,6 +128,22 @@ class Decider : public projections::DeadLetterReplayer {
     // or when no changelog record arrives for this long (a restore that
     // progresses goes on, however long the changelog).
     absl::Duration restore_attempt_timeout = absl::Seconds(30);
+
+    // --- snapshots (bounded restores, finite changelog retention) ---
+    // A partition's state is written whole to its changelog (a snapshot,
+    // in chunks) once this many records, or this many bytes of records,
+    // went into it since the last one, and not before the records since
+    // then weigh half the state (so a large state is not rewritten after
+    // every small interval). A restore reads the latest complete snapshot
+    // and the records after it. The changelog's retention must keep about
+    // two snapshots plus one interval (README, "Running a cluster");
+    // the dev broker keeps 5 MiB per partition. Both 0: no snapshots, and
+    // a restore needs the whole changelog from offset 0.
+    uint64_t snapshot_interval_records = 200;
+    uint64_t snapshot_interval_bytes = 1 << 20;
+    // Rows per snapshot chunk, in bytes: below Kafka's default
+    // message.max.bytes (1 MB) with room for the record's framing.
+    size_t snapshot_chunk_bytes = 512 << 10;
   };
 
   struct OwnedPartition {
@@ -128,6 +152,12 @@ class Decider : public projections::DeadLetterReplayer {
     // Owned but not decided: its changelog lost its first records (see
     // Stats::blocked_partitions).
     bool blocked = false;
+    // The latest complete snapshot of the partition (written by this node,
+    // or the one its restore used): when it was written (0: none) and its
+    // size in the changelog.
+    int64_t snapshot_unix_ms = 0;
+    uint64_t snapshot_bytes = 0;
+    uint64_t state_bytes = 0;  // rows of the state, as a snapshot would hold them
   };
 
   static constexpr std::array<double, 12> kRestoreSecondsBounds = {
@@ -136,7 +166,13 @@ class Decider : public projections::DeadLetterReplayer {
   struct Stats {
     uint64_t rebalances = 0;  // assignments and revocations served
     uint64_t restores = 0;    // partitions restored
+    uint64_t restores_from_snapshot = 0;  // of which from a snapshot
+    uint64_t restores_from_standby = 0;   // of which from this node's warm standby
+    // Records read after the snapshot used (all, without one), and the
+    // snapshots' bytes read.
     uint64_t restored_records = 0;
+    uint64_t restored_record_bytes = 0;
+    uint64_t restored_snapshot_bytes = 0;
     uint64_t restored_keys = 0;  // rows in the restored states
     // restore_seconds[i] counts restores <= kRestoreSecondsBounds[i]
     // (last entry: above every bound), with their sum.
@@ -148,6 +184,9 @@ class Decider : public projections::DeadLetterReplayer {
     uint64_t gaps = 0;        // inputs skipped: earlier ones of their origin missing
     uint64_t dead_lettered = 0;
     uint64_t changelog_records = 0;
+    uint64_t snapshots = 0;          // complete snapshots written
+    uint64_t snapshot_bytes = 0;     // their bytes
+    uint64_t snapshot_failures = 0;  // snapshots not acknowledged whole (tried again)
     uint64_t retries = 0;     // failed writes tried again
     uint64_t state_keys = 0;  // rows in the owned partitions' states
     // Input messages of the owned, decided partitions not decided yet: each
@@ -158,9 +197,9 @@ class Decider : public projections::DeadLetterReplayer {
     // Sum over the owned partitions of the input offset their state
     // reflects: moves whenever a batch is decided.
     uint64_t input_offsets = 0;
-    // Owned partitions this decider refuses to decide: their changelog no
-    // longer starts at offset 0 (retention deleted records), so the state
-    // it would restore is incomplete and its decisions could break the
+    // Owned partitions this decider refuses to decide: their changelog
+    // holds neither a complete snapshot nor the chain from offset 0
+    // (retention deleted them), so the state it would restore is incomplete and its decisions could break the
     // invariants (a coupon issued past the quantity, stock taken twice).
     // Not consumed until a rebalance finds the changelog whole again.
     uint64_t blocked_partitions = 0;
@@ -216,9 +255,21 @@ class Decider : public projections::DeadLetterReplayer {
   // Rebalance callback work (decider thread, inside poll).
   void OnAssign(std::vector<int32_t> partitions);
   void OnRevoke();
-  // Reads the changelog partitions into fresh states, all at once (retries
-  // until it succeeds; empty when stopping).
+  // Reads the changelog partitions into fresh states, all at once: each
+  // from its latest complete snapshot (the pointer in its last record) and
+  // the records after it. Retries until it succeeds; empty when stopping.
   std::map<int32_t, std::unique_ptr<Owned>> Restore(const std::vector<int32_t>& partitions);
+  // Reads changelog partition -> [first, last] offsets with the restorer,
+  // all at once, calling on_record(partition, offset, record, bytes) in
+  // each partition's order. A deadline on progress
+  // (restore_attempt_timeout); CANCELLED when stopping.
+  absl::Status ReadChangelog(
+      const std::map<int32_t, std::pair<int64_t, int64_t>>& ranges,
+      const std::function<void(int32_t, int64_t, const ChangelogBatch&, size_t)>& on_record);
+  bool SnapshotDue(const Owned& owned) const;
+  // Writes a snapshot of each partition (its state as decided so far) and
+  // moves their pointers when every chunk was acknowledged in order.
+  void WriteSnapshots(const std::vector<int32_t>& partitions);
   void HandleBatch(const std::vector<projections::ConsumedMessage>& batch);
   void PublishOwned();
   // Copies each owned, decided partition's reflected input offset into

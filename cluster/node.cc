@@ -82,11 +82,20 @@ absl::StatusOr<std::unique_ptr<ClusterNode>> ClusterNode::Start(const Options& o
     decider_options.node_id = options.node_id;
     decider_options.origin = options.origin;
     decider_options.session_timeout_ms = options.session_timeout_ms;
+    decider_options.snapshot_interval_bytes = options.snapshot_bytes;
+    if (options.snapshot_bytes == 0) decider_options.snapshot_interval_records = 0;
     decider_options.consumer_config = options.consumer_config;
     decider_options.producer_config = options.producer_config;
     decider_options.max_batch = options.decider_batch;
     decider_options.on_ownership_changed = [self] { self->OwnershipChanged(); };
     decider_options.request_replay = [relay](uint64_t from) { relay->RequestReplay(from); };
+    // The view mirrors every changelog partition: a gained partition starts
+    // from its copy (a warm standby) and reads only what came since.
+    View* view = node->view_.get();
+    const std::string changelog = kafka::ChangelogTopic(topics[i]);
+    decider_options.standby = [view, changelog](int32_t partition) {
+      return view->Warm(changelog, partition);
+    };
     decider_options.await_delivered = [self](uint64_t position, absl::Time deadline) {
       return self->AwaitDelivered(position, deadline);
     };

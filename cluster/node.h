@@ -59,6 +59,9 @@ class ClusterNode {
     int partitions = 6;
     // Deciders' session.timeout.ms (see Decider::Options).
     int session_timeout_ms = 45000;
+    // Deciders' snapshot interval in changelog bytes (0: no snapshots); see
+    // Decider::Options::snapshot_interval_bytes.
+    uint64_t snapshot_bytes = 1 << 20;
     // Raw librdkafka settings for every producer / consumer.
     std::map<std::string, std::string> producer_config;
     std::map<std::string, std::string> consumer_config;

@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "cluster/cluster.pb.h"
@@ -62,8 +63,22 @@ inline bool ExtendsChain(int64_t next, const ChangelogBatch& record) {
 class PartitionState {
  public:
   // Applies a changelog record when it extends this state (ExtendsChain);
-  // returns false (and changes nothing) otherwise.
+  // returns false (and changes nothing) otherwise. A snapshot chunk is not
+  // a record: see ApplySnapshot. View-only writes drop their key.
   bool Apply(const ChangelogBatch& record);
+
+  // Replaces the state with a complete snapshot (SnapshotAssembler) when it
+  // is past the offset reached (base_offset > next_offset()); returns false
+  // (and changes nothing) otherwise: a zombie's late snapshot, or one this
+  // state has already reached. Exact for the same reason as the chain rule:
+  // a snapshot is the state at its offset, whoever took it.
+  bool ApplySnapshot(const std::vector<ChangelogBatch>& chunks);
+
+  // The state as snapshot chunks (ChangelogBatch with `snapshot` set), in
+  // key order, each holding rows of at most about `max_chunk_bytes` (a row
+  // larger than that gets a chunk of its own). At least one chunk.
+  std::vector<ChangelogBatch> Snapshot(const std::string& id, int64_t epoch,
+                                       const std::string& node_id, size_t max_chunk_bytes) const;
 
   std::optional<std::string> Get(const std::string& cf, const std::string& key) const;
   int64_t next_offset() const { return next_offset_; }
@@ -73,11 +88,50 @@ class PartitionState {
     if (record.epoch() > max_epoch_) max_epoch_ = record.epoch();
   }
   size_t size() const { return rows_.size(); }
+  // cf + key + value bytes of every row: about what a snapshot weighs.
+  uint64_t bytes() const { return bytes_; }
 
  private:
+  void Put(const std::string& cf, const std::string& key, const std::string& value);
+  void Erase(const std::string& cf, const std::string& key);
+
   std::map<std::pair<std::string, std::string>, std::string> rows_;
   int64_t next_offset_ = 0;
   int64_t max_epoch_ = 0;
+  uint64_t bytes_ = 0;
+};
+
+// Collects snapshot chunks as a reader meets them in changelog order: the
+// chunks of one snapshot come one after the other from one producer, but
+// another writer's records (or a zombie's snapshot) may come between them.
+// Chunks out of order, or of a snapshot whose first chunk was not seen
+// (retention cut it), never complete anything.
+//
+//   SnapshotAssembler snapshots;
+//   if (record.has_snapshot()) {
+//     if (snapshots.Offer(record)) state.ApplySnapshot(snapshots.TakeComplete());
+//   } else {
+//     state.Apply(record);
+//   }
+class SnapshotAssembler {
+ public:
+  // Takes a chunk read at changelog `offset`; true when it completed its
+  // snapshot (then TakeComplete and complete_offset).
+  bool Offer(const ChangelogBatch& chunk, int64_t offset);
+  std::vector<ChangelogBatch> TakeComplete() { return std::move(complete_); }
+  // The changelog offset of the completed snapshot's first chunk.
+  int64_t complete_offset() const { return complete_offset_; }
+
+ private:
+  struct Pending {
+    std::string id;
+    int64_t first_offset = -1;
+    std::vector<ChangelogBatch> chunks;  // 0..k-1 seen so far
+  };
+  static constexpr size_t kMaxPending = 4;
+  std::vector<Pending> pending_;  // oldest snapshot first
+  std::vector<ChangelogBatch> complete_;
+  int64_t complete_offset_ = -1;
 };
 
 // Buffered writes over a PartitionState, or over another overlay (a
@@ -92,6 +146,8 @@ class BatchOverlay : public projections::ProjectionState {
                                                  const std::string& key) override;
   void Put(const std::string& cf, const std::string& key, std::string value) override;
   void Delete(const std::string& cf, const std::string& key) override;
+  // Marked view_only in the record (StateWrite.view_only).
+  void PutReadModel(const std::string& cf, const std::string& key, std::string value) override;
 
   // Moves this overlay's writes into its parent (child overlays only).
   void MergeIntoParent();
@@ -100,9 +156,29 @@ class BatchOverlay : public projections::ProjectionState {
   bool empty() const { return writes_.empty(); }
 
  private:
+  struct Write {
+    std::optional<std::string> value;  // nullopt: a delete
+    bool view_only = false;
+  };
+
   const PartitionState* const base_;
   BatchOverlay* const parent_ = nullptr;
-  std::map<std::pair<std::string, std::string>, std::optional<std::string>> writes_;
+  std::map<std::pair<std::string, std::string>, Write> writes_;
+};
+
+// A partition state kept warm by a node that does not own the partition
+// (its view mirrors every changelog partition): what a restore would build,
+// and where in the changelog it stands. A decider that gains the partition
+// starts from it and reads only the records written since (a warm standby).
+struct WarmState {
+  PartitionState state;
+  // The next changelog offset to read: every record before it is in state.
+  int64_t changelog_next = 0;
+  // Changelog offset of the first chunk of the latest complete snapshot on
+  // state's chain (taken at the offset state had reached); -1: none seen.
+  int64_t snapshot_at = -1;
+  int64_t snapshot_unix_ms = 0;
+  uint64_t snapshot_bytes = 0;
 };
 
 // 8-byte big-endian, as the other position rows.

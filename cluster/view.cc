@@ -117,6 +117,15 @@ absl::Status View::Start() {
       }
       rd_kafka_topic_partition_list_add(list.get(), changelog.c_str(), p)->offset =
           slot.consumed > 0 ? slot.consumed : RD_KAFKA_OFFSET_BEGINNING;
+      {
+        // A view that read the partition before this process started has
+        // rows, not a state: its standby warms up at the next snapshot.
+        absl::MutexLock lock(&standby_mu_);
+        Standby& standby = standbys_[{changelog, p}];
+        standby = Standby();
+        standby.view_chain_next = slot.chain_next;
+        standby.warm.changelog_next = slot.consumed;
+      }
     }
     absl::MutexLock lock(&mu_);
     stats_.push_back(DeciderStats{.decider = decider, .topic = changelog});
@@ -166,6 +175,37 @@ void View::Run() {
     projections::OverlayState state(&reader);
     std::set<std::pair<std::string, int32_t>> touched;
     std::set<std::string> counts;  // "#count/<STATUS>" keys to re-add
+    // A record's (or a snapshot chunk's) rows into the read models; the
+    // marks of this node's origin into the relay's applied checkpoints.
+    auto apply_writes = [&](const std::string& changelog, const ChangelogBatch& record,
+                            int32_t partition) {
+      const auto& [decider, topic] = by_changelog_[changelog];
+      for (const StateWrite& w : record.writes()) {
+        if (w.cf() == kMarksCf) {
+          if (w.key() != options_.origin) continue;
+          // How far the cluster decided this node's events on that partition.
+          const std::string key = projections::AppliedPositionKey(decider, topic, partition);
+          absl::StatusOr<std::optional<std::string>> old =
+              state.Get(eventstore::kCheckpointsCf, key);
+          const uint64_t mark = std::max(DecodeMark(old.ok() ? *old : std::nullopt),
+                                         DecodeMark(std::optional<std::string>(w.value())));
+          state.Put(eventstore::kCheckpointsCf, key, EncodeMark(mark));
+          continue;
+        }
+        if (!IsReadModel(w.cf())) continue;
+        if (w.cf() == projections::kOrdersCf && absl::StartsWith(w.key(), kCountPrefix)) {
+          // Counts are per decider partition: kept apart, summed below.
+          state.Put(w.cf(), absl::StrCat(w.key(), "@", partition), w.value());
+          counts.insert(w.key());
+          continue;
+        }
+        if (w.deleted()) {
+          state.Delete(w.cf(), w.key());
+        } else {
+          state.Put(w.cf(), w.key(), w.value());  // view_only rows too: they are for views
+        }
+      }
+    };
     for (const MessageHandle& msg : batch) {
       const std::string changelog = rd_kafka_topic_name(msg->rkt);
       auto found = slots.find(changelog);
@@ -185,38 +225,33 @@ void View::Run() {
         continue;
       }
       slot.max_epoch = std::max(slot.max_epoch, record.epoch());
+      FeedStandby(changelog, msg->partition, msg->offset, msg->len, record);
+      if (record.has_snapshot()) {
+        // A snapshot moves a view only past what its chain reached: a
+        // chain that broke (retention dropped records this view never
+        // read: it joined late, or lost its disk) resumes there.
+        SnapshotAssembler& assembler = assemblers_[{changelog, msg->partition}];
+        if (!assembler.Offer(record, msg->offset)) continue;
+        std::vector<ChangelogBatch> chunks = assembler.TakeComplete();
+        if (chunks.front().base_offset() <= slot.chain_next) continue;
+        SURGE_LOG(INFO, kComponent)
+            << "view: " << changelog << "/" << msg->partition << " resumes from a snapshot at input "
+            << "offset " << chunks.front().base_offset() << " (its chain had reached "
+            << slot.chain_next << ")";
+        slot.chain_next = chunks.front().base_offset();
+        SetStandbyChain(changelog, msg->partition, slot.chain_next);
+        ++counted[changelog].first;
+        for (const ChangelogBatch& chunk : chunks) apply_writes(changelog, chunk, msg->partition);
+        continue;
+      }
       if (!ExtendsChain(slot.chain_next, record)) {
         ++counted[changelog].second;
         continue;
       }
       slot.chain_next = record.next_offset();
+      SetStandbyChain(changelog, msg->partition, slot.chain_next);
       ++counted[changelog].first;
-      const auto& [decider, topic] = by_changelog_[changelog];
-      for (const StateWrite& w : record.writes()) {
-        if (w.cf() == kMarksCf) {
-          if (w.key() != options_.origin) continue;
-          // How far the cluster decided this node's events on that partition.
-          const std::string key = projections::AppliedPositionKey(decider, topic, msg->partition);
-          absl::StatusOr<std::optional<std::string>> old =
-              state.Get(eventstore::kCheckpointsCf, key);
-          const uint64_t mark = std::max(DecodeMark(old.ok() ? *old : std::nullopt),
-                                         DecodeMark(std::optional<std::string>(w.value())));
-          state.Put(eventstore::kCheckpointsCf, key, EncodeMark(mark));
-          continue;
-        }
-        if (!IsReadModel(w.cf())) continue;
-        if (w.cf() == projections::kOrdersCf && absl::StartsWith(w.key(), kCountPrefix)) {
-          // Counts are per decider partition: kept apart, summed below.
-          state.Put(w.cf(), absl::StrCat(w.key(), "@", msg->partition), w.value());
-          counts.insert(w.key());
-          continue;
-        }
-        if (w.deleted()) {
-          state.Delete(w.cf(), w.key());
-        } else {
-          state.Put(w.cf(), w.key(), w.value());
-        }
-      }
+      apply_writes(changelog, record, msg->partition);
     }
     for (const std::string& key : counts) {
       uint64_t total = 0;
@@ -247,7 +282,12 @@ void View::Run() {
       SURGE_LOG(WARNING, kComponent) << "view: append failed, retrying: " << result.status();
       if (!Backoff(attempt)) break;
     }
-    if (!committed) return;
+    if (!committed) {
+      // Stopping: the standbys ran ahead of rows that were not written.
+      absl::MutexLock lock(&standby_mu_);
+      standbys_.clear();
+      return;
+    }
     slots_ = std::move(slots);
     {
       absl::MutexLock lock(&mu_);
@@ -264,6 +304,53 @@ void View::Run() {
     UpdateLag();
     if (options_.on_applied) options_.on_applied();
   }
+}
+
+void View::FeedStandby(const std::string& changelog, int32_t partition, int64_t offset,
+                       size_t bytes, const ChangelogBatch& record) {
+  absl::MutexLock lock(&standby_mu_);
+  Standby& standby = standbys_[{changelog, partition}];
+  WarmState& warm = standby.warm;
+  warm.changelog_next = offset + 1;
+  if (!record.has_snapshot()) {
+    warm.state.Apply(record);
+    return;
+  }
+  warm.state.Observe(record);
+  auto& assembler = standby_assemblers_[{changelog, partition}];
+  if (!assembler.Offer(record, offset)) return;
+  const std::vector<ChangelogBatch> chunks = assembler.TakeComplete();
+  const int64_t at = chunks.front().base_offset();
+  // A snapshot on the state's chain (taken where it stands) becomes the
+  // pointer a new owner writes; one past it moves the state (the chain
+  // broke, or the state is still empty after a restart); an older one (a
+  // zombie's) is ignored.
+  if (at == warm.state.next_offset() || warm.state.ApplySnapshot(chunks)) {
+    warm.snapshot_at = assembler.complete_offset();
+    warm.snapshot_unix_ms = chunks.front().written_unix_ms();
+    warm.snapshot_bytes = 0;
+    for (const ChangelogBatch& c : chunks) warm.snapshot_bytes += c.ByteSizeLong();
+  }
+  (void)bytes;
+}
+
+void View::SetStandbyChain(const std::string& changelog, int32_t partition, int64_t chain_next) {
+  absl::MutexLock lock(&standby_mu_);
+  standbys_[{changelog, partition}].view_chain_next = chain_next;
+}
+
+std::optional<WarmState> View::Warm(const std::string& changelog, int32_t partition) const {
+  absl::MutexLock lock(&standby_mu_);
+  auto it = standbys_.find({changelog, partition});
+  if (it == standbys_.end()) return std::nullopt;
+  const Standby& standby = it->second;
+  // Warm when its chain is the view's: both apply the same records by the
+  // same rule from the same start, or met at a snapshot since.
+  if (standby.warm.state.next_offset() != standby.view_chain_next) return std::nullopt;
+  if (standby.warm.state.next_offset() == 0 && standby.warm.changelog_next > 0) {
+    return std::nullopt;  // read records but none applied (retention): no state yet
+  }
+  return standby.warm;
 }
 
 void View::UpdateLag() {

@@ -16,7 +16,13 @@
 // Records are applied with the same chain rule as a restore (ExtendsChain in
 // partition_state.h): a record counts only when it extends the partition
 // past the offset the view reached, so copies written by a zombie or by two
-// owners during a handoff are applied once. Each consumed batch is one EventStore::Append (rows + the
+// owners during a handoff are applied once. A complete snapshot past that
+// offset (a view that joined after retention dropped the partition's first
+// records, or lost its disk) brings the view's rows to the snapshot's state
+// and the chain resumes from there; rows the state had dropped before
+// (view-only rows, such as rejected coupon requests, older than the
+// retained changelog) are not in a snapshot, so such a view answers
+// NOT_FOUND for them. Each consumed batch is one EventStore::Append (rows + the
 // view's own positions), so a crash replays it exactly once.
 //
 // Thread-safety: Create/Start/destruction from one thread; GetStats from
@@ -27,6 +33,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -39,6 +46,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "cluster/partition_state.h"
 #include "eventstore/event_store.h"
 
 namespace surge::cluster {
@@ -84,6 +92,13 @@ class View {
   absl::Status Start();
   std::vector<DeciderStats> GetStats() const;
 
+  // A copy of the partition state this view keeps warm for changelog
+  // partition (topic, partition), when it is exactly what a restore would
+  // build (its chain is the view's own: it started from the partition's
+  // first record, or from a complete snapshot since this process started);
+  // nullopt otherwise. Any thread.
+  std::optional<WarmState> Warm(const std::string& changelog, int32_t partition) const;
+
  private:
   struct Kafka;
   struct Slot;  // one changelog partition
@@ -92,6 +107,10 @@ class View {
   void Run();
   void UpdateLag();
   bool Backoff(int attempt);
+  // The standby of (changelog, partition) takes the record read at `offset`.
+  void FeedStandby(const std::string& changelog, int32_t partition, int64_t offset, size_t bytes,
+                   const ChangelogBatch& record);
+  void SetStandbyChain(const std::string& changelog, int32_t partition, int64_t chain_next);
 
   const Options options_;
   eventstore::EventStore& store_;
@@ -101,7 +120,22 @@ class View {
   // View thread only (after Start): changelog topic -> partition -> slot.
   std::map<std::string, std::vector<Slot>> slots_;
   std::map<std::string, std::pair<std::string, std::string>> by_changelog_;  // -> (decider, topic)
+  // Snapshot chunks collected per (changelog, partition). Not rolled back
+  // with the slots: an append is retried until it commits or the view stops.
+  std::map<std::pair<std::string, int32_t>, SnapshotAssembler> assemblers_;
 
+  // The warm standbys: per (changelog, partition), the decider state the
+  // records read so far build (PartitionState::Apply / ApplySnapshot, the
+  // restore's rules), and the chain offset the view's rows reached. Warm
+  // when the two agree. Written by the view thread, copied by deciders.
+  struct Standby {
+    WarmState warm;
+    int64_t view_chain_next = 0;
+  };
+  mutable absl::Mutex standby_mu_;
+  std::map<std::pair<std::string, int32_t>, Standby> standbys_ ABSL_GUARDED_BY(standby_mu_);
+  std::map<std::pair<std::string, int32_t>, SnapshotAssembler> standby_assemblers_
+      ABSL_GUARDED_BY(standby_mu_);
   mutable absl::Mutex mu_;
   std::vector<DeciderStats> stats_ ABSL_GUARDED_BY(mu_);
 };

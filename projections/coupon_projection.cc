@@ -55,10 +55,13 @@ absl::StatusOr<std::vector<v1::Event>> Requested(ProjectionState& state, const v
   const std::string holding_key = CouponHoldingKey(request.code(), request.user_id());
   uint64_t held = 0;
   v1::CouponRejectReason reject = v1::COUPON_REJECT_REASON_UNSPECIFIED;
+  // The per-user limit is checked before the stock: both reasons are then
+  // stable (holdings never shrink, a sold-out campaign stays sold out), so a
+  // duplicate of a rejected request decided again is rejected again for the
+  // same reason. That is what lets a cluster decider keep rejected requests
+  // out of its state (PutReadModelRow below).
   if (!campaign.has_value()) {
     reject = v1::COUPON_REJECT_REASON_UNKNOWN_CAMPAIGN;
-  } else if (campaign->remaining() <= 0) {
-    reject = v1::COUPON_REJECT_REASON_SOLD_OUT;
   } else {
     SURGE_ASSIGN_OR_RETURN(std::optional<std::string> held_bytes,
                            state.Get(kCouponHoldingsCf, holding_key));
@@ -72,6 +75,8 @@ absl::StatusOr<std::vector<v1::Event>> Requested(ProjectionState& state, const v
     }
     if (held >= static_cast<uint64_t>(campaign->per_user_limit())) {
       reject = v1::COUPON_REJECT_REASON_LIMIT_REACHED;
+    } else if (campaign->remaining() <= 0) {
+      reject = v1::COUPON_REJECT_REASON_SOLD_OUT;
     }
   }
 
@@ -102,7 +107,16 @@ absl::StatusOr<std::vector<v1::Event>> Requested(ProjectionState& state, const v
     row.set_status(v1::COUPON_REQUEST_STATUS_ISSUED);
     row.set_coupon_id(std::move(coupon_id));
   }
-  PutRow(state, kCouponRequestsCf, request.request_id(), row);
+  if (reject == v1::COUPON_REJECT_REASON_LIMIT_REACHED ||
+      reject == v1::COUPON_REJECT_REASON_SOLD_OUT) {
+    // Stable reasons (above): the decision never needs this row again.
+    PutReadModelRow(state, kCouponRequestsCf, request.request_id(), row);
+  } else {
+    // Issued (a duplicate must not get a second coupon), or rejected for an
+    // unknown campaign (a duplicate after the campaign exists must not be
+    // issued one).
+    PutRow(state, kCouponRequestsCf, request.request_id(), row);
+  }
   return out;
 }
 

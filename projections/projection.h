@@ -62,6 +62,13 @@ void PutRow(ProjectionState& state, const std::string& cf, const std::string& ke
   state.Put(cf, key, message.SerializeAsString());
 }
 
+// As PutRow, for a row only the read models need (ProjectionState::PutReadModel).
+template <typename Message>
+void PutReadModelRow(ProjectionState& state, const std::string& cf, const std::string& key,
+                     const Message& message) {
+  state.PutReadModel(cf, key, message.SerializeAsString());
+}
+
 }  // namespace surge::projections
 
 #endif  // SURGE_PROJECTIONS_PROJECTION_H_

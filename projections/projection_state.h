@@ -55,6 +55,15 @@ class ProjectionState {
                                                          const std::string& key) = 0;
   virtual void Put(const std::string& cf, const std::string& key, std::string value) = 0;
   virtual void Delete(const std::string& cf, const std::string& key) = 0;
+  // A row for the read models that later decisions never need (a rejected
+  // coupon request: re-deciding a duplicate of it rejects it again, for the
+  // same reason). Single node: a Put. Cluster: views write it, but the
+  // decider's partition state and its snapshots leave it out, which keeps
+  // them bounded through a flash sale of any length. Reads later in the
+  // same batch still see it.
+  virtual void PutReadModel(const std::string& cf, const std::string& key, std::string value) {
+    Put(cf, key, std::move(value));
+  }
 };
 
 // A write-back overlay over a StateReader. Borrows `base`, which must outlive

@@ -160,6 +160,7 @@ absl::Status App::Init() {
     cluster_options.origin = origin;
     cluster_options.partitions = options_.kafka_partitions > 0 ? options_.kafka_partitions : 6;
     cluster_options.session_timeout_ms = options_.cluster_session_timeout_ms;
+    cluster_options.snapshot_bytes = options_.cluster_snapshot_bytes;
     cluster_options.decider_batch = options_.projection_batch;
     cluster_options.on_delivered = on_delivered;
     cluster_options.producer_config = options_.kafka_producer_config;

@@ -111,6 +111,11 @@ class App {
     // Deciders' session.timeout.ms in cluster mode: how long a silent node
     // keeps its partitions. Kafka's default; tests use a few seconds.
     int cluster_session_timeout_ms = 45000;
+    // Cluster mode: a decider partition's state is snapshotted into its
+    // changelog after this many bytes of changelog records since the last
+    // snapshot (0: never; a restore then needs the changelog whole from
+    // offset 0). See cluster::Decider::Options.
+    uint64_t cluster_snapshot_bytes = 1 << 20;
     // When a command is answered. kLog: after the local fsync (a node whose
     // disk is lost loses what it had not relayed yet). kKafka: after Kafka
     // acknowledged its events (acks=all) as well: losing a node with its

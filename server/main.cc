@@ -90,6 +90,12 @@ ABSL_FLAG(int, cluster_session_timeout_ms, 45000,
           "session.timeout.ms), 6000-300000 (Kafka's group.min.session.timeout.ms is 6000 by "
           "default, and the mock broker refuses less). Lower moves a dead node's partitions "
           "sooner.");
+ABSL_FLAG(int64_t, cluster_snapshot_bytes, 1 << 20,
+          "Cluster mode: snapshot a decider partition's state into its changelog after this many "
+          "bytes of changelog records (or 200 records) since its last snapshot, so that a restore "
+          "reads one snapshot and a short tail instead of the whole history, and the changelog "
+          "works with finite retention (it must keep about two snapshots plus this). 0: no "
+          "snapshots (the changelog then needs unlimited retention).");
 ABSL_FLAG(std::string, ack, "log",
           "When a command is answered. log: after the local fsync. kafka: also after Kafka "
           "acknowledged its events (acks=all), so losing this node with its disk loses no "
@@ -227,6 +233,9 @@ int main(int argc, char** argv) {
     return Fail("--cluster_session_timeout_ms: must be between 6000 and 300000");
   }
   options.cluster_session_timeout_ms = session_timeout;
+  const int64_t snapshot_bytes = absl::GetFlag(FLAGS_cluster_snapshot_bytes);
+  if (snapshot_bytes < 0) return Fail("--cluster_snapshot_bytes: must be >= 0");
+  options.cluster_snapshot_bytes = static_cast<uint64_t>(snapshot_bytes);
   const std::string ack = absl::GetFlag(FLAGS_ack);
   if (ack == "log") {
     options.ack = surge::server::App::Options::Ack::kLog;

@@ -1,7 +1,12 @@
 #include "server/internal/cluster_metrics.h"
 
+#include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 namespace surge::server::internal {
 
@@ -36,8 +41,8 @@ void RegisterClusterMetrics(metrics::Metrics& metrics, const cluster::ClusterNod
       });
   metrics.RegisterCallback(
       "surge_cluster_blocked_partitions",
-      "Owned input partitions this node refuses to decide: their changelog lost its first "
-      "records (retention), so their state cannot be restored.",
+      "Owned input partitions this node refuses to decide: their changelog holds neither a "
+      "complete snapshot nor its first records (retention), so their state cannot be restored.",
       Metrics::Kind::kGauge,
       per_decider([](const Decider& d) { return d.GetStats().blocked_partitions; }));
   metrics.RegisterCallback("surge_cluster_rebalances_total",
@@ -100,6 +105,95 @@ void RegisterClusterMetrics(metrics::Metrics& metrics, const cluster::ClusterNod
         }
         return samples;
       });
+  metrics.RegisterCallback("surge_cluster_snapshots_total",
+                           "Complete snapshots of decider partition states written to changelogs.",
+                           Metrics::Kind::kCounter,
+                           per_decider([](const Decider& d) { return d.GetStats().snapshots; }));
+  metrics.RegisterCallback(
+      "surge_cluster_snapshot_bytes_total", "Bytes of the snapshots written.",
+      Metrics::Kind::kCounter,
+      per_decider([](const Decider& d) { return d.GetStats().snapshot_bytes; }));
+  metrics.RegisterCallback(
+      "surge_cluster_snapshot_failures_total",
+      "Snapshots not acknowledged whole by Kafka (the next batch tries again).",
+      Metrics::Kind::kCounter,
+      per_decider([](const Decider& d) { return d.GetStats().snapshot_failures; }));
+  metrics.RegisterCallback(
+      "surge_cluster_restores_total",
+      "Gained partitions restored, by source: this node's warm standby (its view's copy) and "
+      "the records since, a snapshot and its tail, or the changelog from its first record.",
+      Metrics::Kind::kCounter, [n, node_id] {
+        Samples samples;
+        for (const auto& d : n->deciders()) {
+          const Decider::Stats s = d->GetStats();
+          samples.push_back({{{"node", node_id}, {"decider", d->name()}, {"source", "snapshot"}},
+                             static_cast<double>(s.restores_from_snapshot)});
+          samples.push_back({{{"node", node_id}, {"decider", d->name()}, {"source", "standby"}},
+                             static_cast<double>(s.restores_from_standby)});
+          samples.push_back(
+              {{{"node", node_id}, {"decider", d->name()}, {"source", "changelog"}},
+               static_cast<double>(s.restores - s.restores_from_snapshot -
+                                   s.restores_from_standby)});
+        }
+        return samples;
+      });
+  metrics.RegisterCallback(
+      "surge_cluster_restored_bytes_total",
+      "Changelog bytes read by restores, by part: snapshot chunks, or the records after them.",
+      Metrics::Kind::kCounter, [n, node_id] {
+        Samples samples;
+        for (const auto& d : n->deciders()) {
+          const Decider::Stats s = d->GetStats();
+          samples.push_back({{{"node", node_id}, {"decider", d->name()}, {"part", "snapshot"}},
+                             static_cast<double>(s.restored_snapshot_bytes)});
+          samples.push_back({{{"node", node_id}, {"decider", d->name()}, {"part", "tail"}},
+                             static_cast<double>(s.restored_record_bytes)});
+        }
+        return samples;
+      });
+  // Per owned partition: how old and how big its latest snapshot is, and
+  // what its state weighs (the next snapshot's size).
+  auto per_partition = [n, node_id](auto field) {
+    return [n, node_id, field] {
+      Samples samples;
+      const int64_t now_ms = absl::ToUnixMillis(absl::Now());
+      for (const auto& d : n->deciders()) {
+        for (const Decider::OwnedPartition& p : d->owned()) {
+          const std::optional<double> value = field(p, now_ms);
+          if (!value.has_value()) continue;
+          samples.push_back({{{"node", node_id},
+                              {"decider", d->name()},
+                              {"partition", absl::StrCat(p.partition)}},
+                             *value});
+        }
+      }
+      return samples;
+    };
+  };
+  metrics.RegisterCallback(
+      "surge_cluster_snapshot_age_seconds",
+      "Per owned partition: seconds since its latest complete snapshot was written (absent: "
+      "none yet).",
+      Metrics::Kind::kGauge,
+      per_partition([](const Decider::OwnedPartition& p, int64_t now_ms) -> std::optional<double> {
+        if (p.snapshot_unix_ms <= 0) return std::nullopt;
+        return static_cast<double>(std::max<int64_t>(0, now_ms - p.snapshot_unix_ms)) / 1000.0;
+      }));
+  metrics.RegisterCallback(
+      "surge_cluster_snapshot_size_bytes",
+      "Per owned partition: bytes of its latest complete snapshot in the changelog.",
+      Metrics::Kind::kGauge,
+      per_partition([](const Decider::OwnedPartition& p, int64_t) -> std::optional<double> {
+        if (p.snapshot_unix_ms <= 0) return std::nullopt;
+        return static_cast<double>(p.snapshot_bytes);
+      }));
+  metrics.RegisterCallback(
+      "surge_cluster_state_bytes",
+      "Per owned partition: bytes of its decider state (rows a snapshot would hold).",
+      Metrics::Kind::kGauge,
+      per_partition([](const Decider::OwnedPartition& p, int64_t) -> std::optional<double> {
+        return static_cast<double>(p.state_bytes);
+      }));
   const std::vector<double> bounds(Decider::kRestoreSecondsBounds.begin(),
                                    Decider::kRestoreSecondsBounds.end());
   metrics.RegisterHistogramCallback(

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "cluster/decider.h"
+#include "cluster/view.h"
 #include "gtest/gtest.h"
 #include "kafka/embedded_broker.h"
 #include "kafka/internal/config.h"
@@ -52,6 +53,44 @@ class InputProducer {
     rd_kafka_header_add(headers, kafka::kPrevPositionHeader, -1, before.data(), before.size());
     Produce(key, event.SerializeAsString(), headers, partition);
   }
+  // Many events at once, acknowledged together: positions first..,
+  // each with its predecessor as the previous position.
+  void SendMany(const std::vector<v1::Event>& events, uint64_t first, int32_t partition = 0) {
+    uint64_t position = first;
+    for (v1::Event event : events) {
+      event.set_position(position);
+      event.set_event_id(absl::StrCat("client:", position));
+      const std::string key = event.coupon_requested().code();
+      const std::string value = event.SerializeAsString();
+      rd_kafka_headers_t* headers = rd_kafka_headers_new(3);
+      const std::string pos = absl::StrCat(position);
+      const std::string before = absl::StrCat(position - 1);
+      rd_kafka_header_add(headers, kafka::kPositionHeader, -1, pos.data(), pos.size());
+      rd_kafka_header_add(headers, kafka::kOriginHeader, -1, kOrigin, -1);
+      rd_kafka_header_add(headers, kafka::kPrevPositionHeader, -1, before.data(), before.size());
+      rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__QUEUE_FULL;
+      while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        err = rd_kafka_producev(
+            producer_.get(), RD_KAFKA_V_TOPIC(kafka::kCouponsTopic), RD_KAFKA_V_PARTITION(partition),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key.data(), key.size()),
+            RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+            RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) rd_kafka_poll(producer_.get(), 100);
+      }
+      ASSERT_EQ(err, RD_KAFKA_RESP_ERR_NO_ERROR);
+      ++position;
+    }
+    ASSERT_EQ(rd_kafka_flush(producer_.get(), 60000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+  // [low, high) of a partition.
+  std::pair<int64_t, int64_t> Watermarks(const std::string& topic, int32_t partition) {
+    int64_t low = -1;
+    int64_t high = -1;
+    EXPECT_EQ(rd_kafka_query_watermark_offsets(producer_.get(), topic.c_str(), partition, &low,
+                                               &high, 10000),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+    return {low, high};
+  }
   // The same message again with a replay header: a second node handing
   // back the same dead letter.
   void SendReplay(const std::string& key, const std::string& value, const std::string& replay_of) {
@@ -86,12 +125,13 @@ v1::Event Campaign(int64_t quantity) {
   return e;
 }
 
-v1::Event Request(int user) {
+// `pad` lengthens the user id: big rows fill the changelog sooner.
+v1::Event Request(int user, size_t pad = 0) {
   v1::Event e;
   e.set_stream_id("coupon-C");
   v1::CouponRequested* r = e.mutable_coupon_requested();
   r->set_request_id(absl::StrCat("r", user));
-  r->set_user_id(absl::StrCat("u", user));
+  r->set_user_id(absl::StrCat("u", user, std::string(pad, '.')));
   r->set_code("C");
   return e;
 }
@@ -112,9 +152,15 @@ class DeciderHandoffTest : public ::testing::Test {
   }
 
   std::unique_ptr<Decider> Make(const std::string& node, eventstore::EventStore& store,
-                                std::function<bool(uint64_t, absl::Time)> await_delivered = {}) {
+                                std::function<bool(uint64_t, absl::Time)> await_delivered = {},
+                                const View* standby = nullptr) {
     Decider::Options options;
     options.await_delivered = std::move(await_delivered);
+    if (standby != nullptr) {
+      options.standby = [standby](int32_t partition) {
+        return standby->Warm(kafka::ChangelogTopic(kafka::kCouponsTopic), partition);
+      };
+    }
     options.bootstrap_servers = broker_->bootstrap_servers();
     options.topic = kafka::kCouponsTopic;
     options.node_id = node;
@@ -359,6 +405,147 @@ TEST_F(DeciderHandoffTest, APartitionWhoseChangelogLostRecordsIsOwnedButNotDecid
   EXPECT_EQ(decisions.count("r1"), 1u) << "partition 1 was not decided";
   EXPECT_EQ(decisions.count("r0"), 0u) << "partition 0 was decided on a partial state";
   EXPECT_EQ(a->GetStats().applied, 2u);
+}
+
+// Node b's view mirrors the changelog while a decides: when a leaves, b
+// starts both partitions from its view's copies (warm standbys) and reads
+// only what they had not read yet, then decides on exactly as a would.
+TEST_F(DeciderHandoffTest, AGainedPartitionStartsFromTheNodesWarmStandby) {
+  View::Options view_options;
+  view_options.bootstrap_servers = broker_->bootstrap_servers();
+  view_options.node_id = "b";
+  view_options.origin = "b~00";
+  view_options.deciders = {{"coupons", kafka::kCouponsTopic}};
+  view_options.partitions = 2;
+  auto view = View::Create(view_options, *store_b_);
+  ASSERT_TRUE(view.ok()) << view.status();
+  ASSERT_TRUE((*view)->Start().ok());
+
+  std::unique_ptr<Decider> a = StartAlone("a", *store_a_);
+  ASSERT_NE(a, nullptr);
+  InputProducer input(broker_->bootstrap_servers());
+  input.Send(Campaign(20), 1, 0);
+  std::vector<v1::Event> requests;
+  for (int u = 0; u < 600; ++u) requests.push_back(Request(u));
+  input.SendMany(requests, 2);
+  ASSERT_TRUE(Await([&] { return a->GetStats().applied == 601; }))
+      << "a decided " << a->GetStats().applied << " of 601";
+  const std::string changelog = kafka::ChangelogTopic(kafka::kCouponsTopic);
+  ASSERT_TRUE(Await([&] {
+    auto warm = (*view)->Warm(changelog, 0);
+    return warm.has_value() && warm->state.next_offset() == 601;
+  })) << "b's view never caught up with partition 0";
+
+  std::unique_ptr<Decider> b = Make("b", *store_b_, {}, view->get());
+  ASSERT_TRUE(b->Start().ok());
+  a->Stop();
+  ASSERT_TRUE(Await([&] { return b->owned().size() == 2; })) << "b never got the partitions";
+  const Decider::Stats restored = b->GetStats();
+  EXPECT_EQ(restored.restores_from_standby, 2u);
+  EXPECT_EQ(restored.restores_from_snapshot, 0u);
+  EXPECT_EQ(restored.restored_records, 0u) << "the view had read every record";
+  EXPECT_EQ(restored.blocked_partitions, 0u);
+  // Campaign, 20 issued requests, 20 holdings, the client's mark: the
+  // rejected requests are the views', not the state's.
+  EXPECT_EQ(restored.restored_keys, 42u);
+
+  std::vector<v1::Event> more;
+  for (int u = 600; u < 610; ++u) more.push_back(Request(u));
+  input.SendMany(more, 602);
+  ASSERT_TRUE(Await([&] { return b->GetStats().applied == 10; }))
+      << "b decided " << b->GetStats().applied << " of 10";
+  const std::map<std::string, std::string> decided = Decisions();
+  EXPECT_EQ(decided.size(), 610u);
+  std::set<std::string> coupons;
+  for (const auto& [request, outcome] : decided) {
+    if (outcome != "rejected") EXPECT_TRUE(coupons.insert(outcome).second) << outcome;
+  }
+  EXPECT_EQ(coupons.size(), 20u);
+}
+
+// A long flash sale: its changelog partition holds far more than the broker
+// keeps (the mock keeps about 5 MiB a partition and drops the oldest), so
+// its first records are gone. The next owner restores the partition from
+// the latest complete snapshot and the records after it, and decides on:
+// exactly the quantity issued, nobody twice, a re-sent input and a second
+// request for an issued coupon (another node's copy) not decided again.
+TEST_F(DeciderHandoffTest, AHistoryPastTheBrokersRetentionIsRestoredFromASnapshot) {
+  constexpr int kQuantity = 50;
+  constexpr int kRequests = 7000;
+  constexpr size_t kPad = 1000;  // ~1 KiB rows: 7 MiB of decisions
+  std::unique_ptr<Decider> a = StartAlone("a", *store_a_);
+  ASSERT_NE(a, nullptr);
+  InputProducer input(broker_->bootstrap_servers());
+  input.Send(Campaign(kQuantity), 1, 0);
+  // In rounds, each decided before the next is sent: the input topic has
+  // the same retention, and inputs it dropped before they were decided
+  // would be a gap (never decided), not history.
+  constexpr int kRound = 1000;
+  for (int first = 0; first < kRequests; first += kRound) {
+    std::vector<v1::Event> round;
+    for (int u = first; u < first + kRound; ++u) round.push_back(Request(u, kPad));
+    input.SendMany(round, 2 + static_cast<uint64_t>(first));
+    ASSERT_TRUE(Await([&] { return a->GetStats().applied == 1u + first + kRound; }))
+        << "a decided " << a->GetStats().applied << " of " << 1 + first + kRound;
+  }
+  const Decider::Stats before = a->GetStats();
+  EXPECT_GE(before.snapshots, 2u);
+  EXPECT_EQ(before.snapshot_failures, 0u);
+  const std::string changelog = kafka::ChangelogTopic(kafka::kCouponsTopic);
+  const auto [low, high] = input.Watermarks(changelog, 0);
+  ASSERT_GT(low, 0) << "the broker kept the whole changelog (" << high
+                    << " records): the test needs a history past its retention";
+  // The state holds the issued requests and holdings, not the rejected
+  // requests: a snapshot weighs what the quantity does, not the sale.
+  for (const Decider::OwnedPartition& p : a->owned()) {
+    if (p.partition == 0) EXPECT_LT(p.state_bytes, 200u * 1024) << "partition 0's state";
+  }
+
+  std::unique_ptr<Decider> b = Make("b", *store_b_);
+  ASSERT_TRUE(b->Start().ok());
+  a->Stop();
+  ASSERT_TRUE(Await([&] { return b->owned().size() == 2; })) << "b never got the partitions";
+  const Decider::Stats restored = b->GetStats();
+  EXPECT_EQ(restored.blocked_partitions, 0u);
+  EXPECT_GE(restored.restores_from_snapshot, 1u);
+  EXPECT_LT(restored.restored_records, 200u) << "the restore read more than a snapshot's tail";
+
+  // A re-sent input; another node's copy of an issued request (new
+  // position, same request id); 10 holders asking again with new request
+  // ids (LIMIT_REACHED); 10 new users (SOLD_OUT).
+  std::map<std::string, std::string> decided = Decisions();
+  std::vector<int> holders;
+  for (const auto& [request, outcome] : decided) {
+    if (outcome != "rejected") holders.push_back(std::stoi(request.substr(1)));
+  }
+  ASSERT_EQ(holders.size(), static_cast<size_t>(kQuantity));
+  input.Send(Request(3, kPad), 5, 0);
+  std::vector<v1::Event> more;
+  more.push_back(Request(holders[0], kPad));
+  for (int i = 0; i < 10; ++i) {
+    v1::Event again = Request(holders[static_cast<size_t>(i)], kPad);
+    again.mutable_coupon_requested()->set_request_id(absl::StrCat("again", i));
+    more.push_back(again);
+  }
+  for (int u = 0; u < 10; ++u) more.push_back(Request(kRequests + u, kPad));
+  input.SendMany(more, kRequests + 2);
+  ASSERT_TRUE(Await([&] { return b->GetStats().applied == more.size(); }))
+      << "b decided " << b->GetStats().applied << " of " << more.size();
+  EXPECT_EQ(b->GetStats().duplicates, 1u);
+
+  std::map<std::string, std::string> event_ids;
+  decided = Decisions(&event_ids);
+  EXPECT_EQ(decided.size(), static_cast<size_t>(kRequests + 20));
+  std::set<std::string> coupons;
+  for (const auto& [request, outcome] : decided) {
+    if (outcome != "rejected") {
+      EXPECT_TRUE(coupons.insert(outcome).second) << outcome << " issued twice";
+    }
+  }
+  EXPECT_EQ(coupons.size(), static_cast<size_t>(kQuantity));
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(decided[absl::StrCat("again", i)], "rejected") << "a holder got a second coupon";
+  }
 }
 
 }  // namespace

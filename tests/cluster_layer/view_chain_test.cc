@@ -8,7 +8,9 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "cluster/cluster.pb.h"
@@ -130,6 +132,78 @@ TEST_F(ViewChainTest, FollowsTheOwnerWhenAnEvictedMembersShorterBatchCameFirst) 
                              projections::AppliedPositionKey("coupons", kafka::kCouponsTopic, 0));
   ASSERT_TRUE(applied.ok() && applied->has_value());
   EXPECT_EQ(DecodeMark(*applied), 500u);
+}
+
+// Chunks of a snapshot of a state whose campaign row is `campaign_row` at
+// input offset `at`, as a decider writes them (two chunks).
+std::vector<ChangelogBatch> SnapshotOf(const std::string& node, int64_t epoch, int64_t at,
+                                       const std::string& campaign_row, uint64_t mark) {
+  PartitionState state;
+  ChangelogBatch rows = Record(node, epoch, 0, at, campaign_row, "n3~0000000000000003", mark);
+  StateWrite* big = rows.add_writes();
+  big->set_cf(projections::kCouponHoldingsCf);
+  big->set_key("u1");
+  big->set_value(std::string(3000, 'h'));
+  EXPECT_TRUE(state.Apply(rows));
+  std::vector<ChangelogBatch> chunks =
+      state.Snapshot(absl::StrCat(node, "/", epoch, "/", at, "/1"), epoch, node, 1024);
+  EXPECT_EQ(chunks.size(), 2u);
+  return chunks;
+}
+
+// A view that starts where retention left the changelog (a node that joined
+// late, or lost its disk) cannot follow records whose base it never saw; a
+// complete snapshot brings it to the snapshot's offset and the chain goes
+// on from there. Its warm standby is the same state.
+TEST_F(ViewChainTest, AViewWhoseChainBrokeResumesFromASnapshot) {
+  Write(Record("n1", 1, 100, 150, "issued=30", kOrigin, 200));  // 0->100 was deleted
+  for (const ChangelogBatch& chunk : SnapshotOf("n1", 1, 150, "issued=30", 200)) Write(chunk);
+  Write(Record("n1", 1, 150, 200, "issued=35", kOrigin, 260));
+  std::unique_ptr<View> view = StartView(*store_);
+  ASSERT_NE(view, nullptr);
+  ASSERT_TRUE(Await([&] {
+    auto stats = view->GetStats();
+    return stats.size() == 1 && stats[0].lag_messages == 0 && stats[0].records >= 2;
+  })) << "the view did not follow the snapshot";
+  auto row = store_->Get(projections::kCampaignsCf, "C");
+  ASSERT_TRUE(row.ok()) << row.status();
+  EXPECT_EQ(row->value_or(""), "issued=35");
+  auto applied = store_->Get(eventstore::kCheckpointsCf,
+                             projections::AppliedPositionKey("coupons", kafka::kCouponsTopic, 0));
+  ASSERT_TRUE(applied.ok() && applied->has_value());
+  EXPECT_EQ(DecodeMark(*applied), 260u);
+
+  const std::optional<WarmState> warm =
+      view->Warm(kafka::ChangelogTopic(kafka::kCouponsTopic), 0);
+  ASSERT_TRUE(warm.has_value());
+  EXPECT_EQ(warm->state.next_offset(), 200);
+  EXPECT_EQ(warm->changelog_next, 4);
+  EXPECT_EQ(warm->snapshot_at, 1) << "the snapshot's first chunk";
+  EXPECT_EQ(warm->state.Get(projections::kCouponHoldingsCf, "u1"), std::string(3000, 'h'));
+}
+
+// A zombie's snapshot of a state the chain has gone past changes neither
+// the rows nor the standby, nor becomes the pointer a new owner would write.
+TEST_F(ViewChainTest, AZombiesLateSnapshotChangesNothing) {
+  Write(Record("n1", 1, 0, 150, "issued=40", kOrigin, 300));
+  Write(Record("n2", 2, 150, 200, "issued=52", kOrigin, 400));
+  for (const ChangelogBatch& chunk : SnapshotOf("n1", 1, 150, "issued=40", 300)) Write(chunk);
+  std::unique_ptr<View> view = StartView(*store_);
+  ASSERT_NE(view, nullptr);
+  ASSERT_TRUE(Await([&] {
+    auto stats = view->GetStats();
+    return stats.size() == 1 && stats[0].lag_messages == 0 && stats[0].records >= 2;
+  })) << "the view did not consume the records";
+  auto row = store_->Get(projections::kCampaignsCf, "C");
+  ASSERT_TRUE(row.ok()) << row.status();
+  EXPECT_EQ(row->value_or(""), "issued=52");
+  const std::optional<WarmState> warm =
+      view->Warm(kafka::ChangelogTopic(kafka::kCouponsTopic), 0);
+  ASSERT_TRUE(warm.has_value());
+  EXPECT_EQ(warm->state.next_offset(), 200);
+  EXPECT_EQ(warm->state.Get(projections::kCampaignsCf, "C"), "issued=52");
+  EXPECT_EQ(warm->snapshot_at, -1);
+  EXPECT_EQ(warm->state.Get(projections::kCouponHoldingsCf, "u1"), std::nullopt);
 }
 
 }  // namespace

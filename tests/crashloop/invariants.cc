@@ -247,12 +247,15 @@ void CheckCoupons(const std::vector<v1::Event>& log, const Replay& replay,
     }
     switch (e.coupon_rejected().reason()) {
       case v1::COUPON_REJECT_REASON_SOLD_OUT:
-        report->Check(kCouponLimits, before >= spec.total_quantity,
-                      absl::StrCat("SOLD_OUT while coupons remain: ", where));
+        report->Check(kCouponLimits,
+                      before >= spec.total_quantity && user_before < spec.per_user_limit,
+                      absl::StrCat("SOLD_OUT while coupons remain or for a holder at the limit: ",
+                                   where));
         break;
       case v1::COUPON_REJECT_REASON_LIMIT_REACHED:
-        report->Check(kCouponLimits,
-                      before < spec.total_quantity && user_before >= spec.per_user_limit,
+        // Checked before the stock (coupon_projection.cc): a holder at the
+        // limit is told so, sold out or not.
+        report->Check(kCouponLimits, user_before >= spec.per_user_limit,
                       absl::StrCat("LIMIT_REACHED below the limit: ", where));
         break;
       default:

@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -608,7 +609,16 @@ std::map<int32_t, std::unique_ptr<Decider::Owned>> Decider::Restore(
   }
 }
 
-void Decider::OnAssign(std::vector<int32_t> partitions) {
+void Decider::OnAssign(std::vector<int32_t> partitions, bool incremental) {
+  if (incremental && partitions.empty()) {
+    // The cooperative protocol's second round (and every member's share of
+    // a rebalance that moves nothing to it): acknowledged, not counted.
+    TopicPartitionListHandle none(rd_kafka_topic_partition_list_new(0));
+    if (rd_kafka_error_t* error = rd_kafka_incremental_assign(kafka_->consumer.get(), none.get())) {
+      rd_kafka_error_destroy(error);
+    }
+    return;
+  }
   std::sort(partitions.begin(), partitions.end());
   TopicPartitionListHandle list(
       rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
@@ -623,8 +633,17 @@ void Decider::OnAssign(std::vector<int32_t> partitions) {
     }
     partitions_[p] = std::move(owned);
   }
-  rd_kafka_resp_err_t err = rd_kafka_assign(kafka_->consumer.get(), list.get());
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+  rd_kafka_t* rk = kafka_->consumer.get();
+  if (incremental) {
+    // Cooperative protocol: the partitions kept are still assigned and
+    // were decided all through the rebalance; only these are added.
+    if (rd_kafka_error_t* error = rd_kafka_incremental_assign(rk, list.get())) {
+      SURGE_LOG(ERROR, kComponent) << name_ << ": incremental assign failed: "
+                                   << rd_kafka_error_string(error);
+      rd_kafka_error_destroy(error);
+    }
+  } else if (rd_kafka_resp_err_t err = rd_kafka_assign(rk, list.get());
+             err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     SURGE_LOG(ERROR, kComponent) << name_ << ": assign failed: " << rd_kafka_err2name(err);
   }
   SURGE_LOG(INFO, kComponent) << name_ << ": gained " << options_.topic << " partitions ["
@@ -638,13 +657,38 @@ void Decider::OnAssign(std::vector<int32_t> partitions) {
   if (options_.on_ownership_changed) options_.on_ownership_changed();
 }
 
-void Decider::OnRevoke() {
+void Decider::OnRevoke(const std::vector<int32_t>& revoked, bool incremental) {
+  rd_kafka_t* rk = kafka_->consumer.get();
+  if (incremental && revoked.empty()) return;
   std::vector<int32_t> lost;
-  for (const auto& [p, unused] : partitions_) lost.push_back(p);
-  partitions_.clear();
-  rd_kafka_assign(kafka_->consumer.get(), nullptr);
+  if (incremental) {
+    // Cooperative protocol: only these move; the others keep their state
+    // and go on being decided.
+    TopicPartitionListHandle list(
+        rd_kafka_topic_partition_list_new(static_cast<int>(revoked.size())));
+    for (int32_t p : revoked) {
+      auto it = partitions_.find(p);
+      if (it == partitions_.end()) continue;
+      if (!it->second->blocked) {
+        rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), p);
+      }
+      lost.push_back(p);
+      partitions_.erase(it);
+    }
+    if (list->cnt > 0) {
+      if (rd_kafka_error_t* error = rd_kafka_incremental_unassign(rk, list.get())) {
+        SURGE_LOG(ERROR, kComponent) << name_ << ": incremental unassign failed: "
+                                     << rd_kafka_error_string(error);
+        rd_kafka_error_destroy(error);
+      }
+    }
+  } else {
+    for (const auto& [p, unused] : partitions_) lost.push_back(p);
+    partitions_.clear();
+    rd_kafka_assign(rk, nullptr);
+  }
   SURGE_LOG(INFO, kComponent) << name_ << ": lost " << options_.topic << " partitions ["
-                              << absl::StrJoin(lost, ",") << "]";
+                              << absl::StrJoin(lost, ",") << "]; owning " << partitions_.size();
   {
     absl::MutexLock lock(&mu_);
     ++stats_.rebalances;
@@ -670,7 +714,9 @@ void Decider::Run() {
   std::vector<projections::ConsumedMessage> batch;
   while (!stopping()) {
     batch.clear();
-    for (int timeout = poll_ms; batch.size() < options_.max_batch; timeout = 0) {
+    // With a batch in flight, only what is there already: finishing it must
+    // not wait for the poll timeout.
+    for (int timeout = in_flight_ ? 0 : poll_ms; batch.size() < options_.max_batch; timeout = 0) {
       MessageHandle msg(rd_kafka_consumer_poll(rk, timeout));
       if (msg == nullptr) break;
       if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -681,8 +727,21 @@ void Decider::Run() {
       SURGE_LOG(WARNING, kComponent) << name_ << ": consumer: " << rd_kafka_err2name(msg->err)
                                      << ": " << rd_kafka_message_errstr(msg.get());
     }
-    if (!batch.empty()) HandleBatch(batch);
+    // Pipelined: batch k is decided and appended while batch k-1 waits for
+    // its delivery and its changelog record (Finish), in that order, so the
+    // relay ships k's events while k-1's record is written.
+    std::unique_ptr<InFlight> next = batch.empty() ? nullptr : Decide(batch);
+    if (!Drain()) break;
+    in_flight_ = std::move(next);
+    if (!snapshot_due_.empty()) {
+      // A snapshot is the state as the changelog has it: nothing in flight.
+      if (!Drain()) break;
+      WriteSnapshots();
+    }
   }
+  // A graceful stop writes the last batch's record (one attempt), so the
+  // next owner does not decide it again.
+  Drain();
   // Leave the group: the revocation runs OnRevoke on this thread and the
   // others get the partitions after one rebalance, not a session timeout.
   rd_kafka_consumer_close(rk);
@@ -695,18 +754,33 @@ struct Decider::Item {
   std::string error;  // non-empty: dead-letter it with this error
 };
 
-void Decider::HandleBatch(const std::vector<projections::ConsumedMessage>& batch) {
-  std::map<int32_t, std::vector<const projections::ConsumedMessage*>> by_partition;
-  for (const auto& m : batch) by_partition[m.partition].push_back(&m);
-
+struct Decider::InFlight {
   struct Pending {
     int32_t partition;
     ChangelogBatch record;
   };
+  // One record per partition, applied to the states already.
   std::vector<Pending> pending;
+  uint64_t last_position = 0;  // of the batch's local append; 0: none
+  Stats delta;
+};
+
+bool Decider::Drain() {
+  if (!in_flight_) return true;
+  std::unique_ptr<InFlight> batch = std::move(in_flight_);
+  return Finish(*batch);
+}
+
+std::unique_ptr<Decider::InFlight> Decider::Decide(
+    const std::vector<projections::ConsumedMessage>& batch) {
+  std::map<int32_t, std::vector<const projections::ConsumedMessage*>> by_partition;
+  for (const auto& m : batch) by_partition[m.partition].push_back(&m);
+
+  auto in_flight = std::make_unique<InFlight>();
+  std::vector<InFlight::Pending>& pending = in_flight->pending;
   std::vector<v1::Event> emitted;
   std::vector<Item> dead;
-  Stats delta;
+  Stats& delta = in_flight->delta;
   for (const auto& [partition, messages] : by_partition) {
     auto it = partitions_.find(partition);
     if (it == partitions_.end() || it->second->blocked) continue;  // not ours to decide
@@ -790,7 +864,7 @@ void Decider::HandleBatch(const std::vector<projections::ConsumedMessage>& batch
   if (pending.empty()) {
     absl::MutexLock lock(&mu_);
     stats_.duplicates += delta.duplicates;
-    return;
+    return nullptr;
   }
 
   // 1. Dead letters, then their rows with the decisions in one local append.
@@ -807,7 +881,7 @@ void Decider::HandleBatch(const std::vector<projections::ConsumedMessage>& batch
       SURGE_LOG(WARNING, kComponent)
           << name_ << ": dead-letter publication failed: " << where.status();
       ++delta.retries;
-      if (!Backoff(attempt)) return;
+      if (!Backoff(attempt)) return nullptr;
       where = kafka_->dead_letters->Publish(*item.message, failure);
     }
     const projections::ConsumedMessage& m = *item.message;
@@ -829,14 +903,26 @@ void Decider::HandleBatch(const std::vector<projections::ConsumedMessage>& batch
       }
       SURGE_LOG(WARNING, kComponent) << name_ << ": append failed, retrying: " << appended.status();
       ++delta.retries;
-      if (!Backoff(attempt)) return;
+      if (!Backoff(attempt)) return nullptr;
     }
   }
+  in_flight->last_position = last_position;
+  // The states move now, so that the next batch is decided on them while
+  // this one's record is on its way. A record that never gets written (the
+  // node stops or dies first) costs the next owner a decision of the same
+  // inputs again: the same events, as after a crash.
+  for (const InFlight::Pending& p : pending) partitions_.at(p.partition)->state.Apply(p.record);
+  return in_flight;
+}
 
+bool Decider::Finish(InFlight& batch) {
+  std::vector<InFlight::Pending>& pending = batch.pending;
+  const uint64_t last_position = batch.last_position;
+  Stats& delta = batch.delta;
   // 2. The decisions in Kafka before the changelog says they were made.
   if (last_position > 0 && options_.await_delivered) {
     while (!options_.await_delivered(last_position, absl::Now() + absl::Seconds(5))) {
-      if (stopping()) return;
+      if (stopping()) return false;
       SURGE_LOG(WARNING, kComponent) << name_ << ": decisions up to log position " << last_position
                                      << " not in Kafka yet, still waiting";
     }
@@ -868,22 +954,20 @@ void Decider::HandleBatch(const std::vector<projections::ConsumedMessage>& batch
         << rd_kafka_err2name(results[failed[0]].err) << "), retrying";
     ++delta.retries;
     todo = std::move(failed);
-    if (!Backoff(attempt)) return;
+    if (!Backoff(attempt)) return false;
   }
 
-  // 4. The states move; offsets are committed as a hint for operators.
+  // 4. Offsets are committed as a hint for operators.
   TopicPartitionListHandle offsets(
       rd_kafka_topic_partition_list_new(static_cast<int>(pending.size())));
-  std::vector<int32_t> snapshot_due;
   for (size_t i = 0; i < pending.size(); ++i) {
-    Pending& p = pending[i];
+    const InFlight::Pending& p = pending[i];
     auto it = partitions_.find(p.partition);
     if (it != partitions_.end()) {
       Owned& owned = *it->second;
-      owned.state.Apply(p.record);
       ++owned.records_since_snapshot;
       owned.bytes_since_snapshot += values[i].second.size();
-      if (SnapshotDue(owned)) snapshot_due.push_back(p.partition);
+      if (SnapshotDue(owned)) snapshot_due_.insert(p.partition);
     }
     rd_kafka_topic_partition_list_add(offsets.get(), options_.topic.c_str(), p.partition)->offset =
         p.record.next_offset();
@@ -900,11 +984,11 @@ void Decider::HandleBatch(const std::vector<projections::ConsumedMessage>& batch
     stats_.retries += delta.retries;
     stats_.changelog_records += pending.size();
   }
-  // 5. Snapshots of the partitions whose changelog grew enough since their
-  // last one. After the states moved: a snapshot is never ahead of the
-  // records, and one that fails costs nothing but the next attempt.
-  if (!snapshot_due.empty()) WriteSnapshots(snapshot_due);
+  // Snapshots of the partitions whose changelog grew enough since their
+  // last one are written by the loop once nothing is in flight
+  // (WriteSnapshots).
   PublishOwned();
+  return true;
 }
 
 
@@ -921,7 +1005,13 @@ bool Decider::SnapshotDue(const Owned& owned) const {
   return interval && owned.bytes_since_snapshot >= owned.state.bytes() / 2;
 }
 
-void Decider::WriteSnapshots(const std::vector<int32_t>& partitions) {
+void Decider::WriteSnapshots() {
+  std::vector<int32_t> partitions;
+  for (int32_t p : snapshot_due_) {
+    if (partitions_.count(p) > 0) partitions.push_back(p);
+  }
+  snapshot_due_.clear();
+  if (partitions.empty()) return;
   std::vector<std::pair<int32_t, std::string>> values;
   struct Range {
     int32_t partition;
@@ -987,15 +1077,21 @@ void Decider::WriteSnapshots(const std::vector<int32_t>& partitions) {
 
 void Decider::HandleRebalance(int err, void* partitions) {
   auto* list = static_cast<rd_kafka_topic_partition_list_t*>(partitions);
+  // The batch in flight is finished first: its record belongs to states
+  // about to be dropped or handed over.
+  Drain();
+  // COOPERATIVE (cooperative-sticky): the lists name only the partitions
+  // that move. EAGER (range, roundrobin): every partition was revoked
+  // before, and an assignment is the whole new one.
+  const bool incremental =
+      std::strcmp(rd_kafka_rebalance_protocol(kafka_->consumer.get()), "COOPERATIVE") == 0;
+  std::vector<int32_t> named;
+  for (int i = 0; i < list->cnt; ++i) named.push_back(list->elems[i].partition);
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    // Eager protocol: everything was revoked before, so this is the whole
-    // new assignment.
-    partitions_.clear();
-    std::vector<int32_t> gained;
-    for (int i = 0; i < list->cnt; ++i) gained.push_back(list->elems[i].partition);
-    OnAssign(std::move(gained));
+    if (!incremental) partitions_.clear();
+    OnAssign(std::move(named), incremental);
   } else {
-    OnRevoke();
+    OnRevoke(named, incremental);
   }
 }
 

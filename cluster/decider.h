@@ -24,14 +24,18 @@
 // counts only when it extends the state past the offset reached, so a
 // zombie's late records are ignored by everyone who restores.
 //
-// Per committed batch, in this order: dead letters published, then one
-// local EventStore::Append (decision events + dead-letter rows), then a wait
-// until the relay has delivered those events to Kafka, then the changelog
-// records (acks=all, waited for), then the in-memory state moves. So the
+// Per batch, in this order: dead letters published, then one local
+// EventStore::Append (decision events + dead-letter rows), and the in-memory
+// states move; then (Finish) a wait until the relay has delivered those
+// events to Kafka, then the changelog records (acks=all, waited for). So the
 // changelog never says a decision was made that Kafka does not hold, even
 // if the node dies with its disk; a crash before the changelog record costs
 // a re-decision of the same batch by the next owner: the same events again,
-// which every consumer tolerates.
+// which every consumer tolerates. Pipelined: batch k is decided and
+// appended before batch k-1 is finished, so k's events are on their way
+// while k-1's record is written; records are still written in batch order,
+// each after its own events are in Kafka, and a snapshot is taken only
+// with nothing in flight. A rebalance finishes the batch in flight first.
 //
 // Thread-safety: Create/Start/Stop/destruction from one thread; owned() and
 // GetStats() from any. One internal thread owns the consumer, the producers
@@ -44,6 +48,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <string>
@@ -87,8 +92,11 @@ class Decider : public projections::DeadLetterReplayer {
     // and the mock broker waits session.timeout.ms - 1 s in every rebalance.
     int session_timeout_ms = 45000;
     // partition.assignment.strategy. Every member of a group must use the
-    // same one (the mock broker aborts on a mismatch); eager "range" is the
-    // one the mock hands to late joiners.
+    // same one (the mock broker aborts on a mismatch). "cooperative-sticky"
+    // moves only the partitions that change owner: the others keep their
+    // state and go on being decided through the rebalance. Eager "range"
+    // revokes everything at every rebalance (each partition is then taken
+    // up again from the warm standby).
     std::string assignment_strategy = "range";
     // Raw librdkafka settings applied over surge's: consumer_config to the
     // group consumer and the restorer, producer_config to the changelog,
@@ -246,6 +254,7 @@ class Decider : public projections::DeadLetterReplayer {
   struct Kafka;
   struct Owned;
   struct Item;
+  struct InFlight;
 
   Decider(const Options& options, std::string name, projections::Projection& projection,
           eventstore::EventStore& store, std::unique_ptr<Kafka> kafka);
@@ -253,8 +262,10 @@ class Decider : public projections::DeadLetterReplayer {
   bool stopping() const { return stop_.HasBeenNotified(); }
   bool Backoff(int attempt);
   // Rebalance callback work (decider thread, inside poll).
-  void OnAssign(std::vector<int32_t> partitions);
-  void OnRevoke();
+  // `incremental`: the cooperative protocol (only the partitions named
+  // move); otherwise eager (all were revoked; an assignment is whole).
+  void OnAssign(std::vector<int32_t> partitions, bool incremental);
+  void OnRevoke(const std::vector<int32_t>& revoked, bool incremental);
   // Reads the changelog partitions into fresh states, all at once: each
   // from its latest complete snapshot (the pointer in its last record) and
   // the records after it. Retries until it succeeds; empty when stopping.
@@ -267,10 +278,18 @@ class Decider : public projections::DeadLetterReplayer {
       const std::map<int32_t, std::pair<int64_t, int64_t>>& ranges,
       const std::function<void(int32_t, int64_t, const ChangelogBatch&, size_t)>& on_record);
   bool SnapshotDue(const Owned& owned) const;
-  // Writes a snapshot of each partition (its state as decided so far) and
-  // moves their pointers when every chunk was acknowledged in order.
-  void WriteSnapshots(const std::vector<int32_t>& partitions);
-  void HandleBatch(const std::vector<projections::ConsumedMessage>& batch);
+  // Writes a snapshot of each partition in snapshot_due_ still owned (its
+  // state as the changelog has it: nothing in flight) and moves their
+  // pointers when every chunk was acknowledged in order.
+  void WriteSnapshots();
+  // Decides a batch on the states, appends its decision events (and dead
+  // letters) to the local log and moves the states; nullptr when nothing
+  // was decided (or stopping). Finish then waits for the relay to deliver
+  // the events and writes the batch's changelog records (false: stopping).
+  std::unique_ptr<InFlight> Decide(const std::vector<projections::ConsumedMessage>& batch);
+  bool Finish(InFlight& batch);
+  // Finishes the batch in flight, if any.
+  bool Drain();
   void PublishOwned();
   // Copies each owned, decided partition's reflected input offset into
   // reflected_ (GetStats computes the lag from it).
@@ -285,6 +304,10 @@ class Decider : public projections::DeadLetterReplayer {
   std::thread thread_;
   // Decider thread only.
   std::map<int32_t, std::unique_ptr<Owned>> partitions_;
+  // The batch decided and appended whose changelog records are not written
+  // yet (pipelining: at most one), and the partitions due for a snapshot.
+  std::unique_ptr<InFlight> in_flight_;
+  std::set<int32_t> snapshot_due_;
   // One replay at a time: a second call for the same id sees it replayed.
   absl::Mutex replay_mu_;
 

@@ -83,6 +83,7 @@ absl::StatusOr<std::unique_ptr<ClusterNode>> ClusterNode::Start(const Options& o
     decider_options.origin = options.origin;
     decider_options.session_timeout_ms = options.session_timeout_ms;
     decider_options.snapshot_interval_bytes = options.snapshot_bytes;
+    decider_options.assignment_strategy = options.assignment_strategy;
     if (options.snapshot_bytes == 0) decider_options.snapshot_interval_records = 0;
     decider_options.consumer_config = options.consumer_config;
     decider_options.producer_config = options.producer_config;

@@ -62,6 +62,8 @@ class ClusterNode {
     // Deciders' snapshot interval in changelog bytes (0: no snapshots); see
     // Decider::Options::snapshot_interval_bytes.
     uint64_t snapshot_bytes = 1 << 20;
+    // Deciders' partition.assignment.strategy (Decider::Options).
+    std::string assignment_strategy = "cooperative-sticky";
     // Raw librdkafka settings for every producer / consumer.
     std::map<std::string, std::string> producer_config;
     std::map<std::string, std::string> consumer_config;

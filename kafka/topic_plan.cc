@@ -9,6 +9,9 @@ namespace surge::kafka {
 namespace {
 
 constexpr long long kDay = 24LL * 3600 * 1000;
+// Per changelog partition: dozens of snapshots of a coupon or stock state,
+// and a few of an order state of several MiB.
+constexpr long long kChangelogRetentionBytes = 64LL << 20;
 
 }  // namespace
 
@@ -55,10 +58,14 @@ std::vector<TopicRequirement> RequiredTopics(const TopicPlanOptions& options) {
                                        ": changelog partition p holds the decider state of "
                                        "event partition p"),
                           "cluster mode only", -1,
-                          "unlimited (retention.ms=-1, no compaction yet): a node that gains a "
-                          "partition restores its state by reading the changelog partition from "
-                          "its first record; a partition whose first records are gone is kept "
-                          "undecided (surge_cluster_blocked_partitions)"));
+                          "by size, not time (retention.ms=-1, retention.bytes=64 MiB per "
+                          "partition; never compaction): a node that gains a partition restores "
+                          "its state from the latest complete snapshot and the records after it, "
+                          "so the retention must keep at least two snapshots plus one interval "
+                          "(2 x surge_cluster_snapshot_size_bytes + --cluster_snapshot_bytes); a "
+                          "partition left with neither a complete snapshot nor its first records "
+                          "is kept undecided (surge_cluster_blocked_partitions)"));
+    topics.back().retention_bytes = kChangelogRetentionBytes;
   }
   topics.push_back(make(kClusterTopic, 1,
                         "1: one ordered stream of heartbeats that every node reads in full",
@@ -75,8 +82,11 @@ std::string CreateTopicCommand(const TopicRequirement& topic, const std::string&
                   topic.partitions, " --replication-factor ", topic.replication_factor,
                   " --config min.insync.replicas=", topic.min_insync_replicas,
                   " --config cleanup.policy=", topic.cleanup_policy,
-                  " --config retention.ms=", topic.retention_ms,
-                  " --config unclean.leader.election.enable=false");
+                  " --config retention.ms=", topic.retention_ms);
+  if (topic.retention_bytes > 0) {
+    absl::StrAppend(&command, " --config retention.bytes=", topic.retention_bytes);
+  }
+  absl::StrAppend(&command, " --config unclean.leader.election.enable=false");
   return command;
 }
 

@@ -40,6 +40,8 @@ struct TopicRequirement {
   std::string cleanup_policy = "delete";
   // retention.ms; -1 is unlimited.
   long long retention_ms = -1;
+  // retention.bytes per partition; -1 is unlimited (left out of the command).
+  long long retention_bytes = -1;
   std::string retention_why;
 };
 

@@ -161,6 +161,7 @@ absl::Status App::Init() {
     cluster_options.partitions = options_.kafka_partitions > 0 ? options_.kafka_partitions : 6;
     cluster_options.session_timeout_ms = options_.cluster_session_timeout_ms;
     cluster_options.snapshot_bytes = options_.cluster_snapshot_bytes;
+    cluster_options.assignment_strategy = options_.cluster_assignment_strategy;
     cluster_options.decider_batch = options_.projection_batch;
     cluster_options.on_delivered = on_delivered;
     cluster_options.producer_config = options_.kafka_producer_config;

@@ -116,6 +116,10 @@ class App {
     // snapshot (0: never; a restore then needs the changelog whole from
     // offset 0). See cluster::Decider::Options.
     uint64_t cluster_snapshot_bytes = 1 << 20;
+    // Cluster mode: the deciders' partition.assignment.strategy, the same on
+    // every node: "cooperative-sticky" (only partitions that change owner
+    // move) or "range" (eager: all are revoked at every rebalance).
+    std::string cluster_assignment_strategy = "cooperative-sticky";
     // When a command is answered. kLog: after the local fsync (a node whose
     // disk is lost loses what it had not relayed yet). kKafka: after Kafka
     // acknowledged its events (acks=all) as well: losing a node with its

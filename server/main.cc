@@ -96,6 +96,11 @@ ABSL_FLAG(int64_t, cluster_snapshot_bytes, 1 << 20,
           "reads one snapshot and a short tail instead of the whole history, and the changelog "
           "works with finite retention (it must keep about two snapshots plus this). 0: no "
           "snapshots (the changelog then needs unlimited retention).");
+ABSL_FLAG(std::string, cluster_assignment_strategy, "cooperative-sticky",
+          "Cluster mode: the deciders' Kafka partition.assignment.strategy; every node of a "
+          "cluster must use the same one. cooperative-sticky: a rebalance moves only the "
+          "partitions that change owner, the others are decided all through it. range: eager, "
+          "every partition is revoked and taken up again at every rebalance.");
 ABSL_FLAG(std::string, ack, "log",
           "When a command is answered. log: after the local fsync. kafka: also after Kafka "
           "acknowledged its events (acks=all), so losing this node with its disk loses no "
@@ -236,6 +241,11 @@ int main(int argc, char** argv) {
   const int64_t snapshot_bytes = absl::GetFlag(FLAGS_cluster_snapshot_bytes);
   if (snapshot_bytes < 0) return Fail("--cluster_snapshot_bytes: must be >= 0");
   options.cluster_snapshot_bytes = static_cast<uint64_t>(snapshot_bytes);
+  options.cluster_assignment_strategy = absl::GetFlag(FLAGS_cluster_assignment_strategy);
+  if (options.cluster_assignment_strategy != "cooperative-sticky" &&
+      options.cluster_assignment_strategy != "range") {
+    return Fail("--cluster_assignment_strategy: cooperative-sticky or range");
+  }
   const std::string ack = absl::GetFlag(FLAGS_ack);
   if (ack == "log") {
     options.ack = surge::server::App::Options::Ack::kLog;

@@ -3,6 +3,7 @@
 // server and no broker.
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "clients/cli/command.h"
 #include "kafka/topic_plan.h"
@@ -49,7 +50,9 @@ int Topics(const ParsedArgs& args, CommandEnv& env) {
         << "  replication factor: " << t.replication_factor
         << ", min.insync.replicas: " << t.min_insync_replicas << "\n"
         << "  cleanup.policy: " << t.cleanup_policy
-        << ", retention.ms: " << Retention(t.retention_ms) << ": " << t.retention_why << "\n";
+        << ", retention.ms: " << Retention(t.retention_ms)
+        << (t.retention_bytes > 0 ? absl::StrCat(", retention.bytes: ", t.retention_bytes) : "")
+        << ": " << t.retention_why << "\n";
   }
   out << "\n# create them (--command-config: a Java client properties file for TLS/SASL):\n";
   for (const kafka::TopicRequirement& t : topics) {

@@ -41,7 +41,8 @@ TEST(KafkaCommandTest, PrintsEveryTopicWithItsSettingsAndCreateCommands) {
         absl::StrContains(text, absl::StrCat("--topic ", topic,
                                              ".changelog --partitions 12 --replication-factor 3 "
                                              "--config min.insync.replicas=2 --config "
-                                             "cleanup.policy=delete --config retention.ms=-1")))
+                                             "cleanup.policy=delete --config retention.ms=-1 "
+                                             "--config retention.bytes=67108864 ")))
         << topic;
     EXPECT_TRUE(absl::StrContains(text, absl::StrCat("--topic ", topic, ".dlt "))) << topic;
   }

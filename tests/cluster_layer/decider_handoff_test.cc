@@ -168,6 +168,7 @@ class DeciderHandoffTest : public ::testing::Test {
     // The broker's group.min.session.timeout.ms (6 s, as Kafka's default):
     // a shorter one is refused and the member never joins.
     options.session_timeout_ms = 6000;
+    options.assignment_strategy = strategy_;
     options.consumer_config["fetch.wait.max.ms"] = "5";
     auto decider = Decider::Create(options, coupons_, store);
     EXPECT_TRUE(decider.ok()) << decider.status();
@@ -219,6 +220,7 @@ class DeciderHandoffTest : public ::testing::Test {
     return out;
   }
 
+  std::string strategy_ = "range";
   FixableCoupons coupons_;
   std::unique_ptr<kafka::EmbeddedBroker> broker_;
   testing::TempDir dir_a_;
@@ -461,6 +463,41 @@ TEST_F(DeciderHandoffTest, AGainedPartitionStartsFromTheNodesWarmStandby) {
     if (outcome != "rejected") EXPECT_TRUE(coupons.insert(outcome).second) << outcome;
   }
   EXPECT_EQ(coupons.size(), 20u);
+}
+
+// cooperative-sticky on the embedded (mock) broker: a second member joining
+// takes one partition; the first keeps the other without losing it (no
+// revocation, no restore) and decides it all through the rebalance.
+TEST_F(DeciderHandoffTest, ACooperativeRebalanceMovesOnlyThePartitionThatChangesOwner) {
+  strategy_ = "cooperative-sticky";
+  std::unique_ptr<Decider> a = StartAlone("a", *store_a_);
+  ASSERT_NE(a, nullptr);
+  const Decider::Stats alone = a->GetStats();
+  EXPECT_EQ(alone.restores, 2u);
+
+  std::unique_ptr<Decider> b = Make("b", *store_b_);
+  ASSERT_TRUE(b->Start().ok());
+  ASSERT_TRUE(Await([&] { return a->owned().size() == 1 && b->owned().size() == 1; }))
+      << "a owns " << a->owned().size() << ", b owns " << b->owned().size();
+  const int32_t kept = a->owned()[0].partition;
+  const int32_t moved = b->owned()[0].partition;
+  EXPECT_NE(kept, moved);
+  const Decider::Stats after = a->GetStats();
+  EXPECT_EQ(after.restores, 2u) << "a restored again: its kept partition was revoked";
+  // One incremental revocation (the moved partition), not a revocation of
+  // everything followed by a new assignment.
+  EXPECT_EQ(after.rebalances - alone.rebalances, 1u);
+  EXPECT_EQ(b->GetStats().restores, 1u);
+
+  // Both go on deciding their own partition.
+  InputProducer input(broker_->bootstrap_servers());
+  input.Send(Campaign(10), 1, 0, kept);
+  input.Send(Request(0), 2, 1, kept);
+  input.Send(Campaign(10), 3, 0, moved);
+  input.Send(Request(1), 4, 3, moved);
+  ASSERT_TRUE(Await([&] { return a->GetStats().applied == 2 && b->GetStats().applied == 2; }))
+      << "a decided " << a->GetStats().applied << ", b " << b->GetStats().applied << " of 2 each";
+  EXPECT_EQ(Decisions().size(), 2u);
 }
 
 // A long flash sale: its changelog partition holds far more than the broker

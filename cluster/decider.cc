@@ -104,6 +104,10 @@ struct Decider::Owned {
   uint64_t records_since_snapshot = 0;
   uint64_t bytes_since_snapshot = 0;
   uint64_t snapshots_written = 0;  // by this owner: part of the next id
+  // Commit time (unix ms) of the last input decided and finished here;
+  // when gained, the time it was gained.
+  int64_t last_event_unix_ms = absl::ToUnixMillis(absl::Now());
+  int64_t deciding_event_unix_ms = 0;  // the same, decided but maybe in flight
 };
 
 namespace {
@@ -309,7 +313,9 @@ std::vector<Decider::OwnedPartition> Decider::owned() const {
 Decider::Stats Decider::GetStats() const {
   absl::MutexLock lock(&mu_);
   Stats stats = stats_;
-  for (const auto& [partition, next] : reflected_) {
+  const int64_t now_ms = absl::ToUnixMillis(absl::Now());
+  for (const auto& [partition, reflected] : reflected_) {
+    const int64_t next = reflected.next_offset;
     stats.input_offsets += static_cast<uint64_t>(next);
     int64_t low = 0;
     int64_t high = 0;
@@ -318,6 +324,10 @@ Decider::Stats Decider::GetStats() const {
                                        &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR &&
         high > next) {
       stats.input_lag_messages += static_cast<uint64_t>(high - next);
+      stats.input_lag_seconds =
+          std::max(stats.input_lag_seconds,
+                   static_cast<double>(std::max<int64_t>(0, now_ms - reflected.last_event_unix_ms)) /
+                       1000.0);
     }
   }
   return stats;
@@ -349,9 +359,10 @@ void Decider::PublishOwned() {
 }
 
 void Decider::PublishReflected() {
-  std::map<int32_t, int64_t> reflected;
+  std::map<int32_t, Reflected> reflected;
   for (const auto& [partition, o] : partitions_) {
-    if (!o->blocked) reflected[partition] = o->state.next_offset();  // blocked: its own alert
+    // Blocked partitions have an alert of their own.
+    if (!o->blocked) reflected[partition] = {o->state.next_offset(), o->last_event_unix_ms};
   }
   absl::MutexLock lock(&mu_);
   reflected_ = std::move(reflected);
@@ -583,11 +594,16 @@ std::map<int32_t, std::unique_ptr<Decider::Owned>> Decider::Restore(
             << absl::StrFormat("%.3f", seconds) << " s with " << partitions.size() - 1
             << " other partition(s); epoch " << owned->epoch;
         ++stats_.restores;
+        RestoreSource source = kChangelog;
         if (warm) {
           ++stats_.restores_from_standby;
+          source = kStandby;
         } else if (owned->snapshot_at >= 0 && c.chunks > 0) {
           ++stats_.restores_from_snapshot;
+          source = kSnapshot;
         }
+        ++stats_.restore_seconds_by_source[source].counts[Bucket(seconds)];
+        stats_.restore_seconds_by_source[source].sum += seconds;
         stats_.restored_records += c.records;
         stats_.restored_record_bytes += c.record_bytes;
         stats_.restored_snapshot_bytes += c.chunk_bytes;
@@ -623,7 +639,16 @@ void Decider::OnAssign(std::vector<int32_t> partitions, bool incremental) {
   TopicPartitionListHandle list(
       rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
   std::map<int32_t, std::unique_ptr<Owned>> restored = Restore(partitions);
-  if (restored.size() != partitions.size()) return;  // stopping
+  if (restored.size() != partitions.size()) {
+    // Stopping: take nothing. The cooperative protocol still needs the
+    // assignment acknowledged; leaving the group then hands it back.
+    if (incremental) {
+      if (rd_kafka_error_t* error = rd_kafka_incremental_assign(kafka_->consumer.get(), list.get())) {
+        rd_kafka_error_destroy(error);
+      }
+    }
+    return;
+  }
   for (int32_t p : partitions) {
     std::unique_ptr<Owned> owned = std::move(restored[p]);
     if (!owned->blocked) {  // a blocked partition stays owned but is not consumed
@@ -742,6 +767,22 @@ void Decider::Run() {
   // A graceful stop writes the last batch's record (one attempt), so the
   // next owner does not decide it again.
   Drain();
+  // librdkafka before 2.3 aborts the process when a cooperative-sticky
+  // member is destroyed after the group chose its protocol but before its
+  // first assignment (rd_kafka_sticky_assignor_state_destroy: assertion
+  // `assignor_state', librdkafka issue 4312; Debian 12 ships 2.0.2). A node
+  // stopped in the middle of its first rebalance waits for that assignment
+  // (bounded) before it leaves; what it is given is handed back at once.
+  if (!ever_assigned_ &&
+      std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0) {
+    const absl::Time deadline =
+        absl::Now() + absl::Milliseconds(2 * static_cast<int64_t>(options_.session_timeout_ms));
+    SURGE_LOG(INFO, kComponent) << name_ << ": waiting for the group's first assignment before "
+                                   "leaving (cooperative-sticky, librdkafka < 2.3)";
+    while (!ever_assigned_ && absl::Now() < deadline) {
+      MessageHandle discarded(rd_kafka_consumer_poll(rk, 100));  // not decided: not committed
+    }
+  }
   // Leave the group: the revocation runs OnRevoke on this thread and the
   // others get the partitions after one rebalance, not a session timeout.
   rd_kafka_consumer_close(rk);
@@ -781,6 +822,7 @@ std::unique_ptr<Decider::InFlight> Decider::Decide(
   std::vector<v1::Event> emitted;
   std::vector<Item> dead;
   Stats& delta = in_flight->delta;
+  const absl::Time decided_at = absl::Now();
   for (const auto& [partition, messages] : by_partition) {
     auto it = partitions_.find(partition);
     if (it == partitions_.end() || it->second->blocked) continue;  // not ours to decide
@@ -850,6 +892,13 @@ std::unique_ptr<Decider::InFlight> Decider::Decide(
         emitted.push_back(std::move(e));
       }
       ++delta.applied;
+      if (item.event.has_recorded_at()) {
+        const google::protobuf::Timestamp& t = item.event.recorded_at();
+        const absl::Time recorded =
+            absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+        delta.event_ages.Add(decided_at - recorded);
+        owned.deciding_event_unix_ms = absl::ToUnixMillis(recorded);
+      }
     }
     if (!any) continue;
     ChangelogBatch record;
@@ -965,6 +1014,7 @@ bool Decider::Finish(InFlight& batch) {
     auto it = partitions_.find(p.partition);
     if (it != partitions_.end()) {
       Owned& owned = *it->second;
+      if (owned.deciding_event_unix_ms > 0) owned.last_event_unix_ms = owned.deciding_event_unix_ms;
       ++owned.records_since_snapshot;
       owned.bytes_since_snapshot += values[i].second.size();
       if (SnapshotDue(owned)) snapshot_due_.insert(p.partition);
@@ -973,7 +1023,6 @@ bool Decider::Finish(InFlight& batch) {
         p.record.next_offset();
   }
   rd_kafka_commit(kafka_->consumer.get(), offsets.get(), 1);
-  PublishReflected();
   {
     absl::MutexLock lock(&mu_);
     ++stats_.batches;
@@ -983,10 +1032,14 @@ bool Decider::Finish(InFlight& batch) {
     stats_.dead_lettered += delta.dead_lettered;
     stats_.retries += delta.retries;
     stats_.changelog_records += pending.size();
+    for (size_t i = 0; i < delta.event_ages.counts.size(); ++i) {
+      stats_.event_ages.counts[i] += delta.event_ages.counts[i];
+    }
+    stats_.event_ages.sum += delta.event_ages.sum;
   }
   // Snapshots of the partitions whose changelog grew enough since their
   // last one are written by the loop once nothing is in flight
-  // (WriteSnapshots).
+  // (WriteSnapshots). PublishOwned also moves the reflected offsets.
   PublishOwned();
   return true;
 }
@@ -1088,6 +1141,7 @@ void Decider::HandleRebalance(int err, void* partitions) {
   std::vector<int32_t> named;
   for (int i = 0; i < list->cnt; ++i) named.push_back(list->elems[i].partition);
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    ever_assigned_ = true;
     if (!incremental) partitions_.clear();
     OnAssign(std::move(named), incremental);
   } else {

@@ -67,6 +67,7 @@
 #include "projections/consumed_message.h"
 #include "projections/dead_letter_replayer.h"
 #include "projections/projection.h"
+#include "projections/runner.h"
 
 namespace surge::cluster {
 
@@ -168,6 +169,12 @@ class Decider : public projections::DeadLetterReplayer {
     uint64_t state_bytes = 0;  // rows of the state, as a snapshot would hold them
   };
 
+  // Where a restored state came from: this node's warm standby and the
+  // records since, a snapshot and its tail, or the changelog from offset 0.
+  enum RestoreSource { kStandby = 0, kSnapshot = 1, kChangelog = 2 };
+  static constexpr std::array<const char*, 3> kRestoreSourceNames = {"standby", "snapshot",
+                                                                     "changelog"};
+
   static constexpr std::array<double, 12> kRestoreSecondsBounds = {
       0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
 
@@ -183,9 +190,15 @@ class Decider : public projections::DeadLetterReplayer {
     uint64_t restored_snapshot_bytes = 0;
     uint64_t restored_keys = 0;  // rows in the restored states
     // restore_seconds[i] counts restores <= kRestoreSecondsBounds[i]
-    // (last entry: above every bound), with their sum.
+    // (last entry: above every bound), with their sum; the same split by
+    // where the state came from (RestoreSource).
     std::array<uint64_t, kRestoreSecondsBounds.size() + 1> restore_seconds{};
     double restore_seconds_sum = 0;
+    struct RestoreHistogram {
+      std::array<uint64_t, kRestoreSecondsBounds.size() + 1> counts{};
+      double sum = 0;
+    };
+    std::array<RestoreHistogram, 3> restore_seconds_by_source{};
     uint64_t batches = 0;
     uint64_t applied = 0;     // inputs decided
     uint64_t duplicates = 0;  // inputs at or below their origin's mark
@@ -205,6 +218,15 @@ class Decider : public projections::DeadLetterReplayer {
     // Sum over the owned partitions of the input offset their state
     // reflects: moves whenever a batch is decided.
     uint64_t input_offsets = 0;
+    // How far behind in time: over the owned, decided partitions with
+    // input lag, the longest since the last input decided there was
+    // committed to its log (since the partition was gained, when none was
+    // decided yet). 0 when every partition is caught up.
+    double input_lag_seconds = 0;
+    // Per decided input: time from its commit to its origin's log until
+    // this decider decided it (relay, Kafka, waiting for a batch): the
+    // decider's hop of the settle latency.
+    projections::ProjectionRunner::SecondsHistogram event_ages;
     // Owned partitions this decider refuses to decide: their changelog
     // holds neither a complete snapshot nor the chain from offset 0
     // (retention deleted them), so the state it would restore is incomplete and its decisions could break the
@@ -308,17 +330,23 @@ class Decider : public projections::DeadLetterReplayer {
   // yet (pipelining: at most one), and the partitions due for a snapshot.
   std::unique_ptr<InFlight> in_flight_;
   std::set<int32_t> snapshot_due_;
+  bool ever_assigned_ = false;  // a rebalance gave this member its share
   // One replay at a time: a second call for the same id sees it replayed.
   absl::Mutex replay_mu_;
 
   mutable absl::Mutex mu_;
   std::vector<OwnedPartition> owned_ ABSL_GUARDED_BY(mu_);
   Stats stats_ ABSL_GUARDED_BY(mu_);
-  // Owned, decided partition -> the input offset its state reflects. Read
-  // with the consumer's cached watermarks in GetStats, from any thread, so
-  // the lag keeps growing while a batch is stuck (the decider thread is
-  // then busy in it).
-  std::map<int32_t, int64_t> reflected_ ABSL_GUARDED_BY(mu_);
+  // Owned, decided partition -> the input offset its state reflects, and
+  // the commit time (unix ms) of the last input decided there (or when it
+  // was gained). Read with the consumer's cached watermarks in GetStats,
+  // from any thread, so the lag keeps growing while a batch is stuck (the
+  // decider thread is then busy in it).
+  struct Reflected {
+    int64_t next_offset = 0;
+    int64_t last_event_unix_ms = 0;
+  };
+  std::map<int32_t, Reflected> reflected_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace surge::cluster

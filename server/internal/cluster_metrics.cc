@@ -75,6 +75,30 @@ void RegisterClusterMetrics(metrics::Metrics& metrics, const cluster::ClusterNod
       Metrics::Kind::kGauge,
       per_projection([](const Decider& d) { return d.GetStats().input_lag_messages; }));
   metrics.RegisterCallback(
+      "surge_projection_lag_seconds",
+      "Cluster mode: over the partitions this node decides that have input lag, the longest "
+      "since the last input decided there was committed to its log.",
+      Metrics::Kind::kGauge,
+      per_projection([](const Decider& d) { return d.GetStats().input_lag_seconds; }));
+  {
+    const std::vector<double> age_bounds(projections::ProjectionRunner::kSecondsBounds.begin(),
+                                         projections::ProjectionRunner::kSecondsBounds.end());
+    metrics.RegisterHistogramCallback(
+        "surge_projection_event_age_seconds",
+        "Per applied event: time from its commit to the log until its projection received it "
+        "(cluster mode: until its decider decided it).",
+        age_bounds, [n, node_id] {
+          std::vector<metrics::HistogramSample> samples;
+          for (const auto& d : n->deciders()) {
+            const Decider::Stats s = d->GetStats();
+            samples.push_back({{{"projection", d->name()}, {"node", node_id}},
+                               {s.event_ages.counts.begin(), s.event_ages.counts.end()},
+                               s.event_ages.sum});
+          }
+          return samples;
+        });
+  }
+  metrics.RegisterCallback(
       "surge_projection_position",
       "Cluster mode: the input offsets the states of the partitions this node decides reflect, "
       "summed (moves with every decided batch).",
@@ -198,13 +222,21 @@ void RegisterClusterMetrics(metrics::Metrics& metrics, const cluster::ClusterNod
                                    Decider::kRestoreSecondsBounds.end());
   metrics.RegisterHistogramCallback(
       "surge_cluster_restore_seconds",
-      "Time to restore one gained partition's state from its changelog.", bounds, [n, node_id] {
+      "Time to restore gained partitions' state (all gained at once, each counted), by source: "
+      "standby (this node's warm copy and the records since), snapshot (a snapshot and its "
+      "tail), changelog (from the first record).",
+      bounds, [n, node_id] {
         std::vector<metrics::HistogramSample> samples;
         for (const auto& d : n->deciders()) {
           const Decider::Stats s = d->GetStats();
-          samples.push_back({{{"node", node_id}, {"decider", d->name()}},
-                             {s.restore_seconds.begin(), s.restore_seconds.end()},
-                             s.restore_seconds_sum});
+          for (size_t i = 0; i < s.restore_seconds_by_source.size(); ++i) {
+            const Decider::Stats::RestoreHistogram& h = s.restore_seconds_by_source[i];
+            samples.push_back({{{"node", node_id},
+                                {"decider", d->name()},
+                                {"source", Decider::kRestoreSourceNames[i]}},
+                               {h.counts.begin(), h.counts.end()},
+                               h.sum});
+          }
         }
         return samples;
       });

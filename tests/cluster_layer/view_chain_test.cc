@@ -206,5 +206,41 @@ TEST_F(ViewChainTest, AZombiesLateSnapshotChangesNothing) {
   EXPECT_EQ(warm->state.Get(projections::kCouponHoldingsCf, "u1"), std::nullopt);
 }
 
+// A view restarted on its data dir has rows, not a state: its standby is
+// not offered (a decider then restores from the changelog) until a snapshot
+// on its chain arrives, and from then on it follows the records again.
+TEST_F(ViewChainTest, ARestartedViewsStandbyWarmsUpAtTheNextSnapshot) {
+  const std::string changelog = kafka::ChangelogTopic(kafka::kCouponsTopic);
+  Write(Record("n1", 1, 0, 150, "issued=40", kOrigin, 300));
+  {
+    std::unique_ptr<View> view = StartView(*store_);
+    ASSERT_NE(view, nullptr);
+    ASSERT_TRUE(Await([&] {
+      auto warm = view->Warm(changelog, 0);
+      return warm.has_value() && warm->state.next_offset() == 150;
+    })) << "the first view never had the state at 150";
+  }
+  Write(Record("n1", 1, 150, 200, "issued=45", kOrigin, 340));
+  std::unique_ptr<View> view = StartView(*store_);
+  ASSERT_NE(view, nullptr);
+  ASSERT_TRUE(Await([&] {
+    auto stats = view->GetStats();
+    return stats.size() == 1 && stats[0].lag_messages == 0 && stats[0].records >= 1;
+  })) << "the restarted view did not read the new record";
+  EXPECT_FALSE(view->Warm(changelog, 0).has_value())
+      << "a restarted view offered a state it never built";
+  for (const ChangelogBatch& chunk : SnapshotOf("n1", 1, 200, "issued=45", 340)) Write(chunk);
+  Write(Record("n1", 1, 200, 260, "issued=50", kOrigin, 400));
+  ASSERT_TRUE(Await([&] {
+    auto warm = view->Warm(changelog, 0);
+    return warm.has_value() && warm->state.next_offset() == 260;
+  })) << "the standby did not warm up at the snapshot";
+  const std::optional<WarmState> warm = view->Warm(changelog, 0);
+  EXPECT_EQ(warm->state.Get(projections::kCampaignsCf, "C"), "issued=50");
+  EXPECT_EQ(warm->state.Get(projections::kCouponHoldingsCf, "u1"), std::string(3000, 'h'));
+  EXPECT_EQ(warm->snapshot_at, 2);
+  EXPECT_EQ(warm->changelog_next, 5);
+}
+
 }  // namespace
 }  // namespace surge::cluster

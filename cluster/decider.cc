@@ -1006,9 +1006,14 @@ bool Decider::Finish(InFlight& batch) {
     if (!Backoff(attempt)) return false;
   }
 
-  // 4. Offsets are committed as a hint for operators.
-  TopicPartitionListHandle offsets(
-      rd_kafka_topic_partition_list_new(static_cast<int>(pending.size())));
+  // 4. Snapshot bookkeeping. No offsets are committed to the group: the
+  // changelog says where each partition resumes, and under the cooperative
+  // protocol a commit that reaches the broker mid-rebalance (an illegal
+  // generation) makes librdkafka drop the whole assignment and rejoin, so
+  // kept partitions would be revoked and restored after all
+  // (DeciderHandoffTest.ACooperativeRebalanceMovesOnlyThePartitionThatChangesOwner
+  // fails with per-batch commits). The input lag is exported instead
+  // (surge_projection_lag_messages).
   for (size_t i = 0; i < pending.size(); ++i) {
     const InFlight::Pending& p = pending[i];
     auto it = partitions_.find(p.partition);
@@ -1019,10 +1024,7 @@ bool Decider::Finish(InFlight& batch) {
       owned.bytes_since_snapshot += values[i].second.size();
       if (SnapshotDue(owned)) snapshot_due_.insert(p.partition);
     }
-    rd_kafka_topic_partition_list_add(offsets.get(), options_.topic.c_str(), p.partition)->offset =
-        p.record.next_offset();
   }
-  rd_kafka_commit(kafka_->consumer.get(), offsets.get(), 1);
   {
     absl::MutexLock lock(&mu_);
     ++stats_.batches;

@@ -4,7 +4,7 @@
 // mirrored, batch by batch, to "<topic>.changelog"; a node that gains a
 // partition restores it from there before it decides anything, and resumes
 // at the input offset the restored state reflects (not at the group's
-// committed offset, which is only a hint for operators).
+// committed offset: a decider commits none).
 //
 //   Decider::Options options;
 //   options.bootstrap_servers = "127.0.0.1:9092";

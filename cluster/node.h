@@ -63,7 +63,7 @@ class ClusterNode {
     // Decider::Options::snapshot_interval_bytes.
     uint64_t snapshot_bytes = 1 << 20;
     // Deciders' partition.assignment.strategy (Decider::Options).
-    std::string assignment_strategy = "cooperative-sticky";
+    std::string assignment_strategy = "range";
     // Raw librdkafka settings for every producer / consumer.
     std::map<std::string, std::string> producer_config;
     std::map<std::string, std::string> consumer_config;

@@ -117,9 +117,11 @@ class App {
     // offset 0). See cluster::Decider::Options.
     uint64_t cluster_snapshot_bytes = 1 << 20;
     // Cluster mode: the deciders' partition.assignment.strategy, the same on
-    // every node: "cooperative-sticky" (only partitions that change owner
-    // move) or "range" (eager: all are revoked at every rebalance).
-    std::string cluster_assignment_strategy = "cooperative-sticky";
+    // every node: "range" (eager: all are revoked at every rebalance and
+    // taken up again from the warm standbys) or "cooperative-sticky" (only
+    // partitions that change owner move; see README for librdkafka 2.0.2's
+    // faults with it).
+    std::string cluster_assignment_strategy = "range";
     // When a command is answered. kLog: after the local fsync (a node whose
     // disk is lost loses what it had not relayed yet). kKafka: after Kafka
     // acknowledged its events (acks=all) as well: losing a node with its

@@ -96,11 +96,13 @@ ABSL_FLAG(int64_t, cluster_snapshot_bytes, 1 << 20,
           "reads one snapshot and a short tail instead of the whole history, and the changelog "
           "works with finite retention (it must keep about two snapshots plus this). 0: no "
           "snapshots (the changelog then needs unlimited retention).");
-ABSL_FLAG(std::string, cluster_assignment_strategy, "cooperative-sticky",
+ABSL_FLAG(std::string, cluster_assignment_strategy, "range",
           "Cluster mode: the deciders' Kafka partition.assignment.strategy; every node of a "
-          "cluster must use the same one. cooperative-sticky: a rebalance moves only the "
-          "partitions that change owner, the others are decided all through it. range: eager, "
-          "every partition is revoked and taken up again at every rebalance.");
+          "cluster must use the same one. range: eager, every partition is revoked at every "
+          "rebalance and taken up again (from this node's warm standby: milliseconds). "
+          "cooperative-sticky: a rebalance moves only the partitions that change owner, the "
+          "others are decided all through it; with librdkafka before 2.3 a node may abort or be "
+          "slow to stop in a rebalance (README).");
 ABSL_FLAG(std::string, ack, "log",
           "When a command is answered. log: after the local fsync. kafka: also after Kafka "
           "acknowledged its events (acks=all), so losing this node with its disk loses no "

@@ -477,9 +477,20 @@ TEST_F(DeciderHandoffTest, ACooperativeRebalanceMovesOnlyThePartitionThatChanges
 
   std::unique_ptr<Decider> b = Make("b", *store_b_);
   ASSERT_TRUE(b->Start().ok());
+  // The protocol's first round: a gives up one partition and keeps the
+  // other; b gets the first in a second round (on the mock, a session
+  // timeout - 1 s later). In between, a decides its kept partition.
+  ASSERT_TRUE(Await([&] { return a->owned().size() == 1; })) << "a never gave a partition up";
+  const int32_t kept_early = a->owned()[0].partition;
+  InputProducer input(broker_->bootstrap_servers());
+  input.Send(Campaign(10), 1, 0, kept_early);
+  ASSERT_TRUE(Await([&] { return a->GetStats().applied == 1; })) << "a stopped deciding";
+  EXPECT_TRUE(b->owned().empty())
+      << "the input was decided only after the rebalance ended: nothing shows decisions went on";
   ASSERT_TRUE(Await([&] { return a->owned().size() == 1 && b->owned().size() == 1; }))
       << "a owns " << a->owned().size() << ", b owns " << b->owned().size();
   const int32_t kept = a->owned()[0].partition;
+  EXPECT_EQ(kept, kept_early);
   const int32_t moved = b->owned()[0].partition;
   EXPECT_NE(kept, moved);
   const Decider::Stats after = a->GetStats();
@@ -490,8 +501,6 @@ TEST_F(DeciderHandoffTest, ACooperativeRebalanceMovesOnlyThePartitionThatChanges
   EXPECT_EQ(b->GetStats().restores, 1u);
 
   // Both go on deciding their own partition.
-  InputProducer input(broker_->bootstrap_servers());
-  input.Send(Campaign(10), 1, 0, kept);
   input.Send(Request(0), 2, 1, kept);
   input.Send(Campaign(10), 3, 0, moved);
   input.Send(Request(1), 4, 3, moved);

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <regex>
@@ -12,6 +13,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "tests/metrics/http_get.h"
 #include "tests/support/child_process.h"
@@ -47,7 +49,9 @@ bool PrometheusProcess::Installed() {
 
 absl::StatusOr<std::unique_ptr<PrometheusProcess>> PrometheusProcess::Start(
     const Options& options) {
-  if (options.target_port <= 0) return absl::InvalidArgumentError("target_port is required");
+  if (options.target_port <= 0 && !options.file_targets) {
+    return absl::InvalidArgumentError("target_port (or file_targets) is required");
+  }
   absl::Status last;
   for (int attempt = 0; attempt < 3; ++attempt) {
     std::unique_ptr<PrometheusProcess> prom(new PrometheusProcess(std::make_unique<TempDir>()));
@@ -63,6 +67,10 @@ absl::Status PrometheusProcess::Spawn(const Options& options) {
   absl::StatusOr<int> port = FreePort();
   if (!port.ok()) return port.status();
   port_ = *port;
+  file_targets_ = options.file_targets;
+  if (file_targets_) {
+    if (absl::Status s = SetTargets({}); !s.ok()) return s;
+  }
   const std::string config = dir_->Path("prometheus.yml");
   {
     std::ofstream out(config);
@@ -76,11 +84,18 @@ absl::Status PrometheusProcess::Spawn(const Options& options) {
     }
     out << "scrape_configs:\n"
            "  - job_name: '"
-        << options.job
-        << "'\n"
-           "    static_configs:\n"
-           "      - targets: ['127.0.0.1:"
-        << options.target_port << "']\n";
+        << options.job << "'\n";
+    if (options.file_targets) {
+      out << "    file_sd_configs:\n"
+             "      - files: ['"
+          << dir_->Path("targets.json")
+          << "']\n"
+             "        refresh_interval: 1s\n";
+    } else {
+      out << "    static_configs:\n"
+             "      - targets: ['127.0.0.1:"
+          << options.target_port << "']\n";
+    }
     if (!out) return absl::InternalError(absl::StrCat("cannot write ", config));
   }
   const std::vector<std::string> argv = {
@@ -125,6 +140,24 @@ void PrometheusProcess::Stop() {
 
 std::string PrometheusProcess::LogTail() const {
   return LastLines(ReadFileOrEmpty(dir_->Path("prometheus.log")), 30);
+}
+
+absl::Status PrometheusProcess::SetTargets(const std::vector<int>& ports) {
+  if (!file_targets_) return absl::FailedPreconditionError("started without file_targets");
+  std::vector<std::string> targets;
+  for (int port : ports) targets.push_back(absl::StrCat("\"127.0.0.1:", port, "\""));
+  const std::string path = dir_->Path("targets.json");
+  const std::string tmp = dir_->Path("targets.json.tmp");
+  {
+    std::ofstream out(tmp);
+    out << "[{\"targets\": [" << absl::StrJoin(targets, ", ") << "]}]\n";
+    if (!out) return absl::InternalError(absl::StrCat("cannot write ", tmp));
+  }
+  // rename(2): Prometheus never reads a half-written file.
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat("cannot rename ", tmp, " to ", path));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> PrometheusProcess::Targets() {

@@ -1,10 +1,15 @@
 // Runs Debian's `prometheus` server as a child process for a test: on
 // 127.0.0.1 with a free port, its TSDB and config in a private temp dir,
-// scraping one target and evaluating its rule files (if any) every second.
-// Stopped by PID (SIGTERM, then SIGKILL) by Stop() or the destructor.
+// scraping one target (or the targets SetTargets lists) and evaluating its
+// rule files (if any) every second. Stopped by PID (SIGTERM, then SIGKILL)
+// by Stop() or the destructor.
 //
 //   SURGE_ASSIGN_OR_RETURN(auto prom, PrometheusProcess::Start({.target_port = metrics_port}));
 //   SURGE_ASSIGN_OR_RETURN(std::optional<double> v, prom->QueryScalar("up"));
+//
+// Targets that start after Prometheus (a cluster's nodes, one by one):
+//   SURGE_ASSIGN_OR_RETURN(auto prom, PrometheusProcess::Start({.file_targets = true}));
+//   SURGE_RETURN_IF_ERROR(prom->SetTargets({n1_port, n2_port}));
 //
 // Not thread-safe: one test thread drives it.
 #ifndef SURGE_TESTS_METRICS_PROMETHEUS_PROCESS_H_
@@ -27,8 +32,11 @@ namespace surge::testing {
 class PrometheusProcess {
  public:
   struct Options {
-    // The /metrics port on 127.0.0.1 to scrape. Required.
+    // The /metrics port on 127.0.0.1 to scrape. Required unless file_targets.
     int target_port = 0;
+    // Scrape the ports the last SetTargets() listed instead (none until
+    // then), through Prometheus' file service discovery.
+    bool file_targets = false;
     // The scrape job's name.
     std::string job = "surge";
     // Rule files to load (absolute paths); a file Prometheus refuses makes
@@ -54,6 +62,11 @@ class PrometheusProcess {
   // The last 30 lines of its log.
   std::string LogTail() const;
 
+  // With file_targets: scrape these /metrics ports on 127.0.0.1 from now
+  // on (the file is replaced atomically; Prometheus notices the change at
+  // once through inotify, at the latest after its 1 s refresh interval).
+  absl::Status SetTargets(const std::vector<int>& ports);
+
   // GET /api/v1/targets: the raw JSON body.
   absl::StatusOr<std::string> Targets();
   // GET /api/v1/query?query=<promql>: the value of the first sample of an
@@ -66,6 +79,7 @@ class PrometheusProcess {
   absl::Status WaitUntilReady(absl::Duration timeout);
 
   std::unique_ptr<TempDir> dir_;
+  bool file_targets_ = false;
   pid_t pid_ = -1;
   int port_ = 0;
 };

@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
 namespace surge::testing {
@@ -265,6 +266,20 @@ std::vector<std::string> MetricNames(absl::string_view promql) {
 
 bool IsClusterMetric(absl::string_view name) {
   return absl::StartsWith(name, "surge_cluster_") || absl::StrContains(name, ":surge_cluster_");
+}
+
+int RulesInFile(absl::string_view text) {
+  int n = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    line = absl::StripLeadingAsciiWhitespace(line);
+    if (absl::StartsWith(line, "- alert:") || absl::StartsWith(line, "- record:")) ++n;
+  }
+  return n;
+}
+
+bool IsJemallocOnly(absl::string_view expr) {
+  return absl::StrContains(expr, "surge_allocator_allocated_bytes") ||
+         absl::StrContains(expr, "surge_allocator_resident_bytes");
 }
 
 }  // namespace surge::testing

@@ -79,6 +79,14 @@ std::vector<std::string> MetricNames(absl::string_view promql);
 // recording rules built on them (a `cluster` part in a level:metric:op name).
 bool IsClusterMetric(absl::string_view name);
 
+// The `- alert:` and `- record:` entries of a rule file's text, to compare
+// with what Prometheus loaded.
+int RulesInFile(absl::string_view text);
+
+// True for expressions reading the allocator metrics, which only a jemalloc
+// build exports.
+bool IsJemallocOnly(absl::string_view expr);
+
 }  // namespace surge::testing
 
 #endif  // SURGE_TESTS_OPS_OPS_FILES_H_

@@ -36,100 +36,7 @@
 namespace surge::testing {
 namespace {
 
-using google::protobuf::Struct;
-using google::protobuf::Value;
-
 constexpr absl::Duration kDataTimeout = absl::Seconds(45);
-
-std::string Str(const Struct& s, const std::string& key) {
-  auto it = s.fields().find(key);
-  return it == s.fields().end() ? "" : it->second.string_value();
-}
-
-const Struct* Obj(const Struct& s, const std::string& key) {
-  auto it = s.fields().find(key);
-  if (it == s.fields().end() || it->second.kind_case() != Value::kStructValue) return nullptr;
-  return &it->second.struct_value();
-}
-
-const google::protobuf::ListValue* List(const Struct& s, const std::string& key) {
-  auto it = s.fields().find(key);
-  if (it == s.fields().end() || it->second.kind_case() != Value::kListValue) return nullptr;
-  return &it->second.list_value();
-}
-
-// Polls `promql` until it has at least `min` samples whose value is a
-// number; false at the deadline. Parse errors are returned at once.
-absl::StatusOr<bool> EventuallyHasData(RulesPrometheus& prom, const std::string& promql,
-                                       absl::Duration timeout, int min = 1) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (true) {
-    absl::StatusOr<QueryResult> r = prom.Query(promql);
-    if (!r.ok() && absl::IsInvalidArgument(r.status())) return r.status();
-    if (r.ok() && r->non_nan_samples >= min) return true;
-    if (absl::Now() > deadline) return false;
-    // Prometheus scrapes and evaluates on its own 1 s schedule.
-    absl::SleepFor(absl::Milliseconds(200));
-  }
-}
-
-// One rule as Prometheus loaded it.
-struct LoadedRule {
-  std::string group;
-  std::string type;  // "recording" or "alerting"
-  std::string name;
-  std::string query;
-  std::string health;
-  std::string last_error;
-  bool cluster_only = false;
-  std::map<std::string, std::string> annotations;
-};
-
-absl::StatusOr<std::vector<LoadedRule>> LoadedRules(RulesPrometheus& prom) {
-  absl::StatusOr<Struct> data = prom.Rules();
-  if (!data.ok()) return data.status();
-  std::vector<LoadedRule> rules;
-  const google::protobuf::ListValue* groups = List(*data, "groups");
-  if (groups == nullptr) return absl::InternalError("no groups in /api/v1/rules");
-  for (const Value& g : groups->values()) {
-    const google::protobuf::ListValue* list = List(g.struct_value(), "rules");
-    if (list == nullptr) continue;
-    for (const Value& r : list->values()) {
-      const Struct& s = r.struct_value();
-      LoadedRule rule;
-      rule.group = Str(g.struct_value(), "name");
-      rule.type = Str(s, "type");
-      rule.name = Str(s, "name");
-      rule.query = Str(s, "query");
-      rule.health = Str(s, "health");
-      rule.last_error = Str(s, "lastError");
-      if (const Struct* labels = Obj(s, "labels")) {
-        rule.cluster_only = Str(*labels, "scope") == "cluster";
-      }
-      if (const Struct* annotations = Obj(s, "annotations")) {
-        for (const auto& [k, v] : annotations->fields()) rule.annotations[k] = v.string_value();
-      }
-      rules.push_back(std::move(rule));
-    }
-  }
-  return rules;
-}
-
-// `- alert:` and `- record:` entries in the rule file, to compare with what
-// Prometheus loaded.
-int RulesInFile(const std::string& text) {
-  int n = 0;
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    line = absl::StripLeadingAsciiWhitespace(line);
-    if (absl::StartsWith(line, "- alert:") || absl::StartsWith(line, "- record:")) ++n;
-  }
-  return n;
-}
-
-[[maybe_unused]] bool IsJemallocOnly(absl::string_view expr) {
-  return absl::StrContains(expr, "surge_allocator_allocated_bytes") ||
-         absl::StrContains(expr, "surge_allocator_resident_bytes");
-}
 
 class OpsLiveTest : public ::testing::Test {
  protected:
@@ -252,18 +159,9 @@ TEST_F(OpsLiveTest, EveryPanelAndRuleExpressionWorksAgainstALiveServer) {
   // Every rule loaded and evaluated without error.
   auto rule_file = ReadTextFile(OpsPath("prometheus/alerts.yml"));
   ASSERT_TRUE(rule_file.ok()) << rule_file.status();
-  std::vector<LoadedRule> rules;
-  const absl::Time deadline = absl::Now() + kDataTimeout;
-  while (true) {
-    auto loaded = LoadedRules(*prom_);
-    ASSERT_TRUE(loaded.ok()) << loaded.status();
-    rules = *std::move(loaded);
-    const bool all_evaluated = std::all_of(rules.begin(), rules.end(), [](const LoadedRule& r) {
-      return r.health != "unknown" && !r.health.empty();
-    });
-    if (all_evaluated || absl::Now() > deadline) break;
-    absl::SleepFor(absl::Milliseconds(200));  // rules are evaluated every second
-  }
+  auto evaluated = EvaluatedRules(*prom_, kDataTimeout);
+  ASSERT_TRUE(evaluated.ok()) << evaluated.status();
+  const std::vector<LoadedRule> rules = *std::move(evaluated);
   ASSERT_EQ(static_cast<int>(rules.size()), RulesInFile(*rule_file))
       << "Prometheus loaded another number of rules than the file has\n"
       << prom_->LogTail();

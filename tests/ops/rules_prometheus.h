@@ -13,12 +13,14 @@
 
 #include <google/protobuf/struct.pb.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "tests/metrics/prometheus_process.h"
 
 namespace surge::testing {
@@ -43,6 +45,9 @@ class RulesPrometheus {
   int port() const { return process_->port(); }
   std::string LogTail() const { return process_->LogTail(); }
 
+  // With Options::file_targets: scrape these /metrics ports from now on.
+  absl::Status SetTargets(const std::vector<int>& ports) { return process_->SetTargets(ports); }
+
   // GET /api/v1/query?query=<promql>. INVALID_ARGUMENT (with Prometheus'
   // error) when the expression does not parse or evaluate (HTTP 400/422).
   absl::StatusOr<QueryResult> Query(absl::string_view promql);
@@ -55,6 +60,30 @@ class RulesPrometheus {
 
   std::unique_ptr<PrometheusProcess> process_;
 };
+
+// Polls `promql` until it has at least `min` samples whose value is a
+// number; false at the deadline. Parse errors are returned at once.
+absl::StatusOr<bool> EventuallyHasData(RulesPrometheus& prom, const std::string& promql,
+                                       absl::Duration timeout, int min = 1);
+
+// One rule as Prometheus loaded it.
+struct LoadedRule {
+  std::string group;
+  std::string type;  // "recording" or "alerting"
+  std::string name;
+  std::string query;
+  std::string health;  // "ok", "err", "unknown" (not evaluated yet)
+  std::string last_error;
+  bool cluster_only = false;  // labels: scope: cluster
+  std::map<std::string, std::string> annotations;
+};
+
+// The rules of /api/v1/rules, every group's in order.
+absl::StatusOr<std::vector<LoadedRule>> LoadedRules(RulesPrometheus& prom);
+// LoadedRules once every rule has been evaluated (health not "unknown"),
+// or as they are at the deadline.
+absl::StatusOr<std::vector<LoadedRule>> EvaluatedRules(RulesPrometheus& prom,
+                                                       absl::Duration timeout);
 
 }  // namespace surge::testing
 

@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# The cluster benchmarks of issue 12 ("Measured"), in one go, on this machine;
-# writes BENCHMARKS-cluster.md at the repository root and the raw figures to
-# bench/cluster/results/. Builds nothing: build first with
+# The cluster benchmarks of issues 12 and 20 ("Measured"), in one go, on this
+# machine; writes the raw figures to bench/cluster/results/ (RESULTS) and
+# BENCHMARKS-cluster.md at the repository root when every issue-12 phase ran.
+# Builds nothing: build first with
 #
 #   SURGE_BUILD_DIR=build-cbench scripts/build.sh --target surge-server surge-kafka-dev \
 #     surge-bench surge-cli restore-bench
 #
-# Phases (each on a fresh surge-kafka-dev --brokers=1 --partitions=6, so that
-# no phase restores or trips over the data of another; nodes run with the
-# README's cluster flags: --kafka_fetch_wait_ms=1 --cluster_session_timeout_ms=6000):
+# Phases (PHASES, a space-separated subset, run in this order; each on a fresh
+# surge-kafka-dev --brokers=1 --partitions=6, so that no phase restores or
+# trips over the data of another; cluster nodes run with the README's
+# cluster flags: --kafka_fetch_wait_ms=1 --cluster_session_timeout_ms=6000):
+#   single     ONE surge-server WITHOUT --cluster on the same kind of broker
+#              (--kafka_brokers=<surge-kafka-dev>, --kafka_fetch_wait_ms=1):
+#              the same orders and flash-sale load as 1node (issue 20's
+#              baseline)
 #   1node      1-node cluster: orders (closed loop, DURATION) then a flash sale
 #   3node      3-node cluster: the same load (the same CLIENTS surge-bench
 #              processes, spread round-robin over the nodes)
@@ -16,8 +22,14 @@
 #              (latency and throughput against 3node's --ack=log)
 #   rebalance  3-node cluster under light load: SIGKILL n3, time until every
 #              partition it owned is owned by a survivor and a coupon request
-#              keyed to one of them is decided; REBALANCE_REPEATS times
+#              keyed to one of them is decided; REBALANCE_REPEATS times. The
+#              nodes log librdkafka's consumer-group debug (cgrp) so that the
+#              survivors' logs split each failover into detection, rebalance
+#              and restore (REBALANCE_DEBUG=0: without it, no split)
 #   restore    restore-bench: a Decider restoring 100k / 300k keys
+#   history    restore-bench --history: restore seconds for 1x / 10x / 50x
+#              the history behind the same live state (snapshots on), cold
+#              and from a warm standby (issue 20)
 # Server CPU per command is taken from /proc/<pid>/task/*/stat (utime+stime
 # per thread, by role from the thread names) from before the clients start
 # until the cluster is quiet again, summed over the nodes. Decided throughput
@@ -26,9 +38,13 @@
 # deduplicated by event id.
 #
 # Everything runs on loopback with kernel-chosen ports, is bounded in time
-# (about 5 minutes here) and stops what it started, by PID, on exit.
+# (about 10 minutes here for every phase) and stops what it started, by PID,
+# on exit. Only the files of the phases run are replaced in RESULTS. The
+# issue-20 summary (single / 1node / 3node, the failover split, the history
+# restores) is written to RESULTS/issue20.md from whatever phases are there.
 #
 #   bench/cluster/run.sh
+#   PHASES="single 1node 3node" bench/cluster/run.sh
 #   BUILD_DIR=build CONCURRENCY=48 DURATION=12s bench/cluster/run.sh
 set -euo pipefail
 
@@ -49,6 +65,15 @@ REBALANCE_REPEATS=${REBALANCE_REPEATS:-3}
 LIGHT_RATE=${LIGHT_RATE:-50}       # orders/s per survivor during the rebalance runs
 RESTORE_KEYS=${RESTORE_KEYS:-100000,300000}
 RESTORE_REPEATS=${RESTORE_REPEATS:-3}
+HISTORY=${HISTORY:-1,10,50}        # multipliers of the history behind the same state
+HISTORY_REPEATS=${HISTORY_REPEATS:-2}  # takeovers of each kind (cold, standby) per history
+REBALANCE_DEBUG=${REBALANCE_DEBUG:-1}
+ALL_PHASES="single 1node 3node 3node-kafka rebalance restore history"
+PHASES=${PHASES:-$ALL_PHASES}
+for p in $PHASES; do
+  [[ " $ALL_PHASES " == *" $p "* ]] || { echo "run.sh: unknown phase $p (phases: $ALL_PHASES)" >&2; exit 1; }
+done
+want() { [[ " $PHASES " == *" $1 "* ]]; }
 PY=/usr/bin/python3
 HELPER="$ROOT/bench/cluster/report.py"
 
@@ -109,7 +134,15 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 mkdir -p "$RESULTS"
-rm -f "$RESULTS"/*.json "$RESULTS"/*.tsv "$RESULTS"/*.txt "$RESULTS"/*.log "$RESULTS"/*.proc "$RESULTS"/*.load
+# Only the files of the phases about to run (and the run's own) are replaced.
+rm -f "$RESULTS"/run.json "$RESULTS"/load-end.txt
+for p in $PHASES; do
+  case $p in
+    rebalance) rm -f "$RESULTS"/rebalance[-.]* ;;
+    restore | history) rm -f "$RESULTS/$p".json "$RESULTS/$p".txt ;;
+    *) rm -f "$RESULTS/$p"-{idle,orders,flash-sale}.* "$RESULTS/$p"-n[0-9]*.excerpt.log "$RESULTS/$p".load ;;
+  esac
+done
 
 now() { date +%s.%N; }
 log() { echo "== $(date -u +%H:%M:%S) $*" >&2; }
@@ -153,6 +186,40 @@ start_node() {  # start_node <phase> <i> [extra flags]: node n<i>; sets NODE_PID
     sleep 0.01
   done
   echo "node n$i published no port in 30 s" >&2; exit 1
+}
+start_single() {  # start_single <phase>: a fresh broker and ONE surge-server without --cluster (node 1)
+  local phase=$1 dir=$WORK/$1
+  start_broker "$phase"
+  rm -f "$dir/n1.port" "$dir/n1.mport"
+  ADDR[1]=""
+  MADDR[1]=""
+  "$SERVER" --kafka_brokers="$BOOT" --kafka_partitions="$PARTITIONS" --node_id=n1 \
+    --data_dir="$dir/n1" --grpc_addr=127.0.0.1:0 --port_file="$dir/n1.port" \
+    --metrics_addr=127.0.0.1:0 --metrics_port_file="$dir/n1.mport" \
+    --kafka_fetch_wait_ms=1 >>"$dir/n1.log" 2>&1 &
+  NODE_PID[1]=$!
+  STARTED+=("${NODE_PID[1]}")
+  for _ in $(seq 1 3000); do
+    if [[ -s "$dir/n1.port" && -s "$dir/n1.mport" ]]; then
+      ADDR[1]="127.0.0.1:$(tr -d '[:space:]' <"$dir/n1.port")"
+      MADDR[1]="127.0.0.1:$(tr -d '[:space:]' <"$dir/n1.mport")"
+      break
+    fi
+    kill -0 "${NODE_PID[1]}" 2>/dev/null || { echo "single node died:" >&2; tail -20 "$dir/n1.log" >&2; exit 1; }
+    sleep 0.01
+  done
+  [[ -n "${ADDR[1]:-}" ]] || { echo "single node published no port in 30 s" >&2; exit 1; }
+  # Ready when its projections have caught up (lag 0) twice in a row.
+  local ok=0
+  for _ in $(seq 1 180); do
+    if curl -s --max-time 2 "http://${MADDR[1]}/metrics" | grep -q '^surge_projection_lag_messages'; then
+      if [[ $(metrics_sum 1 '^surge_projection_lag_messages') -eq 0 ]]; then
+        ok=$((ok + 1)); [[ $ok -ge 2 ]] && return 0
+      fi
+    fi
+    sleep 0.5
+  done
+  echo "run.sh: the single node's projections did not start in 90 s" >&2; exit 1
 }
 stop_nodes() {  # stop_nodes <n>: SIGTERM every node (they hand over and leave), reaped
   local i
@@ -335,19 +402,26 @@ measure() {
   log "$name: accepted $total, decided $(cut -f3 "$WORK/$name.decisions.tsv" | sort -u | wc -l), pending orders ${pending:-?}, dead letters $dlt"
 }
 
-printf '{"commit": "%s", "dirty": %s, "date": "%s", "nproc": %d, "load_start": %s, "partitions": %d, "session_timeout_ms": %d, "clients": %d, "concurrency": %d, "duration": "%s", "flash_requests_per_client": %d, "flash_coupons": %d, "flash_users": %d, "light_rate": %d}\n' \
+printf '{"commit": "%s", "dirty": %s, "date": "%s", "nproc": %d, "load_start": %s, "partitions": %d, "session_timeout_ms": %d, "clients": %d, "concurrency": %d, "duration": "%s", "flash_requests_per_client": %d, "flash_coupons": %d, "flash_users": %d, "light_rate": %d, "phases": "%s", "history": "%s"}\n' \
   "$(git -C "$ROOT" rev-parse --short HEAD)" \
   "$(git -C "$ROOT" diff --quiet HEAD -- cluster server kafka projections eventstore domain clients 2>/dev/null && echo false || echo true)" \
   "$(date -u '+%Y-%m-%d %H:%M UTC')" "$(nproc)" "$(cut -d' ' -f1 /proc/loadavg)" "$PARTITIONS" "$SESSION_MS" \
   "$CLIENTS" "$CONCURRENCY" "$DURATION" "$FLASH_REQUESTS" "$FLASH_COUPONS" "$FLASH_USERS" "$LIGHT_RATE" \
+  "$PHASES" "$HISTORY" \
   >"$RESULTS/run.json"
 
 # ------------------------------------------------ throughput and CPU ----
-for spec in "1node 1" "3node 3" "3node-kafka 3 --ack=kafka"; do
+for spec in "single 1" "1node 1" "3node 3" "3node-kafka 3 --ack=kafka"; do
   read -r phase n extra <<<"$spec"
-  log "$phase: starting $n node(s) ${extra:-}"
-  # shellcheck disable=SC2086
-  start_cluster "$phase" "$n" $extra
+  want "$phase" || continue
+  if [[ $phase == single ]]; then
+    log "$phase: starting one surge-server without --cluster"
+    start_single "$phase"
+  else
+    log "$phase: starting $n node(s) ${extra:-}"
+    # shellcheck disable=SC2086
+    start_cluster "$phase" "$n" $extra
+  fi
   echo "$(cut -d' ' -f1 /proc/loadavg)" >"$RESULTS/$phase.load"
   idle "$phase" "$n"
   measure "$phase" "$n" orders --duration="$DURATION"
@@ -359,9 +433,18 @@ for spec in "1node 1" "3node 3" "3node-kafka 3 --ack=kafka"; do
 done
 
 # ------------------------------------------------------------ rebalance ----
+run_rebalance() {
 phase=rebalance
 log "$phase: 3 nodes, SIGKILL n3 under light load, $REBALANCE_REPEATS times"
-start_cluster "$phase" 3
+REB_FLAGS=()
+if [[ $REBALANCE_DEBUG == 1 ]]; then
+  # librdkafka's consumer-group debug on every consumer, timestamped on
+  # stderr (the node's log): when each survivor's group heard of the
+  # rebalance (a heartbeat answered "rebalance in progress").
+  printf 'consumer.debug=cgrp\n' >"$WORK/cgrp-debug.properties"
+  REB_FLAGS=(--kafka_config_file="$WORK/cgrp-debug.properties")
+fi
+start_cluster "$phase" 3 "${REB_FLAGS[@]}"
 # Campaigns on every partition: their keys' partitions as Kafka placed them.
 STAMP=$(date +%s)
 for j in $(seq 0 23); do
@@ -433,19 +516,50 @@ for r in $(seq 1 "$REBALANCE_REPEATS"); do
   unset TD
   log "$phase $r: owned by survivors after $($PY -c "print(round(float('${TOWNED:-nan}') - $T0, 2))") s, request $STATUS after $($PY -c "print(round($TDEC - $T0, 2))") s"
   # n3 again, on its data dir, and a settled cluster before the next kill.
-  start_node "$phase" 3
+  now >"$WORK/restart-$r.t"
+  start_node "$phase" 3 "${REB_FLAGS[@]}"
   wait_owned 3 90
 done
 for p in "${LIGHT[@]}"; do stop_pid "$p"; done
 grep -hE 'gained|lost|restored' "$WORK/$phase"/n[12].log | tail -60 >"$RESULTS/rebalance-survivors.log" || true
 stop_cluster "$phase" 3
+# Each failover split by the survivors' log timestamps: detection (kill ->
+# the first heartbeat of a survivor's decider group answered "rebalance in
+# progress"), rebalance (-> the assignment reached the survivor: its
+# "restored ... in X s" line minus X) and restore (X).
+for r in $(seq 1 "$REBALANCE_REPEATS"); do
+  T0=$(awk -v r="$r" '$1 == r {print $2}' "$RESULTS/rebalance.tsv")
+  TR=$(cat "$WORK/restart-$r.t" 2>/dev/null || echo inf)
+  $PY "$HELPER" failover-split "$r" "$T0" "$TR" "$RESULTS/rebalance-$r-before.json" n3 \
+    "$WORK/$phase/n1.log" "$WORK/$phase/n2.log"
+done >"$RESULTS/rebalance-split.tsv"
+# The survivors' lines the split used, for checking by hand.
+for i in 1 2; do
+  grep -E 'restored surge\.|gained surge\.|lost surge\.|[Rr]ebalance in progress' "$WORK/$phase/n$i.log" |
+    grep -E 'surge-decider-|decider|restored|gained|lost' | head -400 >"$RESULTS/rebalance-split-n$i.log" || true
+done
+}
+if want rebalance; then run_rebalance; fi
 
 # -------------------------------------------------------------- restore ----
-log "restore: $RESTORE_KEYS keys, $RESTORE_REPEATS restores each"
-"$RESTORE" --keys="$RESTORE_KEYS" --partitions="$PARTITIONS" --repeats="$RESTORE_REPEATS" \
-  --json="$RESULTS/restore.json" 2>&1 | grep -v '^%' | tee "$RESULTS/restore.txt"
+if want restore; then
+  log "restore: $RESTORE_KEYS keys, $RESTORE_REPEATS restores each"
+  timeout 600 "$RESTORE" --keys="$RESTORE_KEYS" --partitions="$PARTITIONS" --repeats="$RESTORE_REPEATS" \
+    --json="$RESULTS/restore.json" 2>&1 | grep -v '^%' | tee "$RESULTS/restore.txt" ||
+    log "restore: restore-bench failed (see $RESULTS/restore.txt)"
+fi
+if want history; then
+  log "history: restore after ${HISTORY}x the history behind the same state, $HISTORY_REPEATS takeovers of each kind"
+  timeout 900 "$RESTORE" --history="$HISTORY" --history_repeats="$HISTORY_REPEATS" \
+    --json="$RESULTS/history.json" 2>&1 | grep -v '^%' | tee "$RESULTS/history.txt" ||
+    log "history: restore-bench failed (see $RESULTS/history.txt)"
+fi
 
 echo "$(cut -d' ' -f1 /proc/loadavg)" >"$RESULTS/load-end.txt"
 # ---------------------------------------------------------------- report ----
-$PY "$HELPER" report --results "$RESULTS" --out "$BENCHMARKS_OUT"
-log "wrote $BENCHMARKS_OUT"
+$PY "$HELPER" issue20 --results "$RESULTS" --out "$RESULTS/issue20.md"
+log "wrote $RESULTS/issue20.md"
+if want 1node && want 3node && want 3node-kafka && want rebalance && want restore; then
+  $PY "$HELPER" report --results "$RESULTS" --out "$BENCHMARKS_OUT"
+  log "wrote $BENCHMARKS_OUT"
+fi

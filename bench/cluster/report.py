@@ -854,11 +854,14 @@ def issue20_section(results):
       f"to the last. Accepted commands beyond what admission took were refused with "
       f"RESOURCE_EXHAUSTED (counted under errors).")
     w("")
-    w("| deployment | orders accepted | orders accepted/s | **orders decided/s** | orders errors | coupons accepted | coupons accepted/s | **coupons decided/s** | coupons errors |")
-    w("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |")
+    w("| deployment | 1-min load at its start | orders accepted | orders accepted/s | **orders decided/s** | orders errors | coupons accepted | coupons accepted/s | **coupons decided/s** | coupons errors |")
+    w("| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |")
     for phase in ("single", "1node", "3node"):
         o, f = L.get((phase, "orders")), L.get((phase, "flash-sale"))
-        cells = []
+        try:
+            cells = [open(f"{results}/{phase}.load").read().strip()]
+        except OSError:
+            cells = ["?"]
         for l in (o, f):
             if l:
                 errs = ", ".join(f"{k} {v}" for k, v in sorted(l.errors.items())) or "none"
@@ -869,7 +872,7 @@ def issue20_section(results):
         w(f"| {label[phase]} | " + " | ".join(cells) + " |")
     for num, den, name in (("1node", "single", "1-node cluster / single"),
                            ("3node", "1node", "3-node / 1-node cluster")):
-        cells = []
+        cells = [""]
         for scen in ("orders", "flash-sale"):
             a, b = L.get((num, scen)), L.get((den, scen))
             if a and b:

@@ -882,6 +882,25 @@ def issue20_section(results):
                 cells += ["", "", "n/a", ""]
         w(f"| *{name}* | " + " | ".join(cells) + " |")
     w("")
+    w("The machine may be shared (other sessions' builds and tests may run meanwhile). "
+      "*Other work* = the CPU of every process on the machine (`/proc/stat`) "
+      "minus this run's own (the nodes, the broker, and the clients, kcat, curl and "
+      "surge-cli this script reaped), in % of one core: before each deployment's phase the "
+      "script waited (at most a bounded time) for it to drop below a threshold, and it is "
+      "measured over each load window too. Other work takes cores from the phase it overlaps, "
+      "so a deployment measured under more of it is slowed by that, not by its design.")
+    w("")
+    w("| deployment | other work before its phase (waited s) | other work during orders | other work during the flash sale |")
+    w("| --- | ---: | ---: | ---: |")
+    for phase in ("single", "1node", "3node"):
+        g = load_json(f"{results}/{phase}.gate.json")
+        cells = [f"{g['other_pct']}% ({g['waited_s']} s)" if g else "?"]
+        for scen in ("orders", "flash-sale"):
+            l = L.get((phase, scen))
+            v = l.meta.get("other_pct") if l else None
+            cells.append("?" if v is None else f"{v}%")
+        w(f"| {label[phase]} | " + " | ".join(cells) + " |")
+    w("")
     targets = []
     o1, os_, o3 = L.get(("1node", "orders")), L.get(("single", "orders")), L.get(("3node", "orders"))
     t1 = ratio(o1.decided_ps, os_.decided_ps) if o1 and os_ else None

@@ -37,8 +37,14 @@
 # coupon_issued/coupon_rejected) as they reach Kafka, read live by kcat and
 # deduplicated by event id.
 #
+# The machine may be shared: before each throughput phase the script waits
+# (at most QUIET_WAIT s) until other work uses less than QUIET_PCT% of a core,
+# and it measures other work (all CPU in /proc/stat minus this run's) over
+# every load window; the report shows both.
+#
 # Everything runs on loopback with kernel-chosen ports, is bounded in time
-# (about 10 minutes here for every phase) and stops what it started, by PID,
+# (about 10 minutes here for every phase, plus at most QUIET_WAIT s before
+# each throughput phase) and stops what it started, by PID,
 # on exit. Only the files of the phases run are replaced in RESULTS. The
 # issue-20 summary (single / 1node / 3node, the failover split, the history
 # restores) is written to RESULTS/issue20.md from whatever phases are there.
@@ -68,6 +74,8 @@ RESTORE_REPEATS=${RESTORE_REPEATS:-3}
 HISTORY=${HISTORY:-1,10,50}        # multipliers of the history behind the same state
 HISTORY_REPEATS=${HISTORY_REPEATS:-2}  # takeovers of each kind (cold, standby) per history
 REBALANCE_DEBUG=${REBALANCE_DEBUG:-1}
+QUIET_PCT=${QUIET_PCT:-25}         # before each throughput phase: wait until other work on the
+QUIET_WAIT=${QUIET_WAIT:-60}       # machine uses < QUIET_PCT% of a core (at most QUIET_WAIT s)
 ALL_PHASES="single 1node 3node 3node-kafka rebalance restore history"
 PHASES=${PHASES:-$ALL_PHASES}
 for p in $PHASES; do
@@ -140,7 +148,7 @@ for p in $PHASES; do
   case $p in
     rebalance) rm -f "$RESULTS"/rebalance[-.]* ;;
     restore | history) rm -f "$RESULTS/$p".json "$RESULTS/$p".txt ;;
-    *) rm -f "$RESULTS/$p"-{idle,orders,flash-sale}.* "$RESULTS/$p"-n[0-9]*.excerpt.log "$RESULTS/$p".load ;;
+    *) rm -f "$RESULTS/$p"-{idle,orders,flash-sale}.* "$RESULTS/$p"-n[0-9]*.excerpt.log "$RESULTS/$p".load "$RESULTS/$p".gate.json ;;
   esac
 done
 
@@ -314,6 +322,44 @@ proc_cpu() {  # proc_cpu <pid>: utime+stime of the whole process (exited threads
   read -r -a f <<<"${stat##*) }"
   echo $((f[11] + f[12]))
 }
+# The machine is shared: the CPU of everything on it (/proc/stat) minus this
+# run's own (the nodes, the broker, and the children this shell reaped:
+# clients, kcat, curl, surge-cli) is other work, which competes with the
+# phase for the same cores.
+children_ticks() {  # CPU of this shell's reaped children, clock ticks (times runs in this shell)
+  times >"$WORK/times.txt"
+  tail -n1 "$WORK/times.txt" | awk -v hz="$(getconf CLK_TCK)" '
+    function sec(x, a) { split(x, a, "m"); sub("s", "", a[2]); return a[1] * 60 + a[2] }
+    { printf "%d\n", (sec($1) + sec($2)) * hz }'
+}
+cpu_mark() {  # cpu_mark <n>: "<wall s> <machine busy ticks> <this run's ticks>"
+  local f i ours
+  read -r -a f </proc/stat
+  ours=$(children_ticks)
+  for ((i = 1; i <= $1; i++)); do ours=$((ours + $(proc_cpu "${NODE_PID[$i]}"))); done
+  [[ -n "$BROKER_PID" ]] && ours=$((ours + $(proc_cpu "$BROKER_PID")))
+  echo "$(now) $((f[1] + f[2] + f[3] + f[6] + f[7] + f[8])) $ours"
+}
+other_pct() {  # other_pct "<mark a>" "<mark b>": other work between them, % of one core
+  $PY -c 'import sys; a = [float(x) for x in sys.argv[1].split()]; b = [float(x) for x in sys.argv[2].split()]
+print(round(max(0.0, (b[1] - a[1]) - (b[2] - a[2])) / float(sys.argv[3]) / (b[0] - a[0]) * 100, 1))' "$1" "$2" "$(getconf CLK_TCK)"
+}
+# quiet_gate <n> <phase>: waits (at most QUIET_WAIT s) until other work used
+# less than QUIET_PCT% of a core over 3 s; writes what it saw.
+quiet_gate() {
+  local start a b pct waited
+  start=$(now)
+  while :; do
+    a=$(cpu_mark "$1")
+    sleep 3
+    b=$(cpu_mark "$1")
+    pct=$(other_pct "$a" "$b")
+    waited=$($PY -c "print(round($(now) - $start, 1))")
+    if $PY -c "import sys; sys.exit(0 if $pct < $QUIET_PCT or $waited >= $QUIET_WAIT else 1)"; then break; fi
+  done
+  printf '{"other_pct": %s, "waited_s": %s, "quiet_pct": %s}\n' "$pct" "$waited" "$QUIET_PCT" >"$RESULTS/$2.gate.json"
+  log "$2: other work on the machine $pct% of a core (waited $waited s for < $QUIET_PCT%)"
+}
 snapshot() {  # snapshot <n> <prefix>: per-thread and whole-process CPU of every node
   local i
   for ((i = 1; i <= $1; i++)); do
@@ -349,7 +395,7 @@ idle() {
 # start until every command is decided (or no decision came for 3 s) and the
 # cluster is quiet; the decisions as they reach Kafka.
 measure() {
-  local phase=$1 n=$2 scen=$3 name c i t0 tload t1 kc=() pids=() total=0 seen last=-1 still=0
+  local phase=$1 n=$2 scen=$3 name c i t0 tload t1 kc=() pids=() total=0 seen last=-1 still=0 mark0 mark1
   shift 3
   name="$phase-$scen"
   log "$name ($n nodes, $CLIENTS clients, concurrency $CONCURRENCY)"
@@ -364,6 +410,7 @@ measure() {
   dlt0=$(metrics_sum "$n" '^surge_projection_dead_lettered_total')
   sleep 2  # kcat has resolved the end offsets of every partition
   snapshot "$n" "$RESULTS/$name.before"
+  mark0=$(cpu_mark "$n")
   t0=$(now)
   for ((c = 0; c < CLIENTS; c++)); do
     i=$((c % n + 1))
@@ -387,6 +434,7 @@ measure() {
   t1=$(now)
   snapshot "$n" "$RESULTS/$name.after"
   for p in "${kc[@]}"; do stop_pid "$p"; done
+  mark1=$(cpu_mark "$n")
   # Only the decision events, with their Kafka timestamps (ms).
   cat "$WORK/$name".*.kcat |
     grep -E 'surge-event-type=(order_confirmed|order_cancelled|coupon_issued|coupon_rejected),' |
@@ -396,10 +444,11 @@ measure() {
   local pending dlt
   pending=$(curl -s --max-time 2 "http://${MADDR[1]}/metrics" | awk '$1 == "surge_orders{status=\"PENDING\"}" {print $2+0}')
   dlt=$(metrics_sum "$n" '^surge_projection_dead_lettered_total')
-  printf '{"phase": "%s", "scenario": "%s", "kind": "load", "nodes": %d, "clients": %d, "concurrency": %d, "t0": %s, "t_load_end": %s, "t1": %s, "clk_tck": %d, "accepted": %d, "decisions_seen": %d, "pending_orders_before": %s, "pending_orders_after": %s, "dead_lettered_before": %d, "dead_lettered_total": %d}\n' \
+  printf '{"phase": "%s", "scenario": "%s", "kind": "load", "nodes": %d, "clients": %d, "concurrency": %d, "t0": %s, "t_load_end": %s, "t1": %s, "clk_tck": %d, "accepted": %d, "decisions_seen": %d, "pending_orders_before": %s, "pending_orders_after": %s, "dead_lettered_before": %d, "dead_lettered_total": %d, "other_pct": %s}\n' \
     "$phase" "$scen" "$n" "$CLIENTS" "$CONCURRENCY" "$t0" "$tload" "$t1" "$(getconf CLK_TCK)" "$total" \
-    "$(cut -f3 "$WORK/$name.decisions.tsv" | sort -u | wc -l)" "${pending0:-null}" "${pending:-null}" "$dlt0" "$dlt" >"$RESULTS/$name.json"
-  log "$name: accepted $total, decided $(cut -f3 "$WORK/$name.decisions.tsv" | sort -u | wc -l), pending orders ${pending:-?}, dead letters $dlt"
+    "$(cut -f3 "$WORK/$name.decisions.tsv" | sort -u | wc -l)" "${pending0:-null}" "${pending:-null}" "$dlt0" "$dlt" \
+    "$(other_pct "$mark0" "$mark1")" >"$RESULTS/$name.json"
+  log "$name: accepted $total, decided $(cut -f3 "$WORK/$name.decisions.tsv" | sort -u | wc -l), pending orders ${pending:-?}, dead letters $dlt, other work $(other_pct "$mark0" "$mark1")% of a core"
 }
 
 printf '{"commit": "%s", "dirty": %s, "date": "%s", "nproc": %d, "load_start": %s, "partitions": %d, "session_timeout_ms": %d, "clients": %d, "concurrency": %d, "duration": "%s", "flash_requests_per_client": %d, "flash_coupons": %d, "flash_users": %d, "light_rate": %d, "phases": "%s", "history": "%s"}\n' \
@@ -422,6 +471,7 @@ for spec in "single 1" "1node 1" "3node 3" "3node-kafka 3 --ack=kafka"; do
     # shellcheck disable=SC2086
     start_cluster "$phase" "$n" $extra
   fi
+  quiet_gate "$n" "$phase"
   echo "$(cut -d' ' -f1 /proc/loadavg)" >"$RESULTS/$phase.load"
   idle "$phase" "$n"
   measure "$phase" "$n" orders --duration="$DURATION"

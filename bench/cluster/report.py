@@ -8,6 +8,7 @@
   report.py decisions-summary DECISIONS.tsv  count, first/last time and per-second counts
   report.py failover-split RUN T_KILL T_RESTART DESCRIBE.json DEAD LOG...
                                             one failover split by the survivors' log timestamps
+  report.py rejoin-summary SETTLE.tsv LOG...  the killed node's rejoins, from the survivors' logs
   report.py report --results DIR --out FILE   (issue 12's report, + issue 20's section when its data is there)
   report.py issue20 --results DIR --out FILE  (issue 20's section alone)
 """
@@ -806,6 +807,52 @@ def cmd_failover_split(run, t_kill, t_restart, describe, dead, logs):
     return 0
 
 
+LOST_LINE = re.compile(r"^([\w-]+): lost ([\w.]+) partitions \[([\d,]*)\]; owning (\d+)")
+ASSIGNMENT_LOST = re.compile(r'Group "surge-decider-([\w-]+)": current assignment of (\d+) partition\(s\) lost: (.*)')
+
+
+def cmd_rejoin_summary(settle, logs):
+    """Per rejoin of the killed node (rows of rebalance-settle.tsv with a restart time):
+    restart -> every node deciding again (s), the largest admission delay seen, and on
+    the survivors (their logs): the deciders that lost every partition they owned
+    ("lost ... owning 0") and librdkafka's "assignment lost" events, with their causes."""
+    rows = []
+    for line in open(settle):
+        f = line.rstrip("\n").split("\t")
+        if len(f) < 5 or f[1] in ("-", ""):
+            continue
+        rows.append((int(f[0]), float(f[1]), float(f[2]), float(f[4])))
+    for r, t_restart, t_end, worst in rows:
+        full, lost_events = {}, {}
+        for path in logs:
+            node = os.path.basename(path).split(".")[0]
+            for line in open(path, errors="replace"):
+                m = RDK_LINE.match(line)
+                if m:
+                    ts = float(m.group(1))
+                    if t_restart < ts < t_end:
+                        a = ASSIGNMENT_LOST.search(m.group(4))
+                        if a:
+                            cause = a.group(3).split(":")[0]
+                            lost_events.setdefault(f"{node} {a.group(1)}: {cause}", 0)
+                            lost_events[f"{node} {a.group(1)}: {cause}"] += 1
+                    continue
+                m = SURGE_LINE.match(line)
+                if not m:
+                    continue
+                ts = surge_ts(m.group(1))
+                if not t_restart < ts < t_end:
+                    continue
+                lo = LOST_LINE.match(m.group(3))
+                if lo and lo.group(4) == "0" and lo.group(3):
+                    full.setdefault(lo.group(1), set()).add(node)
+        print("\t".join(str(x) for x in (
+            r - 1, round(t_end - t_restart, 2), worst,
+            ";".join(f"{d}@{','.join(sorted(n))}" for d, n in sorted(full.items())) or "-",
+            ";".join(f"{k} x{v}" for k, v in sorted(lost_events.items())) or "-")))
+    return 0
+
+
 # ------------------------------------------------------------ issue 20 ------
 def pm(ok):
     if ok is None:
@@ -1037,6 +1084,27 @@ def issue20_section(results):
             for r, (owned_s, dec_s, status, part) in sorted(reb.items()):
                 w(f"| {r} | {fmt(owned_s, 2)} | {fmt(dec_s, 2)} (coupons/{part}) | {status} |")
             w("")
+        rejoin = []
+        try:
+            for line in open(f"{results}/rebalance-rejoin.tsv"):
+                f = line.rstrip("\n").split("\t")
+                if len(f) >= 5:
+                    rejoin.append(f)
+        except OSError:
+            pass
+        if rejoin:
+            w("n3 restarted on its data dir after each run (its rejoin is a rebalance too): from "
+              "the restart until every node's oldest accepted but undecided command had waited "
+              "< 1 s again (`surge_admission_decision_delay_seconds`, polled every 0.5 s), the "
+              "largest such wait seen meanwhile, and from the survivors' logs the deciders that "
+              "lost their whole assignment (`lost ... owning 0`) and librdkafka's \"current "
+              "assignment ... lost\" events, by cause:")
+            w("")
+            w("| after run | restart → every node deciding s | largest undecided wait s | survivors' deciders that lost every partition | librdkafka \"assignment lost\" (node decider: cause) |")
+            w("| ---: | ---: | ---: | --- | --- |")
+            for f in rejoin:
+                w(f"| {f[0]} | {f[1]} | {f[2]} | {f[3].replace(';', '; ')} | {f[4].replace(';', '; ')} |")
+            w("")
         tot = [max(o, d) for (o, d, st, _) in reb.values() if st in ("ISSUED", "REJECTED")]
         parts = []
         for name, lst in (("detection", det), ("rebalance", rbl), ("restore", rst)):
@@ -1146,6 +1214,8 @@ def main():
         return cmd_moved_deciders(sys.argv[2], sys.argv[3], sys.argv[4])
     if len(sys.argv) >= 2 and sys.argv[1] == "moved":
         return cmd_moved(sys.argv[2], sys.argv[3], sys.argv[4])
+    if len(sys.argv) >= 2 and sys.argv[1] == "rejoin-summary":
+        return cmd_rejoin_summary(sys.argv[2], sys.argv[3:])
     if len(sys.argv) >= 2 and sys.argv[1] == "failover-split":
         return cmd_failover_split(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6],
                                   sys.argv[7:])

@@ -244,6 +244,7 @@ wait_owned() {
   local n=$1 limit=$2 ok=0 start
   start=$(now)
   while $PY -c "import sys; sys.exit(0 if $(now) - $start < $limit else 1)"; do
+    [[ $TRACK_DELAY == 1 ]] && track_delay "$n"
     if describe 1 "$WORK/describe.json" && $PY "$HELPER" cluster-ok "$WORK/describe.json" "$n"; then
       ok=$((ok + 1))
       [[ $ok -ge 2 ]] && return 0
@@ -255,6 +256,17 @@ wait_owned() {
   echo "run.sh: the cluster of $n did not settle its partitions in $limit s:" >&2
   cat "$WORK/describe.json" >&2 || true
   exit 1
+}
+TRACK_DELAY=0
+DELAY_WORST=0
+track_delay() {  # track_delay <n>: DELAY_WORST = max(it, every node's oldest undecided wait now)
+  local i d
+  for ((i = 1; i <= $1; i++)); do
+    d=$(curl -s --max-time 2 "http://${MADDR[$i]}/metrics" 2>/dev/null |
+      awk '$1 == "surge_admission_decision_delay_seconds" {print $2 + 0}')
+    [[ -n "$d" ]] && DELAY_WORST=$($PY -c "print(max($DELAY_WORST, $d))")
+  done
+  return 0
 }
 start_cluster() {  # start_cluster <phase> <n> [extra server flags]
   local phase=$1 n=$2 i
@@ -306,6 +318,29 @@ wait_quiet() {
     sleep 0.5
   done
   echo "run.sh: the cluster did not go quiet in 120 s" >&2
+}
+# wait_decided <n> <limit s>: until on every node the oldest accepted but
+# undecided command has waited < 1 s (surge_admission_decision_delay_seconds),
+# twice in a row 0.5 s apart; prints "<seconds waited> <largest delay seen>".
+wait_decided() {
+  local n=$1 limit=$2 ok=0 start worst=0 d i
+  start=$(now)
+  while $PY -c "import sys; sys.exit(0 if $(now) - $start < $limit else 1)"; do
+    d=0
+    for ((i = 1; i <= n; i++)); do
+      d=$(curl -s --max-time 2 "http://${MADDR[$i]}/metrics" |
+        awk -v d="$d" '$1 == "surge_admission_decision_delay_seconds" && $2 > d {d = $2} END {print d + 0}')
+    done
+    worst=$($PY -c "print(max($worst, $d))")
+    if $PY -c "import sys; sys.exit(0 if $d < 1.0 else 1)"; then
+      ok=$((ok + 1))
+      [[ $ok -ge 2 ]] && break
+    else
+      ok=0
+    fi
+    sleep 0.5
+  done
+  echo "$($PY -c "print(round($(now) - $start, 2))") $worst"
 }
 thread_cpu() {  # thread_cpu <pid> <file>: "<tid>\t<name>\t<utime>\t<stime>" per live thread
   local t stat name
@@ -515,7 +550,15 @@ for i in 1 2; do
 done
 sleep 3
 : >"$RESULTS/rebalance.tsv"
+: >"$RESULTS/rebalance-settle.tsv"
+TRESTARTED=""
 for r in $(seq 1 "$REBALANCE_REPEATS"); do
+  # Every node deciding again (after the cluster's start, or n3's rejoin)
+  # before the next kill.
+  read -r SETTLE WORST < <(wait_decided 3 90)
+  WORST=$($PY -c "print(max($WORST, $DELAY_WORST))")
+  printf '%d\t%s\t%s\t%s\t%s\n' "$r" "${TRESTARTED:--}" "$(now)" "$SETTLE" "$WORST" >>"$RESULTS/rebalance-settle.tsv"
+  log "$phase $r: every node deciding (oldest undecided < 1 s) after $SETTLE s; the largest wait seen was $WORST s"
   describe 1 "$WORK/before-$r.json"
   cp "$WORK/before-$r.json" "$RESULTS/rebalance-$r-before.json"
   OWNED=$($PY "$HELPER" owned "$WORK/before-$r.json" n3)
@@ -532,8 +575,16 @@ for r in $(seq 1 "$REBALANCE_REPEATS"); do
   wait "${NODE_PID[3]}" 2>/dev/null || true
   forget "${NODE_PID[3]}"
   TK=$(now)
-  "$CLI" --addr "${ADDR[1]}" coupon request "$CODE" --user "rbu-$r" --request-id "$RID" >/dev/null
+  # Admission may push back (RESOURCE_EXHAUSTED) while n3's partitions are
+  # not decided: ask again, 0.5 s apart, for at most 60 s.
+  for try in $(seq 1 120); do
+    "$CLI" --addr "${ADDR[1]}" coupon request "$CODE" --user "rbu-$r" --request-id "$RID" \
+      >/dev/null 2>"$WORK/request-$r.err" && break
+    [[ $try -lt 120 ]] || { echo "run.sh: coupon request $RID refused for 60 s:" >&2; cat "$WORK/request-$r.err" >&2; exit 1; }
+    sleep 0.5
+  done
   TA=$(now)
+  echo "$try" >"$WORK/request-$r.tries"
   # --wait is at most 30 s per call: ask again while it is not decided (<= 90 s).
   ( for _ in 1 2 3; do
       "$CLI" --addr "${ADDR[1]}" --json coupon get "$RID" --wait 30000 >"$WORK/get-$r.json" 2>&1 || true
@@ -567,9 +618,17 @@ for r in $(seq 1 "$REBALANCE_REPEATS"); do
   log "$phase $r: owned by survivors after $($PY -c "print(round(float('${TOWNED:-nan}') - $T0, 2))") s, request $STATUS after $($PY -c "print(round($TDEC - $T0, 2))") s"
   # n3 again, on its data dir, and a settled cluster before the next kill.
   now >"$WORK/restart-$r.t"
+  TRESTARTED=$(cat "$WORK/restart-$r.t")
+  TRACK_DELAY=1
+  DELAY_WORST=0
   start_node "$phase" 3 "${REB_FLAGS[@]}"
   wait_owned 3 90
+  TRACK_DELAY=0
 done
+# n3's last rejoin, settled too (its figures go with the others).
+read -r SETTLE WORST < <(wait_decided 3 90)
+WORST=$($PY -c "print(max($WORST, $DELAY_WORST))")
+printf '%d\t%s\t%s\t%s\t%s\n' "$((REBALANCE_REPEATS + 1))" "$TRESTARTED" "$(now)" "$SETTLE" "$WORST" >>"$RESULTS/rebalance-settle.tsv"
 for p in "${LIGHT[@]}"; do stop_pid "$p"; done
 grep -hE 'gained|lost|restored' "$WORK/$phase"/n[12].log | tail -60 >"$RESULTS/rebalance-survivors.log" || true
 stop_cluster "$phase" 3
@@ -583,9 +642,13 @@ for r in $(seq 1 "$REBALANCE_REPEATS"); do
   $PY "$HELPER" failover-split "$r" "$T0" "$TR" "$RESULTS/rebalance-$r-before.json" n3 \
     "$WORK/$phase/n1.log" "$WORK/$phase/n2.log"
 done >"$RESULTS/rebalance-split.tsv"
+# n3's rejoins: restart -> every node deciding again, and which survivors'
+# deciders lost their whole assignment on the way.
+$PY "$HELPER" rejoin-summary "$RESULTS/rebalance-settle.tsv" "$WORK/$phase/n1.log" "$WORK/$phase/n2.log" \
+  >"$RESULTS/rebalance-rejoin.tsv"
 # The survivors' lines the split used, for checking by hand.
 for i in 1 2; do
-  grep -E 'restored surge\.|gained surge\.|lost surge\.|[Rr]ebalance in progress' "$WORK/$phase/n$i.log" |
+  grep -E 'restored surge\.|gained surge\.|lost surge\.|[Rr]ebalance in progress|partition\(s\) lost' "$WORK/$phase/n$i.log" |
     grep -E 'surge-decider-|decider|restored|gained|lost' | head -400 >"$RESULTS/rebalance-split-n$i.log" || true
 done
 }

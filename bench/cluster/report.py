@@ -898,8 +898,8 @@ def issue20_section(results):
       f"{run.get('duration', '?')}, then a flash sale of {run.get('flash_requests_per_client', '?')} "
       f"requests per client (each client its own campaign of {run.get('flash_coupons', '?')}). "
       f"*decided/s*: distinct decision events read live from Kafka over the span from the first "
-      f"to the last. Accepted commands beyond what admission took were refused with "
-      f"RESOURCE_EXHAUSTED (counted under errors).")
+      f"to the last. Calls admission did not take were refused with "
+      f"RESOURCE_EXHAUSTED (counted under errors; that slot of surge-bench waits 10 ms, its --refused_backoff default, before its next call).")
     w("")
     w("| deployment | 1-min load at its start | orders accepted | orders accepted/s | **orders decided/s** | orders errors | coupons accepted | coupons accepted/s | **coupons decided/s** | coupons errors |")
     w("| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |")
@@ -1068,7 +1068,7 @@ def issue20_section(results):
           f"coupon request on one of n3's coupons partitions, sent to n1 right after the kill, "
           f"decided).")
         w("")
-        w("| run | decider | partitions | detection s | rebalance s | **restore s** | gained s after kill | records restored | from snapshot / standby / all |")
+        w("| run | decider | partitions n3 owned | detection s | rebalance s | **restore s** | gained s after kill | records restored | from snapshot / standby / all |")
         w("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
         det, rbl, rst = [], [], []
         for (r, dec, n, d_s, a_s, g_s, x_s, recs, snap, standby, nrest) in split:
@@ -1165,7 +1165,7 @@ def issue20_section(results):
                 w(f"| {h['multiplier']}x | {h['requests']:,} | {h['input_mib']:.1f} | "
                   f"{wr['changelog_records']:,} ({h['changelog_low']:,}..{h['changelog_high'] - 1:,}) | "
                   f"{wr['snapshots']} | {wr['state_keys']:,} | {kind} | {len(ts)} | "
-                  f"{min(secs):.3f} / **{m:.3f}** / {max(secs):.3f} | {recs} | {snapb} | {keys} | {src} | "
+                  f"{min(secs):.4f} / **{m:.4f}** / {max(secs):.4f} | {recs} | {snapb} | {keys} | {src} | "
                   f"{statistics.median(t['wall_seconds'] for t in ts):.2f} |")
         w("")
         w("| target | measured | |")
@@ -1178,10 +1178,10 @@ def issue20_section(results):
                 spread = hi / lo if lo > 0 else float("inf")
                 w(f"| {kind}: restore flat within 2x across {', '.join(f'{m}x' for m, _ in ms)} "
                   f"history (largest / smallest median) | {spread:.2f}x "
-                  f"({hi:.3f} / {lo:.3f} s) | {pm(spread <= 2.0)} |")
+                  f"({hi:.4f} / {lo:.4f} s) | {pm(spread <= 2.0)} |")
             if ms:
                 worst = max(allmax[kind])
-                w(f"| {kind}: restore < 0.5 s (slowest of every takeover) | {worst:.3f} s | "
+                w(f"| {kind}: restore < 0.5 s (slowest of every takeover) | {worst:.4f} s | "
                   f"{pm(worst < 0.5)} |")
         w("")
     else:

@@ -649,7 +649,8 @@ $PY "$HELPER" rejoin-summary "$RESULTS/rebalance-settle.tsv" "$WORK/$phase/n1.lo
 # The survivors' lines the split used, for checking by hand.
 for i in 1 2; do
   grep -E 'restored surge\.|gained surge\.|lost surge\.|[Rr]ebalance in progress|partition\(s\) lost' "$WORK/$phase/n$i.log" |
-    grep -E 'surge-decider-|decider|restored|gained|lost' | head -400 >"$RESULTS/rebalance-split-n$i.log" || true
+    grep -E 'surge-decider-|decider|restored|gained|lost' | grep -vE '\|COMMIT(FAIL)?\|' | head -1000 \
+    >"$RESULTS/rebalance-split-n$i.log" || true
 done
 }
 if want rebalance; then run_rebalance; fi

@@ -6,13 +6,19 @@
   report.py moved DESCRIBE.json DEAD OWNED  exit 0 when every OWNED line is owned by another node
   report.py moved-deciders DESCRIBE.json DEAD OWNED  the deciders whose OWNED lines all moved
   report.py decisions-summary DECISIONS.tsv  count, first/last time and per-second counts
-  report.py report --results DIR --out FILE
+  report.py failover-split RUN T_KILL T_RESTART DESCRIBE.json DEAD LOG...
+                                            one failover split by the survivors' log timestamps
+  report.py rejoin-summary SETTLE.tsv LOG...  the killed node's rejoins, from the survivors' logs
+  report.py report --results DIR --out FILE   (issue 12's report, + issue 20's section when its data is there)
+  report.py issue20 --results DIR --out FILE  (issue 20's section alone)
 """
 import argparse
+import datetime
 import glob
 import json
 import math
 import os
+import re
 import statistics
 import sys
 
@@ -87,7 +93,9 @@ def cmd_moved(path, dead, owned):
 
 # ------------------------------------------------------------------- report --
 def role(name):
-    if name.startswith("surge-d-"):
+    # surge-p-*: a single node's projections (stock, order-saga, coupons),
+    # which decide AND write the read models (a cluster's decide + view).
+    if name.startswith("surge-d-") or name.startswith("surge-p-"):
         return "decide"
     if name == "surge-view":
         return "view"
@@ -714,8 +722,483 @@ def cmd_report(results, out):
     w("")
     w(f"1-min load average at the end: {open(f'{results}/load-end.txt').read().strip() if os.path.exists(f'{results}/load-end.txt') else '?'}.")
     w("")
+    if has_issue20(results):
+        md.extend(issue20_section(results))
     open(out, "w").write("\n".join(md))
     return 0
+
+
+# ------------------------------------------------------ failover split (20) --
+TOPIC_OF = {"stock": "surge.stock", "order-saga": "surge.orders", "coupons": "surge.coupons"}
+SURGE_LINE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)Z (\w+) \[[^\]]*\] (.*)$")
+RDK_LINE = re.compile(r"^%\d+\|(\d+\.\d+)\|([A-Z]+)\|([^|]*)\| (.*)$")
+RESTORED = re.compile(r"^([\w-]+): restored ([\w.]+)/(\d+) from (.*?)(\d+) changelog records .* in "
+                      r"([\d.]+) s")
+GAINED = re.compile(r"^([\w-]+): gained ([\w.]+) partitions \[([\d,]*)\]")
+REBALANCING = re.compile(r'Group "surge-decider-([\w-]+)".*[Rr]ebalance in progress')
+DECIDER_CLIENT = re.compile(r"-decider-([\w-]+)#consumer")
+
+
+def surge_ts(stamp):
+    return datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%f").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+
+
+def cmd_failover_split(run, t_kill, t_restart, describe, dead, logs):
+    """One line per decider n3 owned partitions of: run, decider, partitions, detection s
+    (kill -> a survivor's first heartbeat of that group answered "rebalance in progress"),
+    assigned s (kill -> the earliest restore start of one of them on a survivor: its
+    "restored" line minus its duration), gained s (kill -> the last "gained" line naming
+    one of them), restore s (longest "restored ... in X s" of them), records restored,
+    restores from a snapshot, from the warm standby."""
+    t_kill, t_restart = float(t_kill), float(t_restart)
+    lost = {}
+    for (dec, p), o in owners(json.load(open(describe))).items():
+        if o == dead:
+            lost.setdefault(dec, set()).add(p)
+    detect, restores, gained = {}, {}, {}
+    for path in logs:
+        for line in open(path, errors="replace"):
+            m = RDK_LINE.match(line)
+            if m:
+                ts = float(m.group(1))
+                if t_kill < ts < t_restart and "ebalance in progress" in m.group(4):
+                    # A heartbeat (or an offset commit) of a decider's
+                    # consumer answered "rebalance in progress".
+                    g = REBALANCING.search(m.group(4)) or DECIDER_CLIENT.search(m.group(3))
+                    if g:
+                        detect[g.group(1)] = min(detect.get(g.group(1), ts), ts)
+                continue
+            m = SURGE_LINE.match(line)
+            if not m:
+                continue
+            ts = surge_ts(m.group(1))
+            if not t_kill < ts < t_restart:
+                continue
+            msg = m.group(3)
+            r = RESTORED.match(msg)
+            if r and int(r.group(3)) in lost.get(r.group(1), ()):
+                how = "standby" if "warm standby" in r.group(4) else (
+                    "snapshot" if "snapshot" in r.group(4) else "chain")
+                restores.setdefault(r.group(1), {})[int(r.group(3))] = (
+                    ts - float(r.group(6)), ts, float(r.group(6)), int(r.group(5)), how)
+                continue
+            g = GAINED.match(msg)
+            if g:
+                parts = {int(x) for x in g.group(3).split(",") if x}
+                if parts & lost.get(g.group(1), set()):
+                    gained[g.group(1)] = max(gained.get(g.group(1), 0.0), ts)
+    nan = float("nan")
+    for dec in DECIDERS:
+        if dec not in lost:
+            continue
+        rs = restores.get(dec, {})
+        start = min((x[0] for x in rs.values()), default=nan)
+        print("\t".join(str(x) for x in (
+            run, dec, len(lost[dec]),
+            round(detect[dec] - t_kill, 3) if dec in detect else nan,
+            round(start - t_kill, 3) if rs else nan,
+            round(gained[dec] - t_kill, 3) if dec in gained else nan,
+            max((x[2] for x in rs.values()), default=nan),
+            sum(x[3] for x in rs.values()),
+            sum(1 for x in rs.values() if x[4] == "snapshot"),
+            sum(1 for x in rs.values() if x[4] == "standby"),
+            len(rs))))
+    return 0
+
+
+LOST_LINE = re.compile(r"^([\w-]+): lost ([\w.]+) partitions \[([\d,]*)\]; owning (\d+)")
+ASSIGNMENT_LOST = re.compile(r'Group "surge-decider-([\w-]+)": current assignment of (\d+) partition\(s\) lost: (.*)')
+
+
+def cmd_rejoin_summary(settle, logs):
+    """Per rejoin of the killed node (rows of rebalance-settle.tsv with a restart time):
+    restart -> every node deciding again (s), the largest admission delay seen, and on
+    the survivors (their logs): the deciders that lost every partition they owned
+    ("lost ... owning 0") and librdkafka's "assignment lost" events, with their causes."""
+    rows = []
+    for line in open(settle):
+        f = line.rstrip("\n").split("\t")
+        if len(f) < 5 or f[1] in ("-", ""):
+            continue
+        rows.append((int(f[0]), float(f[1]), float(f[2]), float(f[4])))
+    for r, t_restart, t_end, worst in rows:
+        full, lost_events = {}, {}
+        for path in logs:
+            node = os.path.basename(path).split(".")[0]
+            for line in open(path, errors="replace"):
+                m = RDK_LINE.match(line)
+                if m:
+                    ts = float(m.group(1))
+                    if t_restart < ts < t_end:
+                        a = ASSIGNMENT_LOST.search(m.group(4))
+                        if a:
+                            cause = a.group(3).split(":")[0]
+                            lost_events.setdefault(f"{node} {a.group(1)}: {cause}", 0)
+                            lost_events[f"{node} {a.group(1)}: {cause}"] += 1
+                    continue
+                m = SURGE_LINE.match(line)
+                if not m:
+                    continue
+                ts = surge_ts(m.group(1))
+                if not t_restart < ts < t_end:
+                    continue
+                lo = LOST_LINE.match(m.group(3))
+                if lo and lo.group(4) == "0" and lo.group(3):
+                    full.setdefault(lo.group(1), set()).add(node)
+        print("\t".join(str(x) for x in (
+            r - 1, round(t_end - t_restart, 2), worst,
+            ";".join(f"{d}@{','.join(sorted(n))}" for d, n in sorted(full.items())) or "-",
+            ";".join(f"{k} x{v}" for k, v in sorted(lost_events.items())) or "-")))
+    return 0
+
+
+# ------------------------------------------------------------ issue 20 ------
+def pm(ok):
+    if ok is None:
+        return "n/a"
+    return "**pass**" if ok else "**miss**"
+
+
+def issue20_section(results):
+    run = load_json(f"{results}/run.json") or {}
+    md = []
+    w = md.append
+    w("## Issue 20: snapshots, standbys, cooperative rebalancing, pipelined decider")
+    w("")
+    w(f"Generated by `bench/cluster/run.sh` (phases `{run.get('phases', '?')}`) at "
+      f"{run.get('commit', '?')}{' (dirty tree)' if run.get('dirty') else ''} on "
+      f"{run.get('date', '?')}: {run.get('nproc', '?')} cores, 1-min load "
+      f"{run.get('load_start', '?')} at the start, "
+      f"{open(f'{results}/load-end.txt').read().strip() if os.path.exists(f'{results}/load-end.txt') else '?'} "
+      f"at the end. Raw figures in `{os.path.relpath(results, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))}`. "
+      f"The baseline is the single node of the same run, on the same kind of broker: "
+      f"**compare ratios within this run, not absolute figures across runs.**")
+    w("")
+    L = {}
+    for phase in ("single", "1node", "3node"):
+        for scen in ("orders", "flash-sale"):
+            l = Load(results, phase, scen)
+            if l.ok:
+                L[(phase, scen)] = l
+    label = {"single": "single node (no `--cluster`)", "1node": "1-node cluster",
+             "3node": "3-node cluster"}
+
+    # --------------------------------------------------------- throughput
+    w("### Single node vs 1-node vs 3-node cluster")
+    w("")
+    w(f"Each on a fresh `surge-kafka-dev --brokers=1 --partitions={run.get('partitions', 6)}`; the "
+      f"single node is `surge-server --kafka_brokers=<it> --kafka_partitions="
+      f"{run.get('partitions', 6)} --kafka_fetch_wait_ms=1` (its projections decide and write the "
+      f"read models; no changelog, no view), the clusters add `--cluster "
+      f"--cluster_session_timeout_ms={run.get('session_timeout_ms', 6000)}` and the defaults "
+      f"(snapshots at 1 MiB, cooperative-sticky, pipelined decider). Same load for all three: "
+      f"{run.get('clients', 3)} `surge-bench` processes (round-robin over the nodes), "
+      f"{run.get('concurrency', 48)} calls in flight in all; orders closed loop for "
+      f"{run.get('duration', '?')}, then a flash sale of {run.get('flash_requests_per_client', '?')} "
+      f"requests per client (each client its own campaign of {run.get('flash_coupons', '?')}). "
+      f"*decided/s*: distinct decision events read live from Kafka over the span from the first "
+      f"to the last. Calls admission did not take were refused with "
+      f"RESOURCE_EXHAUSTED (counted under errors; that slot of surge-bench waits 10 ms, its --refused_backoff default, before its next call).")
+    w("")
+    w("| deployment | 1-min load at its start | orders accepted | orders accepted/s | **orders decided/s** | orders errors | coupons accepted | coupons accepted/s | **coupons decided/s** | coupons errors |")
+    w("| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |")
+    for phase in ("single", "1node", "3node"):
+        o, f = L.get((phase, "orders")), L.get((phase, "flash-sale"))
+        try:
+            cells = [open(f"{results}/{phase}.load").read().strip()]
+        except OSError:
+            cells = ["?"]
+        for l in (o, f):
+            if l:
+                errs = ", ".join(f"{k} {v}" for k, v in sorted(l.errors.items())) or "none"
+                cells += [f"{l.accepted:,} ({100.0 * l.decided / max(1, l.accepted):.0f}% decided)",
+                          fmt(l.accepted_ps), f"**{fmt(l.decided_ps)}**", errs]
+            else:
+                cells += ["(not run)", "", "", ""]
+        w(f"| {label[phase]} | " + " | ".join(cells) + " |")
+    for num, den, name in (("1node", "single", "1-node cluster / single"),
+                           ("3node", "1node", "3-node / 1-node cluster")):
+        cells = [""]
+        for scen in ("orders", "flash-sale"):
+            a, b = L.get((num, scen)), L.get((den, scen))
+            if a and b:
+                cells += ["", f"{ratio(a.accepted_ps, b.accepted_ps):.2f}x",
+                          f"**{ratio(a.decided_ps, b.decided_ps):.2f}x**", ""]
+            else:
+                cells += ["", "", "n/a", ""]
+        w(f"| *{name}* | " + " | ".join(cells) + " |")
+    w("")
+    w("The machine may be shared (other sessions' builds and tests may run meanwhile). "
+      "*Other work* = the CPU of every process on the machine (`/proc/stat`) "
+      "minus this run's own (the nodes, the broker, and the clients, kcat, curl and "
+      "surge-cli this script reaped), in % of one core: before each deployment's phase the "
+      "script waited (at most a bounded time) for it to drop below a threshold, and it is "
+      "measured over each load window too. Other work takes cores from the phase it overlaps, "
+      "so a deployment measured under more of it is slowed by that, not by its design.")
+    w("")
+    w("| deployment | other work before its phase (waited s) | other work during orders | other work during the flash sale |")
+    w("| --- | ---: | ---: | ---: |")
+    for phase in ("single", "1node", "3node"):
+        g = load_json(f"{results}/{phase}.gate.json")
+        cells = [f"{g['other_pct']}% ({g['waited_s']} s)" if g else "?"]
+        for scen in ("orders", "flash-sale"):
+            l = L.get((phase, scen))
+            v = l.meta.get("other_pct") if l else None
+            cells.append("?" if v is None else f"{v}%")
+        w(f"| {label[phase]} | " + " | ".join(cells) + " |")
+    w("")
+    targets = []
+    o1, os_, o3 = L.get(("1node", "orders")), L.get(("single", "orders")), L.get(("3node", "orders"))
+    t1 = ratio(o1.decided_ps, os_.decided_ps) if o1 and os_ else None
+    t3 = ratio(o3.decided_ps, o1.decided_ps) if o3 and o1 else None
+    c1 = (L.get(("1node", "flash-sale")), L.get(("single", "flash-sale")), L.get(("3node", "flash-sale")))
+    w("| target | measured | |")
+    w("| --- | ---: | --- |")
+    w(f"| 1-node cluster orders decided/s >= 0.8x single node | "
+      f"{'n/a' if t1 is None else f'{t1:.2f}x'} | {pm(None if t1 is None else t1 >= 0.8)} |")
+    w(f"| 3-node cluster orders decided/s >= 1-node cluster | "
+      f"{'n/a' if t3 is None else f'{t3:.2f}x'} | {pm(None if t3 is None else t3 >= 1.0)} |")
+    if c1[0] and c1[1]:
+        x = ratio(c1[0].decided_ps, c1[1].decided_ps)
+        w(f"| (no target) 1-node cluster coupons decided/s vs single node | {x:.2f}x | |")
+    if c1[2] and c1[0]:
+        x = ratio(c1[2].decided_ps, c1[0].decided_ps)
+        w(f"| (no target) 3-node vs 1-node cluster coupons decided/s | {x:.2f}x | |")
+    w("")
+
+    # ----------------------------------------------------------------- CPU
+    w("Server CPU per accepted command by role (µs, summed over the nodes, gross: the idle "
+      "background of the window included), from `/proc/<pid>/task/*/stat` between the start "
+      "of the clients and a quiet cluster, roles by thread name as in the issue-12 section "
+      "above. The single node's `surge-p-*` projection threads are counted as **decide**: "
+      "they decide and write the read models, which a cluster splits between its deciders "
+      "(`surge-d-*`) and its `surge-view`; compare *decide + view*.")
+    w("")
+    phases = [p for p in ("single", "1node", "3node") if (p, "orders") in L or (p, "flash-sale") in L]
+    for scen in ("orders", "flash-sale"):
+        have = [p for p in phases if (p, scen) in L]
+        if not have:
+            continue
+        head = f"| {scen}: role |" + "".join(f" {p} |" for p in have)
+        sep = "| --- |" + " ---: |" * len(have)
+        pairs = [(a, b) for a, b in (("1node", "single"), ("3node", "1node")) if a in have and b in have]
+        head += "".join(f" {a}/{b} |" for a, b in pairs)
+        sep += " ---: |" * len(pairs)
+        w(head)
+        w(sep)
+        rows = list(ROLES) + ["decide + view", "total", "total net of idle"]
+        for r in rows:
+            vals = {}
+            for p in have:
+                l = L[(p, scen)]
+                if r == "total":
+                    vals[p] = l.total_us()
+                elif r == "total net of idle":
+                    vals[p] = l.net_total_us()
+                elif r == "decide + view":
+                    vals[p] = l.role_us("decide") + l.role_us("view")
+                else:
+                    vals[p] = l.role_us(r)
+            bold = r in ("total", "decide + view")
+            line = f"| {'**' + r + '**' if bold else r} |" + "".join(
+                f" {fmt(vals[p])} |" for p in have)
+            line += "".join(f" {ratio(vals[a], vals[b]):.2f}x |" for a, b in pairs)
+            w(line)
+        w("")
+    idle_rows = []
+    for p in phases:
+        ic = idle_cpu(results, p)
+        if ic:
+            idle_rows.append((p, ic[0], ic[1]))
+    if idle_rows:
+        w("Idle background before the load (% of one core, summed over the nodes):")
+        w("")
+        w("| deployment |" + "".join(f" {r} |" for r in ROLES) + " total |")
+        w("| --- |" + " ---: |" * (len(ROLES) + 1))
+        for p, roles, n in idle_rows:
+            w(f"| {p} ({n} node{'s' if n > 1 else ''}) |" + "".join(f" {fmt(roles[r])} |" for r in ROLES)
+              + f" {fmt(sum(roles.values()))} |")
+        w("")
+    dec_threads = sorted({t for (p, s), l in L.items() for t in l.names
+                          if t.startswith("surge-d-") or t.startswith("surge-p-") or t in (
+                              "surge-view", "surge-append", "surge-relay")})
+    if dec_threads:
+        cols = [(p, s) for s in ("orders", "flash-sale") for p in phases if (p, s) in L]
+        w("Single threads, µs per command (summed over nodes):")
+        w("")
+        w("| thread |" + "".join(f" {s}: {p} |" for p, s in cols))
+        w("| --- |" + " ---: |" * len(cols))
+        for t in dec_threads:
+            w(f"| `{t}` |" + "".join(f" {fmt(L[c].us(L[c].names.get(t, 0)))} |" for c in cols))
+        w("")
+
+    # ------------------------------------------------------------ failover
+    split = []
+    try:
+        for line in open(f"{results}/rebalance-split.tsv"):
+            f = line.rstrip("\n").split("\t")
+            if len(f) >= 11:
+                split.append((int(f[0]), f[1], int(f[2]), *[float(x) for x in f[3:7]],
+                              int(f[7]), int(f[8]), int(f[9]), int(f[10])))
+    except OSError:
+        pass
+    reb = {}
+    try:
+        for line in open(f"{results}/rebalance.tsv"):
+            f = line.rstrip("\n").split("\t")
+            t0 = float(f[1])
+            reb[int(f[0])] = (float(f[4]) - t0, float(f[5]) - t0,
+                              f[6].replace("COUPON_REQUEST_STATUS_", ""), f[7])
+    except (OSError, ValueError, IndexError):
+        pass
+    w("### Failover after a SIGKILL, split")
+    w("")
+    if split or reb:
+        w(f"The `rebalance` phase (3 nodes, session timeout {run.get('session_timeout_ms', 6000)} ms, "
+          f"light load, `kill -9` of n3, {len(reb)} runs), split with the survivors' log "
+          f"timestamps (librdkafka's `cgrp` debug on every consumer, `consumer.debug=cgrp` "
+          f"through `--kafka_config_file`), per decider whose partitions n3 owned: "
+          f"**detection** = kill → the first heartbeat of that decider's group on a survivor "
+          f"answered \"rebalance in progress\" (the broker expired n3); **rebalance** = → the "
+          f"assignment reached a survivor (its `restored <topic>/<p> ... in X s` line minus X); "
+          f"**restore** = the longest X of n3's partitions of that decider; *gained* = kill → "
+          f"the last `gained` line naming one of them. *owned* and *decided* are the issue-12 "
+          f"measures (cluster view on n1 shows every partition of n3 owned by a survivor; a "
+          f"coupon request on one of n3's coupons partitions, sent to n1 right after the kill, "
+          f"decided).")
+        w("")
+        w("| run | decider | partitions n3 owned | detection s | rebalance s | **restore s** | gained s after kill | records restored | from snapshot / standby / all |")
+        w("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+        det, rbl, rst = [], [], []
+        for (r, dec, n, d_s, a_s, g_s, x_s, recs, snap, standby, nrest) in split:
+            w(f"| {r} | {dec} | {n} | {fmt(d_s, 2)} | {fmt(a_s - d_s, 2)} | **{fmt(x_s, 3)}** | "
+              f"{fmt(g_s, 2)} | {recs:,} | {snap} / {standby} / {nrest} |")
+            for lst, v in ((det, d_s), (rbl, a_s - d_s), (rst, x_s)):
+                if not math.isnan(v):
+                    lst.append(v)
+        w("")
+        if reb:
+            w("| run | all of n3's partitions owned by survivors s | coupon request decided s | status |")
+            w("| ---: | ---: | ---: | --- |")
+            for r, (owned_s, dec_s, status, part) in sorted(reb.items()):
+                w(f"| {r} | {fmt(owned_s, 2)} | {fmt(dec_s, 2)} (coupons/{part}) | {status} |")
+            w("")
+        rejoin = []
+        try:
+            for line in open(f"{results}/rebalance-rejoin.tsv"):
+                f = line.rstrip("\n").split("\t")
+                if len(f) >= 5:
+                    rejoin.append(f)
+        except OSError:
+            pass
+        if rejoin:
+            w("n3 restarted on its data dir after each run (its rejoin is a rebalance too): from "
+              "the restart until every node's oldest accepted but undecided command had waited "
+              "< 1 s again (`surge_admission_decision_delay_seconds`, polled every 0.5 s), the "
+              "largest such wait seen meanwhile, and from the survivors' logs the deciders that "
+              "lost their whole assignment (`lost ... owning 0`) and librdkafka's \"current "
+              "assignment ... lost\" events, by cause:")
+            w("")
+            w("| after run | restart → every node deciding s | largest undecided wait s | survivors' deciders that lost every partition | librdkafka \"assignment lost\" (node decider: cause) |")
+            w("| ---: | ---: | ---: | --- | --- |")
+            for f in rejoin:
+                w(f"| {f[0]} | {f[1]} | {f[2]} | {f[3].replace(';', '; ')} | {f[4].replace(';', '; ')} |")
+            w("")
+        tot = [max(o, d) for (o, d, st, _) in reb.values() if st in ("ISSUED", "REJECTED")]
+        parts = []
+        for name, lst in (("detection", det), ("rebalance", rbl), ("restore", rst)):
+            if lst:
+                parts.append(f"{name} median {statistics.median(lst):.2f} s (min {min(lst):.2f}, "
+                             f"max {max(lst):.2f})")
+        if tot:
+            parts.append(f"total (the later of owned and decided) median "
+                         f"{statistics.median(tot):.2f} s (min {min(tot):.2f}, max {max(tot):.2f})")
+        if parts:
+            w("Over the runs and deciders: " + "; ".join(parts) + ".")
+            w("")
+    else:
+        w("(not run)")
+        w("")
+
+    # ------------------------------------------------------------- history
+    w("### Restore seconds vs history (same live state)")
+    w("")
+    hj = load_json(f"{results}/history.json")
+    if hj and hj.get("histories"):
+        w(f"`restore-bench --history={run.get('history', '?')}` (bench/cluster/restore_bench.cc): "
+          f"per multiplier, a fresh in-process mock broker (`surge.coupons` and its changelog "
+          f"with 1 partition) and a real `cluster::Decider` with default Options (snapshots "
+          f"every 200 records or 1 MiB of records; session timeout "
+          f"{hj['session_timeout_ms']} ms, {hj['assignment_strategy']}) deciding a flash sale: "
+          f"a campaign of {hj['quantity']:,} coupons, {hj['quantity']:,} requests of distinct "
+          f"users (all issued: **the live state, the same in every row**), then multiplier x "
+          f"{hj['base_rejected']:,} requests of new users with {hj['pad']:,} bytes of padding in "
+          f"their user ids (all rejected: history, view-only rows of the changelog), sent in "
+          f"rounds of {hj['round']:,}, each decided before the next (the mock drops a "
+          f"partition's oldest messages past ~5 MiB, the input's too). Then the partition is "
+          f"taken over alternately by a **cold** node (fresh store, no standby: latest "
+          f"snapshot + tail from the changelog) and by a node whose `cluster::View` mirrored "
+          f"the changelog all along (**standby**), each joining before the owner `Stop()`s. "
+          f"*restore s* is the new owner's `restore_seconds_sum / restores` (reading and "
+          f"applying; the group join excluded).")
+        w("")
+        w("| history | requests | input MiB | changelog: batch records written (offsets kept, chunks included) | snapshots written | state keys | takeover | n | **restore s** min / median / max | records read after the snapshot | snapshot bytes read | keys restored | from snapshot / standby | owned s after the owner's Stop() (median) |")
+        w("| --- | ---: | ---: | --- | ---: | ---: | --- | ---: | --- | ---: | ---: | ---: | --- | ---: |")
+        med = {"cold": [], "standby": []}
+        allmax = {"cold": [], "standby": []}
+        for h in hj["histories"]:
+            wr = h["writer"]
+            for kind in ("cold", "standby"):
+                ts = [t for t in h["takeovers"] if t["kind"] == kind]
+                if not ts:
+                    continue
+                secs = [t["seconds"] for t in ts]
+                m = statistics.median(secs)
+                med[kind].append((h["multiplier"], m))
+                allmax[kind].append(max(secs))
+                recs = "/".join(str(t["stats"]["restored_records"]) for t in ts)
+                snapb = "/".join(f"{t['stats']['restored_snapshot_bytes']:,}" for t in ts)
+                keys = "/".join(str(t["stats"]["restored_keys"]) for t in ts)
+                src = f"{sum(t['stats']['restores_from_snapshot'] for t in ts)} / " \
+                      f"{sum(t['stats']['restores_from_standby'] for t in ts)} of {len(ts)}"
+                w(f"| {h['multiplier']}x | {h['requests']:,} | {h['input_mib']:.1f} | "
+                  f"{wr['changelog_records']:,} ({h['changelog_low']:,}..{h['changelog_high'] - 1:,}) | "
+                  f"{wr['snapshots']} | {wr['state_keys']:,} | {kind} | {len(ts)} | "
+                  f"{min(secs):.4f} / **{m:.4f}** / {max(secs):.4f} | {recs} | {snapb} | {keys} | {src} | "
+                  f"{statistics.median(t['wall_seconds'] for t in ts):.2f} |")
+        w("")
+        w("| target | measured | |")
+        w("| --- | ---: | --- |")
+        for kind in ("cold", "standby"):
+            ms = med[kind]
+            if len(ms) >= 2:
+                lo = min(x for _, x in ms)
+                hi = max(x for _, x in ms)
+                spread = hi / lo if lo > 0 else float("inf")
+                w(f"| {kind}: restore flat within 2x across {', '.join(f'{m}x' for m, _ in ms)} "
+                  f"history (largest / smallest median) | {spread:.2f}x "
+                  f"({hi:.4f} / {lo:.4f} s) | {pm(spread <= 2.0)} |")
+            if ms:
+                worst = max(allmax[kind])
+                w(f"| {kind}: restore < 0.5 s (slowest of every takeover) | {worst:.4f} s | "
+                  f"{pm(worst < 0.5)} |")
+        w("")
+    else:
+        w("(not run)")
+        w("")
+    return md
+
+
+def cmd_issue20(results, out):
+    open(out, "w").write("\n".join(issue20_section(results)))
+    return 0
+
+
+def has_issue20(results):
+    return any(os.path.exists(f"{results}/{f}") for f in (
+        "single-orders.json", "history.json", "rebalance-split.tsv"))
+
 
 
 def main():
@@ -731,11 +1214,18 @@ def main():
         return cmd_moved_deciders(sys.argv[2], sys.argv[3], sys.argv[4])
     if len(sys.argv) >= 2 and sys.argv[1] == "moved":
         return cmd_moved(sys.argv[2], sys.argv[3], sys.argv[4])
+    if len(sys.argv) >= 2 and sys.argv[1] == "rejoin-summary":
+        return cmd_rejoin_summary(sys.argv[2], sys.argv[3:])
+    if len(sys.argv) >= 2 and sys.argv[1] == "failover-split":
+        return cmd_failover_split(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6],
+                                  sys.argv[7:])
     ap = argparse.ArgumentParser()
-    ap.add_argument("cmd", choices=["report"])
+    ap.add_argument("cmd", choices=["report", "issue20"])
     ap.add_argument("--results", required=True)
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
+    if a.cmd == "issue20":
+        return cmd_issue20(a.results, a.out)
     return cmd_report(a.results, a.out)
 
 

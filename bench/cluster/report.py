@@ -892,7 +892,7 @@ def issue20_section(results):
       f"{run.get('partitions', 6)} --kafka_fetch_wait_ms=1` (its projections decide and write the "
       f"read models; no changelog, no view), the clusters add `--cluster "
       f"--cluster_session_timeout_ms={run.get('session_timeout_ms', 6000)}` and the defaults "
-      f"(snapshots at 1 MiB, cooperative-sticky, pipelined decider). Same load for all three: "
+      f"(snapshots at 1 MiB, eager `range` assignment, pipelined decider). Same load for all three: "
       f"{run.get('clients', 3)} `surge-bench` processes (round-robin over the nodes), "
       f"{run.get('concurrency', 48)} calls in flight in all; orders closed loop for "
       f"{run.get('duration', '?')}, then a flash sale of {run.get('flash_requests_per_client', '?')} "

@@ -21,8 +21,9 @@
 // records, or lost its disk) brings the view's rows to the snapshot's state
 // and the chain resumes from there; rows the state had dropped before
 // (view-only rows, such as rejected coupon requests, older than the
-// retained changelog) are not in a snapshot, so such a view answers
-// NOT_FOUND for them. Each consumed batch is one EventStore::Append (rows + the
+// retained changelog) are not in a snapshot, so such a view lacks them;
+// the node's GetCouponRequest then asks the other nodes
+// (server/internal/peer_reads.h). Each consumed batch is one EventStore::Append (rows + the
 // view's own positions), so a crash replays it exactly once.
 //
 // Thread-safety: Create/Start/destruction from one thread; GetStats from

@@ -210,6 +210,33 @@ absl::Status App::Init() {
         [store] { return store->HeadPosition(); },
         [relay] { return relay->GetStats().low_watermark; });
   }
+  if (cluster_ != nullptr && options_.cluster_peer_read_timeout > absl::ZeroDuration()) {
+    std::string cert, key, peer_ca;
+    if (!options_.tls_cert_file.empty()) {
+      SURGE_ASSIGN_OR_RETURN(cert, ReadWholeFile(options_.tls_cert_file, "TLS cert"));
+      SURGE_ASSIGN_OR_RETURN(key, ReadWholeFile(options_.tls_key_file, "TLS key"));
+      if (!options_.cluster_peer_ca_file.empty()) {
+        SURGE_ASSIGN_OR_RETURN(peer_ca,
+                               ReadWholeFile(options_.cluster_peer_ca_file, "cluster peer CA"));
+      }
+    }
+    internal::PeerReads::Options peer_options;
+    peer_options.timeout = options_.cluster_peer_read_timeout;
+    peer_options.node_id = options_.node_id;
+    peer_options.credentials = internal::PeerCredentials(
+        cert, key, !options_.tls_client_ca_file.empty(), peer_ca);
+    peer_reads_ = std::make_unique<internal::PeerReads>(peer_options, [this] {
+      // The live members other than this node, as their heartbeats say.
+      std::vector<internal::PeerReads::Peer> peers;
+      const v1::DescribeClusterResponse cluster = cluster_->Describe();
+      for (const v1::ClusterMember& m : cluster.members()) {
+        if (m.alive() && m.node_id() != options_.node_id && !m.grpc_addr().empty()) {
+          peers.push_back({m.node_id(), m.grpc_addr()});
+        }
+      }
+      return peers;
+    });
+  }
   SURGE_RETURN_IF_ERROR(StartMetrics());
 
   queries_ = std::make_unique<domain::QueryHandler>(
@@ -227,7 +254,8 @@ absl::Status App::Init() {
       command_options);
   order_service_ = std::make_unique<OrderService>(*commands_, *queries_);
   inventory_service_ = std::make_unique<InventoryService>(*commands_, *queries_, *auth_);
-  coupon_service_ = std::make_unique<CouponService>(*commands_, *queries_, *auth_);
+  coupon_service_ =
+      std::make_unique<CouponService>(*commands_, *queries_, *auth_, peer_reads_.get());
   event_store_service_ = std::make_unique<EventStoreService>(
       *store_, EventStoreService::Options{.max_subscriptions = options_.max_subscriptions});
   dead_letter_service_ = std::make_unique<DeadLetterService>(
@@ -393,6 +421,27 @@ void App::RegisterMetrics() {
                Metrics::Kind::kCounter,
                [](const StoreStats& s) { return static_cast<double>(s.write_errors); });
   internal::RegisterProcessMetrics(*metrics_);
+  if (peer_reads_ != nullptr) {
+    internal::PeerReads* peers = peer_reads_.get();
+    metrics_->RegisterCallback(
+        "surge_cluster_peer_reads_total",
+        "GetCouponRequest calls that found nothing on this node and asked the other nodes, by "
+        "result: found (a peer answered) or not_found (none had it). Steady found answers mean "
+        "this node's view resumed from a snapshot and lacks older refusals (view-only rows).",
+        Metrics::Kind::kCounter, [peers, node = options_.node_id] {
+          const internal::PeerReads::Stats stats = peers->GetStats();
+          return Samples{
+              {{{"node", node}, {"result", "found"}}, static_cast<double>(stats.found)},
+              {{{"node", node}, {"result", "not_found"}}, static_cast<double>(stats.not_found)}};
+        });
+    metrics_->RegisterCallback(
+        "surge_cluster_peer_read_errors_total",
+        "Calls to other nodes for those reads that failed other than NOT_FOUND (unreachable, "
+        "deadline, TLS).",
+        Metrics::Kind::kCounter, [peers, node = options_.node_id] {
+          return Samples{{{{"node", node}}, static_cast<double>(peers->GetStats().errors)}};
+        });
+  }
   metrics_->RegisterCallback(
       "surge_admission_rejected_total",
       "Commands refused with RESOURCE_EXHAUSTED because decisions lagged too far behind the log "
@@ -573,6 +622,7 @@ void App::Shutdown() {
   dead_letter_service_.reset();
   event_store_service_.reset();
   coupon_service_.reset();
+  peer_reads_.reset();  // after the server: its calls' callbacks are done
   inventory_service_.reset();
   order_service_.reset();
   queries_.reset();

@@ -42,6 +42,7 @@
 #include "server/internal/admission_ticker.h"
 #include "server/internal/in_flight_calls.h"
 #include "server/internal/kafka_acked_store.h"
+#include "server/internal/peer_reads.h"
 #include "server/inventory_service.h"
 #include "server/order_service.h"
 #include "server/pipeline.h"
@@ -122,6 +123,15 @@ class App {
     // partitions that change owner move; see README for librdkafka 2.0.2's
     // faults with it).
     std::string cluster_assignment_strategy = "range";
+    // Cluster mode: how long a GetCouponRequest that finds nothing here
+    // waits for the other nodes' answers (a rejected request decided before
+    // the snapshot this node's view resumed from is only on the nodes that
+    // followed the whole changelog; server/internal/peer_reads.h). Zero:
+    // never ask them.
+    absl::Duration cluster_peer_read_timeout = absl::Seconds(1);
+    // Cluster mode with TLS: PEM roots that sign the other nodes'
+    // certificates, for those reads. Empty: this node's own --tls_cert.
+    std::string cluster_peer_ca_file;
     // When a command is answered. kLog: after the local fsync (a node whose
     // disk is lost loses what it had not relayed yet). kKafka: after Kafka
     // acknowledged its events (acks=all) as well: losing a node with its
@@ -226,6 +236,7 @@ class App {
   std::unique_ptr<domain::QueryHandler> queries_;
   std::unique_ptr<OrderService> order_service_;
   std::unique_ptr<InventoryService> inventory_service_;
+  std::unique_ptr<internal::PeerReads> peer_reads_;  // cluster mode only
   std::unique_ptr<CouponService> coupon_service_;
   std::unique_ptr<EventStoreService> event_store_service_;
   std::unique_ptr<DeadLetterService> dead_letter_service_;

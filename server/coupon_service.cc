@@ -66,12 +66,22 @@ grpc::ServerUnaryReactor* CouponService::GetCouponRequest(
     grpc::CallbackServerContext* context, const v1::GetCouponRequestRequest* request,
     v1::CouponRequest* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  queries_.GetCouponRequestAsync(request->request_id(), request->wait_for_settlement_ms(),
-                                 [reactor, response](absl::StatusOr<v1::CouponRequest> r) {
-                                   if (!r.ok()) return reactor->Finish(ToGrpcStatus(r.status()));
-                                   *response = *std::move(r);
-                                   reactor->Finish(grpc::Status::OK);
-                                 });
+  // A peer's read is answered from this node's read model only.
+  internal::PeerReads* peers =
+      context->client_metadata().count(internal::kPeerReadHeader) > 0 ? nullptr : peers_;
+  auto finish = [reactor, response](absl::StatusOr<v1::CouponRequest> r) {
+    if (!r.ok()) return reactor->Finish(ToGrpcStatus(r.status()));
+    *response = *std::move(r);
+    reactor->Finish(grpc::Status::OK);
+  };
+  queries_.GetCouponRequestAsync(
+      request->request_id(), request->wait_for_settlement_ms(),
+      [peers, finish, request_id = request->request_id()](absl::StatusOr<v1::CouponRequest> r) {
+        if (peers != nullptr && absl::IsNotFound(r.status())) {
+          return peers->GetCouponRequestAsync(request_id, finish);
+        }
+        finish(std::move(r));
+      });
   return reactor;
 }
 

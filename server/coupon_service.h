@@ -1,5 +1,7 @@
 // surge.v1.CouponService on the gRPC callback API. CreateCampaign is an
-// admin RPC (see AdminAuth).
+// admin RPC (see AdminAuth). In cluster mode a GetCouponRequest that finds
+// nothing here asks the other nodes (`peers`, optional; see
+// internal/peer_reads.h), unless it came from one of them.
 //
 // Thread-safe; stateless apart from the borrowed cores, which must outlive it.
 #ifndef SURGE_SERVER_COUPON_SERVICE_H_
@@ -8,6 +10,7 @@
 #include "domain/commands.h"
 #include "domain/queries.h"
 #include "server/admin_auth.h"
+#include "server/internal/peer_reads.h"
 #include "surge/v1/surge.grpc.pb.h"
 
 namespace surge::server {
@@ -15,8 +18,8 @@ namespace surge::server {
 class CouponService final : public v1::CouponService::CallbackService {
  public:
   CouponService(domain::CommandHandler& commands, domain::QueryHandler& queries,
-                const AdminAuth& auth)
-      : commands_(commands), queries_(queries), auth_(auth) {}
+                const AdminAuth& auth, internal::PeerReads* peers = nullptr)
+      : commands_(commands), queries_(queries), auth_(auth), peers_(peers) {}
 
   grpc::ServerUnaryReactor* CreateCampaign(grpc::CallbackServerContext* context,
                                            const v1::CreateCampaignRequest* request,
@@ -35,6 +38,7 @@ class CouponService final : public v1::CouponService::CallbackService {
   domain::CommandHandler& commands_;
   domain::QueryHandler& queries_;
   const AdminAuth& auth_;
+  internal::PeerReads* const peers_;  // null: single node, or peer reads off
 };
 
 }  // namespace surge::server

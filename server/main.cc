@@ -96,6 +96,16 @@ ABSL_FLAG(int64_t, cluster_snapshot_bytes, 1 << 20,
           "reads one snapshot and a short tail instead of the whole history, and the changelog "
           "works with finite retention (it must keep about two snapshots plus this). 0: no "
           "snapshots (the changelog then needs unlimited retention).");
+ABSL_FLAG(int, cluster_peer_read_timeout_ms, 1000,
+          "Cluster mode: a GetCouponRequest that finds nothing on this node asks the other live "
+          "nodes and waits at most this long for their answers. A rejected coupon request is kept "
+          "by the read models but not by the deciders' snapshots, so a node that joined after "
+          "retention dropped a partition's first records, or lost its disk, has only the "
+          "refusals decided since; the others have the rest. 0: never ask them.");
+ABSL_FLAG(std::string, cluster_peer_ca, "",
+          "Cluster mode with TLS: PEM roots that sign the other nodes' certificates, for the "
+          "reads of --cluster_peer_read_timeout_ms (and this node's --tls_cert/--tls_key are its "
+          "client certificate when --tls_client_ca is set). Empty: --tls_cert itself.");
 ABSL_FLAG(std::string, cluster_assignment_strategy, "range",
           "Cluster mode: the deciders' Kafka partition.assignment.strategy; every node of a "
           "cluster must use the same one. range: eager, every partition is revoked at every "
@@ -243,6 +253,12 @@ int main(int argc, char** argv) {
   const int64_t snapshot_bytes = absl::GetFlag(FLAGS_cluster_snapshot_bytes);
   if (snapshot_bytes < 0) return Fail("--cluster_snapshot_bytes: must be >= 0");
   options.cluster_snapshot_bytes = static_cast<uint64_t>(snapshot_bytes);
+  if (absl::GetFlag(FLAGS_cluster_peer_read_timeout_ms) < 0) {
+    return Fail("--cluster_peer_read_timeout_ms: must be >= 0");
+  }
+  options.cluster_peer_read_timeout =
+      absl::Milliseconds(absl::GetFlag(FLAGS_cluster_peer_read_timeout_ms));
+  options.cluster_peer_ca_file = absl::GetFlag(FLAGS_cluster_peer_ca);
   options.cluster_assignment_strategy = absl::GetFlag(FLAGS_cluster_assignment_strategy);
   if (options.cluster_assignment_strategy != "cooperative-sticky" &&
       options.cluster_assignment_strategy != "range") {

@@ -392,6 +392,38 @@ class ClusterLongHistoryTest : public ::testing::Test {
     }
   }
 
+  // `ids` read on `node` exactly as on `reference` (the same row, or the
+  // same error code): a node whose view resumed from a snapshot lacks the
+  // refusals decided before it (view-only rows) and asks its peers
+  // (server/internal/peer_reads.h). Returns how many `node` found.
+  int64_t ExpectAnswersAsOn(const std::string& name, const std::vector<std::string>& ids,
+                            int node, int reference) {
+    int64_t found = 0;
+    for (const std::string& id : ids) {
+      absl::StatusOr<v1::CouponRequest> want = rpc::GetCouponRequest(cluster_->Channel(reference),
+                                                                     id, 0);
+      absl::StatusOr<v1::CouponRequest> got = rpc::GetCouponRequest(cluster_->Channel(node), id, 0);
+      found += got.ok();
+      EXPECT_EQ(got.status().code(), want.status().code())
+          << name << ": " << id << " on " << cluster_->node_id(node) << ": " << got.status()
+          << "; on " << cluster_->node_id(reference) << ": " << want.status();
+      if (got.ok() && want.ok()) {
+        EXPECT_EQ(got->ShortDebugString(), want->ShortDebugString())
+            << name << ": " << id << " on " << cluster_->node_id(node) << " vs "
+            << cluster_->node_id(reference);
+      }
+    }
+    return found;
+  }
+
+  std::vector<std::string> FloodIds(bool first, int64_t count) const {
+    std::vector<std::string> ids;
+    for (int64_t i = 0; i < count; ++i) {
+      ids.push_back(LongId("lh-flood-req", first ? i : flood_requests_ - 1 - i));
+    }
+    return ids;
+  }
+
   // The sale's invariants on every up node, from the answers gathered so
   // far: the same campaign everywhere with issued = what the answers say and
   // remaining = quantity - issued; every issued request read ISSUED with the
@@ -689,6 +721,22 @@ TEST_F(ClusterLongHistoryTest, ASaleFarPastRetentionSurvivesJoinKillAndLostDisk)
     ASSERT_NO_FATAL_FAILURE(SettleStep("(a) n2 joined", requests));
   }
   ExpectOwnerRestoredFromSnapshotOrStandby("(a) n2 joined");
+  {
+    // n2's view started from a snapshot: the flood's refusals (view-only)
+    // are not in it, yet n2 answers for them as n1 does, through n1.
+    const std::vector<std::string> first = FloodIds(true, 100);
+    const int64_t found = ExpectAnswersAsOn("(a) n2 joined", first, *added, 0);
+    EXPECT_EQ(found, static_cast<int64_t>(first.size()))
+        << "n1 followed the whole sale and has every refusal";
+    absl::StatusOr<std::string> body = cluster_->Metrics(*added);
+    ASSERT_TRUE(body.ok()) << body.status();
+    absl::StatusOr<double> peer_found =
+        MetricValue(*body, "surge_cluster_peer_reads_total", {{"result", "found"}});
+    EXPECT_TRUE(peer_found.ok() && *peer_found > 0)
+        << "n2 answered the flood's first requests without asking n1: its view was expected to "
+        << "resume from a snapshot past them; surge_cluster_peer_reads_total{result=\"found\"}: "
+        << (peer_found.ok() ? absl::StrCat(*peer_found) : peer_found.status().ToString());
+  }
   std::fprintf(stderr, "(a) took %s\n", absl::FormatDuration(absl::Now() - step_start).c_str());
   if (HasFatalFailure()) return;
 
@@ -774,34 +822,23 @@ TEST_F(ClusterLongHistoryTest, ASaleFarPastRetentionSurvivesJoinKillAndLostDisk)
                                resumed.end(), "; ")
                      .c_str());
     {
-      // Informative only: rejected requests decided before the snapshot the
-      // wiped node's view resumed from are in no snapshot, so it may answer
-      // NOT_FOUND for them (documented in cluster/view.h). Counted over the
-      // earlier steps' refusals and the flood's first and last requests.
-      const auto known = [&](int node, const std::vector<std::string>& ids) {
-        int64_t n = 0;
-        for (const std::string& id : ids) {
-          n += rpc::GetCouponRequest(cluster_->Channel(node), id, 0).ok();
-        }
-        return n;
-      };
-      std::vector<std::string> refused, flood_first, flood_last;
+      // Rejected requests decided before the snapshot the wiped node's view
+      // resumed from are in no snapshot; it answers for them as the
+      // survivor does (asking it). Whatever neither holds any more (the
+      // survivor joined in (a), after the flood) is NOT_FOUND on both.
+      std::vector<std::string> ids;
       for (const Sent& s : step_requests_) {
-        if (s.step < 4 && issued_.count(s.request_id) == 0) refused.push_back(s.request_id);
+        if (s.step < 4 && issued_.count(s.request_id) == 0) ids.push_back(s.request_id);
       }
-      for (int64_t i = 0; i < 100; ++i) {
-        flood_first.push_back(LongId("lh-flood-req", i));
-        flood_last.push_back(LongId("lh-flood-req", flood_requests_ - 1 - i));
-      }
-      for (int i : Up()) {
-        std::fprintf(stderr,
-                     "(c) %s%s knows %lld of the %zu steps' refused requests, %lld of the "
-                     "flood's first 100, %lld of its last 100\n",
-                     cluster_->node_id(i).c_str(), i == victim ? " (wiped)" : "",
-                     static_cast<long long>(known(i, refused)), refused.size(),
-                     static_cast<long long>(known(i, flood_first)),
-                     static_cast<long long>(known(i, flood_last)));
-      }
+      const size_t refused = ids.size();
+      for (const std::string& id : FloodIds(true, 100)) ids.push_back(id);
+      for (const std::string& id : FloodIds(false, 100)) ids.push_back(id);
+      const int64_t found = ExpectAnswersAsOn("(c) wiped node back", ids, victim, survivor);
+      std::fprintf(stderr,
+                   "(c) the wiped %s answers %lld of %zu earlier refusals (%zu of the steps', "
+                   "the flood's first and last 100) as %s does\n",
+                   cluster_->node_id(victim).c_str(), static_cast<long long>(found), ids.size(),
+                   refused, cluster_->node_id(survivor).c_str());
     }
   }
   std::fprintf(stderr, "(c) took %s; the whole test %s\n",

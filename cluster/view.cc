@@ -178,7 +178,7 @@ void View::Run() {
     // A record's (or a snapshot chunk's) rows into the read models; the
     // marks of this node's origin into the relay's applied checkpoints.
     auto apply_writes = [&](const std::string& changelog, const ChangelogBatch& record,
-                            int32_t partition) {
+                            int32_t partition, bool marks_only) {
       const auto& [decider, topic] = by_changelog_[changelog];
       for (const StateWrite& w : record.writes()) {
         if (w.cf() == kMarksCf) {
@@ -192,7 +192,7 @@ void View::Run() {
           state.Put(eventstore::kCheckpointsCf, key, EncodeMark(mark));
           continue;
         }
-        if (!IsReadModel(w.cf())) continue;
+        if (marks_only || !IsReadModel(w.cf())) continue;
         if (w.cf() == projections::kOrdersCf && absl::StartsWith(w.key(), kCountPrefix)) {
           // Counts are per decider partition: kept apart, summed below.
           state.Put(w.cf(), absl::StrCat(w.key(), "@", partition), w.value());
@@ -241,17 +241,32 @@ void View::Run() {
         slot.chain_next = chunks.front().base_offset();
         SetStandbyChain(changelog, msg->partition, slot.chain_next);
         ++counted[changelog].first;
-        for (const ChangelogBatch& chunk : chunks) apply_writes(changelog, chunk, msg->partition);
+        for (const ChangelogBatch& chunk : chunks) {
+          apply_writes(changelog, chunk, msg->partition, /*marks_only=*/false);
+        }
         continue;
       }
       if (!ExtendsChain(slot.chain_next, record)) {
         ++counted[changelog].second;
+        if (record.base_offset() > slot.chain_next) {
+          // Past a break in the chain (retention dropped records this view
+          // had not read: it fell behind, joined late or lost its disk):
+          // its rows wait for the next snapshot, but its marks are facts
+          // (the decider decided this node's events up to them, and its
+          // decisions are in Kafka before its record), so the relay's
+          // applied checkpoints and with them the decided watermark go on.
+          // Without this, a node whose view fell behind retention under
+          // load kept its watermark, and so admission's measure, stuck
+          // until a snapshot came, and admission refused every command
+          // meanwhile: no command, no snapshot.
+          apply_writes(changelog, record, msg->partition, /*marks_only=*/true);
+        }
         continue;
       }
       slot.chain_next = record.next_offset();
       SetStandbyChain(changelog, msg->partition, slot.chain_next);
       ++counted[changelog].first;
-      apply_writes(changelog, record, msg->partition);
+      apply_writes(changelog, record, msg->partition, /*marks_only=*/false);
     }
     for (const std::string& key : counts) {
       uint64_t total = 0;

@@ -182,6 +182,30 @@ TEST_F(ViewChainTest, AViewWhoseChainBrokeResumesFromASnapshot) {
   EXPECT_EQ(warm->state.Get(projections::kCouponHoldingsCf, "u1"), std::string(3000, 'h'));
 }
 
+// A view that fell behind retention (its chain broke) keeps stale rows until
+// the next snapshot, but the records past the break still move the relay's
+// applied checkpoint: the decider decided this node's events up to their
+// marks. Otherwise the node's decided watermark, and admission with it,
+// waited for a snapshot that only new commands would bring.
+TEST_F(ViewChainTest, MarksPastABreakInTheChainStillMoveTheAppliedCheckpoint) {
+  Write(Record("n1", 1, 100, 150, "issued=30", kOrigin, 200));  // 0->100 was deleted
+  Write(Record("n1", 1, 150, 200, "issued=35", kOrigin, 260));
+  Write(Record("n1", 1, 120, 130, "issued=31", kOrigin, 210));  // a zombie's, behind
+  std::unique_ptr<View> view = StartView(*store_);
+  ASSERT_NE(view, nullptr);
+  ASSERT_TRUE(Await([&] {
+    auto stats = view->GetStats();
+    return stats.size() == 1 && stats[0].ignored == 3;
+  })) << "the view did not consume the 3 records";
+  auto applied = store_->Get(eventstore::kCheckpointsCf,
+                             projections::AppliedPositionKey("coupons", kafka::kCouponsTopic, 0));
+  ASSERT_TRUE(applied.ok() && applied->has_value()) << "no applied checkpoint past the break";
+  EXPECT_EQ(DecodeMark(*applied), 260u) << "the highest mark, whatever the order";
+  auto row = store_->Get(projections::kCampaignsCf, "C");
+  ASSERT_TRUE(row.ok()) << row.status();
+  EXPECT_FALSE(row->has_value()) << "rows past a break wait for a snapshot";
+}
+
 // A zombie's snapshot of a state the chain has gone past changes neither
 // the rows nor the standby, nor becomes the pointer a new owner would write.
 TEST_F(ViewChainTest, AZombiesLateSnapshotChangesNothing) {

@@ -44,14 +44,16 @@ absl::Status Admission::Admit(absl::Time now) {
   }
   const double drain_seconds =
       static_cast<double>(rounds_.size()) * static_cast<double>(f.backlog_events) / f.rate;
-  if (drain_seconds > absl::ToDoubleSeconds(options_.max_delay)) {
+  const absl::Duration forecast_limit = options_.max_delay * options_.forecast_share;
+  if (drain_seconds > absl::ToDoubleSeconds(forecast_limit)) {
     ++rejected_;
     return absl::ResourceExhaustedError(absl::StrFormat(
         "decision delay: %d events undecided would take %d ms to decide (%d rounds at the "
-        "measured %.0f events/s), the oldest has waited %d ms (limit %d ms, "
-        "--max_decision_delay_ms); retry with backoff",
+        "measured %.0f events/s), the oldest has waited %d ms (limit %d ms: %.0f%% of "
+        "--max_decision_delay_ms %d ms); retry with backoff",
         f.backlog_events, static_cast<int64_t>(1000.0 * drain_seconds), rounds_.size(), f.rate,
-        absl::ToInt64Milliseconds(waited), absl::ToInt64Milliseconds(options_.max_delay)));
+        absl::ToInt64Milliseconds(waited), absl::ToInt64Milliseconds(forecast_limit),
+        100.0 * options_.forecast_share, absl::ToInt64Milliseconds(options_.max_delay)));
   }
   return absl::OkStatus();
 }

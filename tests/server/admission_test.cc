@@ -185,8 +185,9 @@ TEST(AdmissionTest, ATrickleAfterWarmUpIsNotTakenForTheRate) {
 }
 
 // Offered 3x what the node decides for 10 s: refusals start once the
-// backlog is worth the budget (3 s x 1,000/s, reached after 1.5 s), and the
-// backlog then stays about there.
+// backlog is worth the forecast's share of the budget (2/3 x 3 s x 1,000/s,
+// reached after 1 s, when the oldest has waited a third of the budget), and
+// the backlog then stays about there.
 TEST(AdmissionTest, SustainedOverloadIsRefusedAndTheBacklogStaysNearTheBudget) {
   FakePipeline p;
   Admission admission = p.Make({});
@@ -197,13 +198,16 @@ TEST(AdmissionTest, SustainedOverloadIsRefusedAndTheBacklogStaysNearTheBudget) {
   EXPECT_GE(*run.first_refusal, absl::Seconds(1)) << run.refusal;
   EXPECT_LE(*run.first_refusal, absl::Seconds(2)) << run.refusal;
   EXPECT_TRUE(absl::StrContains(run.refusal, "--max_decision_delay_ms")) << run.refusal;
-  EXPECT_GT(run.refused, 15000u);  // about 2,000/s from 1.5 s on
+  EXPECT_GT(run.refused, 15000u);  // about 2,000/s from 1 s on
+  // Until the rate is measured (kMinSamples of busy time) only the oldest's
+  // wait bounds the backlog: it peaks there, then settles at the forecast's.
   EXPECT_LE(run.max_backlog, 3300u);
   const uint64_t backlog = p.head - p.decided;
-  EXPECT_GE(backlog, 2700u);
-  EXPECT_LE(backlog, 3300u);
-  // Everything accepted is decided within the budget once the load stops.
-  EXPECT_LE(absl::Seconds(static_cast<double>(backlog) / 1000), absl::Milliseconds(3300));
+  EXPECT_GE(backlog, 1700u);
+  EXPECT_LE(backlog, 2300u);
+  // Everything accepted is decided within the budget once the load stops,
+  // with a third of it to spare for a rate that falls meanwhile.
+  EXPECT_LE(absl::Seconds(static_cast<double>(backlog) / 1000), absl::Milliseconds(2300));
 }
 
 // With two rounds (an order: its stock answers, then the saga's decision)
@@ -220,8 +224,8 @@ TEST(AdmissionTest, TwoRoundsForecastTwiceTheDrainTime) {
   EXPECT_TRUE(absl::StrContains(run.refusal, "(2 rounds at the measured 1000 events/s)"))
       << run.refusal;
   const uint64_t backlog = p.head - p.decided;
-  EXPECT_GE(backlog, 1300u);
-  EXPECT_LE(backlog, 1700u);
+  EXPECT_GE(backlog, 800u);
+  EXPECT_LE(backlog, 1200u);
 }
 
 // Until the decided watermark first moves the consumers are still joining:
@@ -311,7 +315,7 @@ TEST(AdmissionTest, ABacklogBeyondTheBudgetIsRefusedAtTheMeasuredRate) {
   const Simulation::Result run = sim.Run(20000, 1000, absl::Seconds(1));
   ASSERT_TRUE(run.first_refusal.has_value());
   EXPECT_TRUE(absl::StrContains(run.refusal, "events undecided would take")) << run.refusal;
-  EXPECT_TRUE(absl::StrContains(run.refusal, "limit 1000 ms, --max_decision_delay_ms"))
+  EXPECT_TRUE(absl::StrContains(run.refusal, "limit 666 ms: 67% of --max_decision_delay_ms 1000 ms"))
       << run.refusal;
   EXPECT_LT(*run.first_refusal, absl::Milliseconds(600));
   EXPECT_GE(run.refused, 9000u);  // none accepted after it: the backlog never drains to 1 s

@@ -108,6 +108,9 @@ struct Decider::Owned {
   // when gained, the time it was gained.
   int64_t last_event_unix_ms = absl::ToUnixMillis(absl::Now());
   int64_t deciding_event_unix_ms = 0;  // the same, decided but maybe in flight
+  // When its last record was written (or it was gained, or an idle
+  // snapshot was last tried): Options::snapshot_when_idle counts from it.
+  absl::Time last_record_at = absl::Now();
 };
 
 namespace {
@@ -488,14 +491,29 @@ std::map<int32_t, std::unique_ptr<Decider::Owned>> Decider::Restore(
         if (warm_from.count(p) == 0) tails[p] = {std::max(w.first, w.second - kTail), w.second - 1};
       }
       std::map<int32_t, int64_t> pointer_epoch;
-      status = ReadChangelog(tails, [&](int32_t p, int64_t, const ChangelogBatch& record, size_t) {
-        if (!record.has_snapshot_at()) return;
-        auto [it, fresh] = pointer_epoch.try_emplace(p, record.epoch());
-        if (fresh || record.epoch() >= it->second) {
-          it->second = record.epoch();
-          pointer[p] = record.snapshot_at();
-        }
-      });
+      // A snapshot complete within the tail counts as a pointer to itself:
+      // no record points at the last one yet (an idle snapshot is the last
+      // thing written; an interval snapshot until the next batch).
+      std::map<int32_t, SnapshotAssembler> tail_snapshots;
+      status = ReadChangelog(
+          tails, [&](int32_t p, int64_t offset, const ChangelogBatch& record, size_t) {
+            int64_t at = -1;
+            if (record.has_snapshot()) {
+              SnapshotAssembler& assembler = tail_snapshots[p];
+              if (!assembler.Offer(record, offset)) return;
+              assembler.TakeComplete();
+              at = assembler.complete_offset();
+            } else if (record.has_snapshot_at()) {
+              at = record.snapshot_at();
+            } else {
+              return;
+            }
+            auto [it, fresh] = pointer_epoch.try_emplace(p, record.epoch());
+            if (fresh || record.epoch() >= it->second) {
+              it->second = record.epoch();
+              pointer[p] = at;
+            }
+          });
     }
     // 2. From there (or from the first record retention left) to the end:
     // the snapshot, then the records after it, by the chain rule.
@@ -758,6 +776,7 @@ void Decider::Run() {
     std::unique_ptr<InFlight> next = batch.empty() ? nullptr : Decide(batch);
     if (!Drain()) break;
     in_flight_ = std::move(next);
+    if (batch.empty()) MarkIdleSnapshotsDue();
     if (!snapshot_due_.empty()) {
       // A snapshot is the state as the changelog has it: nothing in flight.
       if (!Drain()) break;
@@ -1020,6 +1039,7 @@ bool Decider::Finish(InFlight& batch) {
     if (it != partitions_.end()) {
       Owned& owned = *it->second;
       if (owned.deciding_event_unix_ms > 0) owned.last_event_unix_ms = owned.deciding_event_unix_ms;
+      owned.last_record_at = absl::Now();
       ++owned.records_since_snapshot;
       owned.bytes_since_snapshot += values[i].second.size();
       if (SnapshotDue(owned)) snapshot_due_.insert(p.partition);
@@ -1046,6 +1066,22 @@ bool Decider::Finish(InFlight& batch) {
   return true;
 }
 
+
+void Decider::MarkIdleSnapshotsDue() {
+  if (options_.snapshot_when_idle <= absl::ZeroDuration() ||
+      (options_.snapshot_interval_records == 0 && options_.snapshot_interval_bytes == 0)) {
+    return;
+  }
+  const absl::Time now = absl::Now();
+  for (auto& [partition, owned] : partitions_) {
+    if (owned->blocked || owned->records_since_snapshot == 0 ||
+        now - owned->last_record_at < options_.snapshot_when_idle) {
+      continue;
+    }
+    snapshot_due_.insert(partition);
+    owned->last_record_at = now;  // a snapshot that fails is tried after another idle period
+  }
+}
 
 bool Decider::SnapshotDue(const Owned& owned) const {
   if (options_.snapshot_interval_records == 0 && options_.snapshot_interval_bytes == 0) {

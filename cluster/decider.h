@@ -153,6 +153,14 @@ class Decider : public projections::DeadLetterReplayer {
     // Rows per snapshot chunk, in bytes: below Kafka's default
     // message.max.bytes (1 MB) with room for the record's framing.
     size_t snapshot_chunk_bytes = 512 << 10;
+    // A partition with records since its last snapshot and no new record
+    // for this long is snapshotted too (when snapshots are on). A view that
+    // fell behind the changelog's retention (its chain broke: a busy node,
+    // a late joiner, a lost disk) brings its rows up to date only at a
+    // snapshot past the break; after a sale's last burst no interval
+    // snapshot would come, and that node would answer PENDING for decided
+    // requests until the next traffic. Zero: only interval snapshots.
+    absl::Duration snapshot_when_idle = absl::Seconds(2);
   };
 
   struct OwnedPartition {
@@ -300,6 +308,9 @@ class Decider : public projections::DeadLetterReplayer {
       const std::map<int32_t, std::pair<int64_t, int64_t>>& ranges,
       const std::function<void(int32_t, int64_t, const ChangelogBatch&, size_t)>& on_record);
   bool SnapshotDue(const Owned& owned) const;
+  // Adds to snapshot_due_ the partitions idle for snapshot_when_idle with
+  // records since their last snapshot. Poll thread, nothing in flight.
+  void MarkIdleSnapshotsDue();
   // Writes a snapshot of each partition in snapshot_due_ still owned (its
   // state as the changelog has it: nothing in flight) and moves their
   // pointers when every chunk was acknowledged in order.

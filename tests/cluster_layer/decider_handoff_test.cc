@@ -281,6 +281,35 @@ TEST_F(DeciderHandoffTest, TheNextOwnerRestoresTheStateAndGoesOn) {
 // shows the input it has not decided as lag, which the node exports as
 // surge_projection_lag_messages; once it catches up the lag is 0 and the
 // decided offsets moved.
+// A partition that stops getting input is snapshotted after
+// Options::snapshot_when_idle, far below the interval's 200 records: a view
+// that fell behind the changelog's retention resumes at a snapshot, and
+// after a sale's last burst no interval snapshot would come. A cold next
+// owner then starts from that snapshot with no record after it.
+TEST_F(DeciderHandoffTest, AnIdlePartitionIsSnapshottedWellBeforeTheInterval) {
+  std::unique_ptr<Decider> a = StartAlone("a", *store_a_);
+  ASSERT_NE(a, nullptr);
+  InputProducer input(broker_->bootstrap_servers());
+  input.Send(Campaign(10), 1, 0);
+  for (int u = 0; u < 4; ++u) input.Send(Request(u), 2 + u, 1 + u);
+  ASSERT_TRUE(Await([&] { return a->GetStats().applied == 5; }))
+      << "a decided " << a->GetStats().applied << " of 5";
+  ASSERT_TRUE(Await([&] { return a->GetStats().snapshots >= 1; }))
+      << "no snapshot after " << a->GetStats().changelog_records << " records and idleness";
+  const Decider::Stats idle = a->GetStats();
+  EXPECT_LT(idle.changelog_records, 200u) << "the interval, not idleness, took the snapshot";
+  EXPECT_EQ(idle.snapshot_failures, 0u);
+
+  std::unique_ptr<Decider> b = Make("b", *store_b_);  // no standby: a cold restore
+  ASSERT_TRUE(b->Start().ok());
+  a->Stop();
+  ASSERT_TRUE(Await([&] { return b->owned().size() == 2; })) << "b never got the partitions";
+  const Decider::Stats restored = b->GetStats();
+  EXPECT_GE(restored.restores_from_snapshot, 1u);
+  EXPECT_EQ(restored.restored_records, 0u) << "nothing was written after the idle snapshot";
+  EXPECT_EQ(restored.restored_keys, 10u);  // campaign, 4 requests, 4 holdings, the mark
+}
+
 TEST_F(DeciderHandoffTest, ADecidersInputLagShowsWhatItHasNotDecided) {
   absl::Notification release;
   std::unique_ptr<Decider> a = Make("a", *store_a_, [&](uint64_t, absl::Time deadline) {

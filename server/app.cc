@@ -203,10 +203,18 @@ absl::Status App::Init() {
     kafka::Relay* relay = cluster_ != nullptr ? &cluster_->relay() : &pipeline_->relay();
     eventstore::EventStore* store = store_.get();
     admission_ = std::make_unique<internal::Admission>(
-        internal::Admission::Options{.max_lag_events = options_.max_decision_lag,
-                                     .max_delay = options_.max_decision_delay,
-                                     // An order: stock, then the saga.
-                                     .rounds = 2},
+        internal::Admission::Options{
+            .max_lag_events = options_.max_decision_lag,
+            .max_delay = options_.max_decision_delay,
+            // A cluster node decides slower under overload than when its
+            // rate was measured by more than a single node does (its view
+            // re-applies every decision, its deciders write changelog
+            // records): measured with bench/admission.sh at 2-3x, its
+            // accepted orders' settle p99 was 3.1-3.6 s at two thirds of a
+            // 3 s budget (BENCHMARKS-admission.md).
+            .forecast_share = cluster_ != nullptr ? 0.5 : 2.0 / 3.0,
+            // An order: stock, then the saga.
+            .rounds = 2},
         [store] { return store->HeadPosition(); },
         [relay] { return relay->GetStats().low_watermark; });
   }
